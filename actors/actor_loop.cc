@@ -1,0 +1,185 @@
+#include "actors/actor_loop.h"
+
+#include <torch/torch.h>
+
+#include <thread>
+#include <vector>
+
+#include "actors/snapshot_cache.h"
+#include "actors/topic_simulator.h"
+#include "common/control.h"
+#include "common/logging.h"
+#include "common/policy_model.h"
+#include "common/snapshot.h"
+#include "common/trajectory_codec.h"
+
+namespace rlrec::actors {
+namespace {
+
+using common::After;
+using common::Clock;
+using common::Deadline;
+
+// Says hello to the lead learner until it answers, `stop` is set or `deadline` passes.
+bool Connect(common::ControlClient& control, uint32_t actor_id, Deadline deadline,
+             const std::atomic<bool>& stop, common::LearnerInfo* info) {
+  while (!stop) {
+    try {
+      *info = control.Hello(actor_id);
+      return true;
+    } catch (const common::Error& e) {
+      if (e.kind() != common::ErrorKind::kTimeout) throw;
+      if (Clock::now() >= deadline) {
+        throw common::Unavailable(std::string("no learner answered: ") + e.what());
+      }
+    }
+  }
+  return false;
+}
+
+// The tensors of one unroll. Fresh for every unroll: the previous one may still be queued
+// in ZeroMQ, which reads these bytes in place.
+struct UnrollBuffers {
+  UnrollBuffers(int64_t T, int64_t E, int64_t R, int64_t F, int64_t K)
+      : observations(torch::empty({T, E, R, F})),
+        slates(torch::empty({T, E, K}, torch::kInt32)),
+        log_probs(torch::empty({T, E})),
+        rewards(torch::empty({T, E})),
+        dones(torch::empty({T, E}, torch::kUInt8)),
+        bootstrap(torch::empty({E, R, F})) {}
+  torch::Tensor observations, slates, log_probs, rewards, dones, bootstrap;
+};
+
+}  // namespace
+
+ActorStats RunActor(const common::RunConfig& config, uint32_t actor_id,
+                    const common::ZmqContext& context, const std::atomic<bool>& stop) {
+  const auto& transport = config.transport;
+  if (transport.control.empty()) {
+    throw common::InvalidInput(
+        "transport.control is empty: give the lead learner's control endpoint, e.g. "
+        "--transport.control=tcp://127.0.0.1:5555");
+  }
+  ActorStats stats;
+  torch::NoGradGuard no_grad;
+  const Deadline connect_deadline = After(transport.connect_timeout_s);
+  common::ControlClient control(context, transport.control, transport.request_timeout_s,
+                                transport.request_retries);
+  common::LearnerInfo info;
+  if (!Connect(control, actor_id, connect_deadline, stop, &info)) {
+    stats.stop_reason = "signal";
+    return stats;
+  }
+  RLREC_LOG(Info) << "joined run " << info.run_id << ": " << info.trajectory_endpoints.size()
+                  << " trajectory endpoint(s), weights at " << info.weights_endpoint;
+
+  common::ZmqSocket push(context, ZMQ_PUSH, "trajectory PUSH");
+  push.SetInt(ZMQ_SNDHWM, transport.send_hwm);
+  for (const auto& endpoint : info.trajectory_endpoints) push.Connect(endpoint);
+  SnapshotCache cache(context, info.weights_endpoint);
+
+  std::shared_ptr<const common::SnapshotBlob> snapshot;
+  while (!(snapshot = cache.Latest())) {
+    if (stop || cache.run_ended()) {
+      stats.stop_reason = stop ? "signal" : "run ended";
+      return stats;
+    }
+    if (Clock::now() >= connect_deadline) {
+      throw common::Unavailable("no weight snapshot arrived from " + info.weights_endpoint);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+
+  TopicSimulatorOptions sim_options;
+  sim_options.num_users = config.sim.users_per_actor;
+  sim_options.num_candidates = config.sim.candidates;
+  sim_options.num_topics = config.sim.topics;
+  sim_options.time_budget = config.sim.time_budget;
+  sim_options.seed = config.run.seed;
+  sim_options.stream = actor_id;
+  TopicSimulator sim(sim_options);
+  const int64_t T = config.actor.unroll, E = sim.num_users(), C = sim.num_candidates();
+  const int64_t F = sim.feature_dim(), R = C + 1, K = config.sim.slate_size;
+
+  common::PolicyModel model(static_cast<int>(F), config.model.hidden);
+  model->eval();
+  common::LoadSnapshotIntoModel(*snapshot, *model);
+  stats.first_version = stats.last_version = snapshot->version;
+  stats.snapshots_applied = 1;
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(config.run.seed * 1000003 + actor_id);
+  std::vector<double> running_return(E, 0.0);
+
+  // Data path: snapshot → batched inference → simulator step → unroll buffer → encode → PUSH.
+  while (true) {
+    if (stop) {
+      stats.stop_reason = "signal";
+      break;
+    }
+    if (cache.run_ended()) {
+      stats.stop_reason = "run ended";
+      break;
+    }
+    // Swap only here, between unrolls: every step of an unroll uses one snapshot.
+    if (auto latest = cache.Latest(); latest->version > snapshot->version) {
+      common::LoadSnapshotIntoModel(*latest, *model);
+      snapshot = std::move(latest);
+      stats.last_version = snapshot->version;
+      ++stats.snapshots_applied;
+    }
+    auto buffers = std::make_shared<UnrollBuffers>(T, E, R, F, K);
+    common::Trajectory trajectory;
+    for (int64_t t = 0; t < T; ++t) {
+      auto observation = buffers->observations[t];
+      sim.Observe(observation.data_ptr<float>());
+      auto output = model->Forward(observation);
+      auto sample = common::SampleSlates(output.scores, K, config.model.temperature, generator);
+      auto slates = buffers->slates[t];
+      slates.copy_(sample.slates);
+      buffers->log_probs[t].copy_(sample.log_probs);
+      float* rewards = buffers->rewards[t].data_ptr<float>();
+      uint8_t* dones = buffers->dones[t].data_ptr<uint8_t>();
+      sim.Step(slates.data_ptr<int32_t>(), static_cast<int>(K), rewards, dones);
+      for (int64_t u = 0; u < E; ++u) {
+        running_return[u] += rewards[u];
+        if (dones[u]) {
+          trajectory.episode_returns.push_back(static_cast<float>(running_return[u]));
+          running_return[u] = 0;
+          ++stats.episodes;
+        }
+      }
+    }
+    sim.Observe(buffers->bootstrap.data_ptr<float>());
+
+    trajectory.actor_id = actor_id;
+    trajectory.policy_version = snapshot->version;
+    trajectory.unroll_length = static_cast<uint32_t>(T);
+    trajectory.num_users = static_cast<uint32_t>(E);
+    trajectory.observations = common::ViewOfTensor(buffers->observations);
+    trajectory.slates = common::ViewOfTensor(buffers->slates);
+    trajectory.behaviour_log_probs = common::ViewOfTensor(buffers->log_probs);
+    trajectory.rewards = common::ViewOfTensor(buffers->rewards);
+    trajectory.dones = common::ViewOfTensor(buffers->dones);
+    trajectory.bootstrap_observation = common::ViewOfTensor(buffers->bootstrap);
+    trajectory.owner = buffers;
+    auto message = common::EncodeTrajectory(trajectory);
+
+    // A full queue means the learner is slower than its actors: wait (back-pressure), but
+    // keep checking for the end of the run so shutdown never hangs here.
+    const auto blocked_since = Clock::now();
+    bool sent = false;
+    while (!(sent = push.Send(message, After(0.1)))) {
+      if (stop || cache.run_ended()) break;
+      if (common::SecondsSince(blocked_since) > transport.connect_timeout_s) {
+        throw common::Unavailable("the learner took no trajectory for " +
+                                  std::to_string(transport.connect_timeout_s) + " s");
+      }
+    }
+    stats.send_blocked_s += common::SecondsSince(blocked_since);
+    if (!sent) continue;
+    ++stats.unrolls_sent;
+    stats.env_steps += static_cast<uint64_t>(T * E);
+  }
+  return stats;
+}
+
+}  // namespace rlrec::actors

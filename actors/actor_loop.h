@@ -1,0 +1,34 @@
+#ifndef RLREC_ACTORS_ACTOR_LOOP_H_
+#define RLREC_ACTORS_ACTOR_LOOP_H_
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "common/config.h"
+#include "common/zmq_socket.h"
+
+namespace rlrec::actors {
+
+// What one actor did, reported when it stops.
+struct ActorStats {
+  uint64_t unrolls_sent = 0;
+  uint64_t env_steps = 0;
+  uint64_t snapshots_applied = 0;  // snapshot swaps, the first load included
+  uint64_t first_version = 0;
+  uint64_t last_version = 0;
+  uint64_t episodes = 0;
+  double send_blocked_s = 0;       // time spent waiting on a full queue (back-pressure)
+  std::string stop_reason;
+};
+
+// Runs one actor until the learner ends the run, `stop` becomes true, or the learner stays
+// unreachable for transport.connect_timeout_s (then throws Error(kUnavailable)).
+// Data path: snapshot → batched inference → simulator step → unroll buffer → encode → PUSH.
+// `context` and `stop` must outlive the call.
+ActorStats RunActor(const common::RunConfig& config, uint32_t actor_id,
+                    const common::ZmqContext& context, const std::atomic<bool>& stop);
+
+}  // namespace rlrec::actors
+
+#endif  // RLREC_ACTORS_ACTOR_LOOP_H_

@@ -1,0 +1,57 @@
+// rlrec-actor: simulates users against the latest policy snapshot and sends trajectories to
+// the learners. Options: see --help.
+#include <torch/torch.h>
+
+#include <csignal>
+#include <iostream>
+
+#include "actors/actor_loop.h"
+#include "common/check.h"
+#include "common/config.h"
+#include "common/logging.h"
+#include "common/metrics.h"
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+void OnSignal(int) { g_stop = true; }
+
+int ActorMain(int argc, const char* const* argv) {
+  namespace po = boost::program_options;
+  uint32_t actor_id = 0;
+  po::options_description own("Actor options");
+  own.add_options()("actor-id", po::value<uint32_t>(&actor_id)->default_value(0),
+                    "this actor's id: seeds its users and names it in metrics");
+  auto args = rlrec::common::ParseArgs(argc, argv, "rlrec-actor",
+                                       "--config FILE --transport.control ENDPOINT [options]", own);
+  if (!args) return 0;
+  static std::string name = "actor-" + std::to_string(actor_id);
+  rlrec::common::SetProcessName(name.c_str());
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  torch::set_num_threads(args->config.actor.threads);
+
+  rlrec::common::ZmqContext context;
+  auto stats = rlrec::actors::RunActor(args->config, actor_id, context, g_stop);
+  rlrec::common::JsonObject summary;
+  summary.Add("event", "actor_exit")
+      .Add("actor_id", static_cast<uint64_t>(actor_id))
+      .Add("reason", stats.stop_reason)
+      .Add("unrolls_sent", stats.unrolls_sent)
+      .Add("env_steps", stats.env_steps)
+      .Add("episodes", stats.episodes)
+      .Add("snapshots_applied", stats.snapshots_applied)
+      .Add("first_version", stats.first_version)
+      .Add("last_version", stats.last_version)
+      .Add("send_blocked_s", stats.send_blocked_s);
+  std::cout << summary.str() << std::endl;
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  rlrec::common::SetProcessName("actor");
+  return rlrec::common::RunMain("rlrec-actor", ActorMain, argc, argv);
+}

@@ -1,0 +1,99 @@
+#ifndef RLREC_COMMON_CONFIG_H_
+#define RLREC_COMMON_CONFIG_H_
+
+#include <boost/program_options.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace rlrec::common {
+
+// Every setting of a run. One file (INI, sections as key prefixes: [learner] batch_size is
+// "learner.batch_size") configures every program of the run; each program reads all keys
+// and uses its own. Defaults are those of configs/local.ini's small local job.
+struct RunConfig {
+  struct Run {
+    std::string name;            // run folder name under runs_root; empty: dated name
+    std::string runs_root = "runs";
+    uint64_t seed = 1;
+    double budget_seconds = 120;  // wall-clock budget of the learner; 0 = none
+    uint64_t max_updates = 0;     // 0 = no limit
+    uint64_t max_env_steps = 0;   // 0 = no limit
+    double report_every_s = 2;    // progress line and metrics.jsonl row interval
+  } run;
+  struct Sim {
+    std::string model = "topic";
+    int users_per_actor = 32;     // E: users one actor steps as a batch
+    int candidates = 10;          // C: candidate items offered per step
+    int slate_size = 2;           // K: items recommended per step
+    int topics = 20;              // T: topics (also the feature width)
+    double time_budget = 200;     // session budget per user
+  } sim;
+  struct Model {
+    int hidden = 64;
+    double temperature = 1.0;
+  } model;
+  struct Learner {
+    std::string device = "cpu";
+    int batch_trajectories = 4;
+    double learning_rate = 1e-3;
+    double discount = 0.95;
+    double value_coef = 0.5;
+    double entropy_coef = 0.01;
+    double max_grad_norm = 40;
+    int publish_every = 2;
+    int threads = 1;
+  } learner;
+  struct Actor {
+    int count = 0;                // actors the local launcher starts; 0 = one per core
+    int unroll = 20;
+    int threads = 1;
+  } actor;
+  struct Transport {
+    std::string host = "127.0.0.1";   // address the learner binds and advertises
+    int control_port = 0;             // 0: pick a free port
+    int trajectory_port = 0;
+    int weights_port = 0;
+    std::string control;              // actors: the lead's control endpoint
+    double request_timeout_s = 2;
+    int request_retries = 3;
+    double connect_timeout_s = 60;    // actors: how long to keep trying to reach the learner
+    int weights_chunk_kib = 1024;
+    double weights_republish_s = 1;
+    int send_hwm = 4;                 // trajectories queued per actor before it blocks
+    int receive_hwm = 16;             // trajectories queued at the learner
+  } transport;
+};
+
+// The outcome of parsing a program's arguments.
+struct ParsedArgs {
+  RunConfig config;
+  std::string config_path;              // empty when no --config was given
+  std::string effective_ini;            // every key with its final value, as INI
+  boost::program_options::variables_map vm;  // includes the program's own options
+};
+
+// Parses `argv` of `program`: --config FILE, --help, every RunConfig key as --section.key
+// (the command line wins over the file), and the program's own `extra` options.
+// Returns nullopt after printing help to stdout when --help was given.
+// Throws Error(kInvalidInput) with a one-line message naming the key or file when the file is
+// missing or unreadable, a key is unknown, a value is malformed or out of range.
+std::optional<ParsedArgs> ParseArgs(int argc, const char* const* argv, const char* program,
+                                    const char* usage,
+                                    const boost::program_options::options_description& extra);
+
+// Checks every value of `config`; throws Error(kInvalidInput) naming the first bad key.
+void ValidateConfig(const RunConfig& config);
+
+// The run folder `config` names: run.runs_root/run.name, or a dated name when run.name is
+// empty ("run-20261128-154501"). Does not create it.
+std::string RunDirectory(const RunConfig& config);
+
+// Runs `body` (a program's main work) and turns escaped rlrec errors into a one-line
+// "PROGRAM: error: ..." on stderr and exit code 2 for invalid input, 1 otherwise.
+int RunMain(const char* program, int (*body)(int, const char* const*), int argc,
+            const char* const* argv);
+
+}  // namespace rlrec::common
+
+#endif  // RLREC_COMMON_CONFIG_H_

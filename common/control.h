@@ -1,0 +1,77 @@
+#ifndef RLREC_COMMON_CONTROL_H_
+#define RLREC_COMMON_CONTROL_H_
+
+#include <cstdint>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/protocol.h"
+#include "common/zmq_socket.h"
+
+namespace rlrec::common {
+
+// What the lead learner tells actors (and anyone asking for status).
+struct LearnerInfo {
+  std::string run_id;
+  std::vector<std::string> trajectory_endpoints;  // one PULL endpoint per learner rank
+  std::string weights_endpoint;                   // the lead's PUB endpoint
+  uint64_t latest_version = 0;
+  uint64_t updates = 0;
+  uint64_t env_steps = 0;
+};
+
+// Client side of the control channel (REQ). Each request has a deadline; an unanswered
+// request is retried on a fresh socket (a REQ socket cannot send twice in a row), up to
+// `retries` more times. Not thread-safe.
+class ControlClient {
+ public:
+  ControlClient(const ZmqContext& context, std::string endpoint, double timeout_s, int retries);
+
+  // Introduces actor `actor_id` and returns the learner's endpoints. Throws
+  // Error(kInvalidInput) with the learner's reason if it refuses (for example a protocol
+  // version mismatch), Error(kTimeout) when no answer came after every retry.
+  LearnerInfo Hello(uint32_t actor_id, uint32_t protocol_version = kProtocolVersion);
+
+  // Asks for the learner's counters. Errors as for Hello.
+  LearnerInfo Status();
+
+ private:
+  std::unique_ptr<Multipart> Request(const std::string& request_bytes, const char* what);
+
+  const ZmqContext& context_;
+  std::string endpoint_;
+  double timeout_s_;
+  int retries_;
+};
+
+// Server side of the control channel (REP), owned by the lead learner's main loop.
+// Not thread-safe.
+class ControlServer {
+ public:
+  // Binds `endpoint` (port "*" picks a free one).
+  ControlServer(const ZmqContext& context, const std::string& endpoint);
+
+  // The endpoint actually bound.
+  const std::string& endpoint() const { return endpoint_; }
+
+  // Answers every request that is waiting, or that arrives before `deadline`, from `info`.
+  // A malformed request or a protocol mismatch is answered with a refusal and counted;
+  // nothing a client sends can stop the server. Returns the number of requests answered.
+  int Serve(const LearnerInfo& info, Deadline deadline);
+
+  // Distinct actor ids that have said hello.
+  const std::set<uint32_t>& actors_seen() const { return actors_seen_; }
+  uint64_t refused() const { return refused_; }
+
+ private:
+  ZmqSocket socket_;
+  std::string endpoint_;
+  std::set<uint32_t> actors_seen_;
+  uint64_t refused_ = 0;
+};
+
+}  // namespace rlrec::common
+
+#endif  // RLREC_COMMON_CONTROL_H_

@@ -1,0 +1,79 @@
+#include "common/metrics.h"
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+
+#include "common/error.h"
+
+namespace rlrec::common {
+
+std::string JsonEscape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+void JsonObject::Key(const std::string& key) {
+  if (body_.size() > 1) body_ += ",";
+  body_ += "\"" + JsonEscape(key) + "\":";
+}
+
+JsonObject& JsonObject::Add(const std::string& key, double value) {
+  Key(key);
+  if (!std::isfinite(value)) {
+    body_ += "null";
+  } else {
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%.6g", value);
+    body_ += buf;
+  }
+  return *this;
+}
+
+JsonObject& JsonObject::Add(const std::string& key, int64_t value) {
+  Key(key);
+  body_ += std::to_string(value);
+  return *this;
+}
+
+JsonObject& JsonObject::Add(const std::string& key, uint64_t value) {
+  Key(key);
+  body_ += std::to_string(value);
+  return *this;
+}
+
+JsonObject& JsonObject::Add(const std::string& key, const std::string& value) {
+  Key(key);
+  body_ += "\"" + JsonEscape(value) + "\"";
+  return *this;
+}
+
+MetricsWriter::MetricsWriter(const std::string& path)
+    : file_(std::fopen(path.c_str(), "a")), path_(path) {
+  if (file_ == nullptr) {
+    throw Unavailable("cannot open metrics file '" + path + "': " + std::strerror(errno));
+  }
+}
+
+MetricsWriter::~MetricsWriter() { std::fclose(file_); }
+
+void MetricsWriter::Write(const JsonObject& row) {
+  std::string line = row.str() + "\n";
+  if (std::fwrite(line.data(), 1, line.size(), file_) != line.size() || std::fflush(file_) != 0) {
+    throw Unavailable("cannot write metrics file '" + path_ + "': " + std::strerror(errno));
+  }
+}
+
+}  // namespace rlrec::common

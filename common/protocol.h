@@ -1,0 +1,15 @@
+#ifndef RLREC_COMMON_PROTOCOL_H_
+#define RLREC_COMMON_PROTOCOL_H_
+
+#include <cstdint>
+
+namespace rlrec::common {
+
+// Wire protocol version, carried by trajectories, weight chunks and the control hello.
+// Bump it whenever a schema changes incompatibly: peers of different versions refuse each
+// other with a clear error instead of misreading bytes.
+inline constexpr uint32_t kProtocolVersion = 1;
+
+}  // namespace rlrec::common
+
+#endif  // RLREC_COMMON_PROTOCOL_H_

@@ -1,0 +1,113 @@
+#include "common/snapshot.h"
+
+#include <cstring>
+
+#include "common/error.h"
+
+namespace rlrec::common {
+namespace {
+
+torch::ScalarType ScalarTypeOf(DType dtype) {
+  switch (dtype) {
+    case DType::kFloat32: return torch::kFloat32;
+    case DType::kInt32: return torch::kInt32;
+    case DType::kUInt8: return torch::kUInt8;
+    case DType::kInt64: return torch::kInt64;
+  }
+  throw InvalidInput("unknown dtype");
+}
+
+DType DTypeOf(torch::ScalarType type) {
+  switch (type) {
+    case torch::kFloat32: return DType::kFloat32;
+    case torch::kInt32: return DType::kInt32;
+    case torch::kUInt8: return DType::kUInt8;
+    case torch::kInt64: return DType::kInt64;
+    default: throw InvalidInput(std::string("no wire dtype for ") + c10::toString(type));
+  }
+}
+
+// Parameters first, then buffers, each in registration order: the same on every process
+// that builds the same model.
+std::vector<std::pair<std::string, torch::Tensor>> NamedState(torch::nn::Module& model) {
+  std::vector<std::pair<std::string, torch::Tensor>> state;
+  for (const auto& p : model.named_parameters()) state.emplace_back(p.key(), p.value());
+  for (const auto& b : model.named_buffers()) state.emplace_back(b.key(), b.value());
+  return state;
+}
+
+}  // namespace
+
+std::shared_ptr<SnapshotBlob> SnapshotFromModel(torch::nn::Module& model,
+                                                const std::string& run_id, uint64_t version) {
+  torch::NoGradGuard no_grad;
+  auto blob = std::make_shared<SnapshotBlob>();
+  blob->run_id = run_id;
+  blob->version = version;
+  auto state = NamedState(model);
+  size_t total = 0;
+  for (const auto& [name, t] : state) {
+    ParamSpec spec{name, DTypeOf(t.scalar_type()), t.sizes().vec()};
+    total += spec.bytes();
+    blob->manifest.push_back(std::move(spec));
+  }
+  blob->bytes.resize(total);
+  size_t offset = 0;
+  for (const auto& [name, t] : state) {
+    auto cpu = t.detach().to(torch::kCPU).contiguous();
+    size_t bytes = cpu.numel() * cpu.element_size();
+    std::memcpy(blob->bytes.data() + offset, cpu.data_ptr(), bytes);
+    offset += bytes;
+  }
+  return blob;
+}
+
+void LoadSnapshotIntoModel(const SnapshotBlob& blob, torch::nn::Module& model) {
+  torch::NoGradGuard no_grad;
+  auto state = NamedState(model);
+  if (state.size() != blob.manifest.size()) {
+    throw InvalidInput("snapshot version " + std::to_string(blob.version) + " has " +
+                       std::to_string(blob.manifest.size()) + " tensors, the model has " +
+                       std::to_string(state.size()));
+  }
+  for (size_t i = 0; i < state.size(); ++i) {
+    const ParamSpec& spec = blob.manifest[i];
+    const auto& [name, t] = state[i];
+    if (spec.name != name || ScalarTypeOf(spec.dtype) != t.scalar_type() ||
+        spec.shape != t.sizes().vec()) {
+      throw InvalidInput("snapshot version " + std::to_string(blob.version) + " tensor " +
+                         std::to_string(i) + " is '" + spec.name + "' " +
+                         TensorView{spec.dtype, spec.shape, nullptr, 0}.Describe() +
+                         ", the model has '" + name + "' " +
+                         TensorView{DTypeOf(t.scalar_type()), t.sizes().vec(), nullptr, 0}
+                             .Describe());
+    }
+  }
+  size_t offset = 0;
+  for (size_t i = 0; i < state.size(); ++i) {
+    auto& t = state[i].second;
+    auto source = torch::from_blob(const_cast<uint8_t*>(blob.bytes.data() + offset), t.sizes(),
+                                   torch::TensorOptions().dtype(t.scalar_type()));
+    t.copy_(source);
+    offset += blob.manifest[i].bytes();
+  }
+}
+
+torch::Tensor TensorFromView(const TensorView& view, std::shared_ptr<const void> owner) {
+  auto holder = new std::shared_ptr<const void>(std::move(owner));
+  return torch::from_blob(
+      const_cast<void*>(view.data), view.shape,
+      [holder](void*) { delete holder; },
+      torch::TensorOptions().dtype(ScalarTypeOf(view.dtype)));
+}
+
+TensorView ViewOfTensor(const torch::Tensor& tensor) {
+  TensorView view;
+  view.dtype = DTypeOf(tensor.scalar_type());
+  view.shape = tensor.sizes().vec();
+  view.data = tensor.data_ptr();
+  view.bytes = tensor.numel() * tensor.element_size();
+  return view;
+}
+
+}  // namespace rlrec::common

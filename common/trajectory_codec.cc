@@ -1,0 +1,121 @@
+#include "common/trajectory_codec.h"
+
+#include <kj/exception.h>
+
+#include <string>
+
+#include "common/capnp_frames.h"
+#include "common/trajectory.capnp.h"
+
+namespace rlrec::common {
+namespace {
+
+constexpr uint32_t kMaxUnroll = 1 << 16;
+constexpr uint32_t kMaxUsers = 1 << 20;
+
+void Expect(const TensorView& t, const char* name, DType dtype,
+            const std::vector<int64_t>& shape) {
+  if (t.dtype != dtype || t.shape != shape) {
+    TensorView want;
+    want.dtype = dtype;
+    want.shape = shape;
+    throw InvalidInput(std::string("trajectory tensor '") + name + "' is " + t.Describe() +
+                       ", expected " + want.Describe());
+  }
+}
+
+}  // namespace
+
+void ValidateTrajectory(const Trajectory& t) {
+  const int64_t T = t.unroll_length, E = t.num_users;
+  if (T < 1 || T > kMaxUnroll) {
+    throw InvalidInput("trajectory unroll length " + std::to_string(T) + " outside [1, " +
+                       std::to_string(kMaxUnroll) + "]");
+  }
+  if (E < 1 || E > kMaxUsers) {
+    throw InvalidInput("trajectory user count " + std::to_string(E) + " outside [1, " +
+                       std::to_string(kMaxUsers) + "]");
+  }
+  if (t.observations.shape.size() != 4) {
+    throw InvalidInput("trajectory tensor 'observations' has rank " +
+                       std::to_string(t.observations.shape.size()) + ", expected 4");
+  }
+  const int64_t R = t.observations.shape[2], F = t.observations.shape[3];
+  if (R < 2 || F < 1) {
+    throw InvalidInput("trajectory observations " + t.observations.Describe() +
+                       " need at least one user row, one candidate and one feature");
+  }
+  Expect(t.observations, "observations", DType::kFloat32, {T, E, R, F});
+  if (t.slates.shape.size() != 3 || t.slates.shape[2] < 1 || t.slates.shape[2] > R - 1) {
+    throw InvalidInput("trajectory slates " + t.slates.Describe() + " must be [" +
+                       std::to_string(T) + ", " + std::to_string(E) + ", K] with 1 <= K <= " +
+                       std::to_string(R - 1));
+  }
+  Expect(t.slates, "slates", DType::kInt32, {T, E, t.slates.shape[2]});
+  Expect(t.behaviour_log_probs, "behaviour_log_probs", DType::kFloat32, {T, E});
+  Expect(t.rewards, "rewards", DType::kFloat32, {T, E});
+  Expect(t.dones, "dones", DType::kUInt8, {T, E});
+  Expect(t.bootstrap_observation, "bootstrap_observation", DType::kFloat32, {E, R, F});
+  const auto* slate = static_cast<const int32_t*>(t.slates.data);
+  for (int64_t i = 0, n = t.slates.numel(); i < n; ++i) {
+    if (slate[i] < 0 || slate[i] >= R - 1) {
+      throw InvalidInput("trajectory slate entry " + std::to_string(i) + " is " +
+                         std::to_string(slate[i]) + ", outside the " + std::to_string(R - 1) +
+                         " candidates");
+    }
+  }
+}
+
+OutgoingMessage EncodeTrajectory(const Trajectory& t) {
+  auto message = std::make_shared<CapnpOutgoing>();
+  message->Keep(t.owner);
+  auto root = message->builder().initRoot<wire::Trajectory>();
+  root.setProtocolVersion(kProtocolVersion);
+  root.setActorId(t.actor_id);
+  root.setPolicyVersion(t.policy_version);
+  root.setUnrollLength(t.unroll_length);
+  root.setNumUsers(t.num_users);
+  message->WriteTensor(root.initObservations(), t.observations);
+  message->WriteTensor(root.initSlates(), t.slates);
+  message->WriteTensor(root.initBehaviourLogProbs(), t.behaviour_log_probs);
+  message->WriteTensor(root.initRewards(), t.rewards);
+  message->WriteTensor(root.initDones(), t.dones);
+  message->WriteTensor(root.initBootstrapObservation(), t.bootstrap_observation);
+  auto returns = root.initEpisodeReturns(static_cast<unsigned>(t.episode_returns.size()));
+  for (size_t i = 0; i < t.episode_returns.size(); ++i) returns.set(i, t.episode_returns[i]);
+  return ToFrames(std::move(message));
+}
+
+Trajectory DecodeTrajectory(std::shared_ptr<const Multipart> frames) {
+  auto incoming = std::make_shared<CapnpIncoming>(std::move(frames), 0, "trajectory");
+  Trajectory t;
+  try {
+    auto root = incoming->reader().getRoot<wire::Trajectory>();
+    if (root.getProtocolVersion() != kProtocolVersion) {
+      throw InvalidInput("trajectory protocol version " +
+                         std::to_string(root.getProtocolVersion()) + ", this learner speaks " +
+                         std::to_string(kProtocolVersion));
+    }
+    t.actor_id = root.getActorId();
+    t.policy_version = root.getPolicyVersion();
+    t.unroll_length = root.getUnrollLength();
+    t.num_users = root.getNumUsers();
+    t.observations = ReadTensor(root.getObservations(), "observations", 4);
+    t.slates = ReadTensor(root.getSlates(), "slates", 3);
+    t.behaviour_log_probs = ReadTensor(root.getBehaviourLogProbs(), "behaviour_log_probs", 2);
+    t.rewards = ReadTensor(root.getRewards(), "rewards", 2);
+    t.dones = ReadTensor(root.getDones(), "dones", 2);
+    t.bootstrap_observation =
+        ReadTensor(root.getBootstrapObservation(), "bootstrap_observation", 3);
+    auto returns = root.getEpisodeReturns();
+    for (float r : returns) t.episode_returns.push_back(r);
+  } catch (const kj::Exception& e) {
+    throw InvalidInput(std::string("trajectory: malformed Cap'n Proto message: ") +
+                       e.getDescription().cStr());
+  }
+  ValidateTrajectory(t);
+  t.owner = std::move(incoming);
+  return t;
+}
+
+}  // namespace rlrec::common

@@ -1,0 +1,34 @@
+@0xc6b7f8741eba099f;
+# Weight snapshots: learner → every actor over ZeroMQ PUB/SUB. A snapshot is one flat byte
+# blob (all parameters, concatenated in manifest order) cut into chunks, so that a model of
+# any size travels as bounded messages. Every chunk names its snapshot, so a subscriber that
+# joins late or loses a chunk discards the incomplete version and takes the next one.
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("rlrec::common::wire");
+
+using Trajectory = import "trajectory.capnp";
+
+struct ParamSpec {
+  name @0 :Text;
+  dtype @1 :Trajectory.DType;
+  shape @2 :List(UInt32);
+}
+
+struct WeightChunk {
+  protocolVersion @0 :UInt32;
+  runId @1 :Text;
+  version @2 :UInt64;
+  chunkIndex @3 :UInt32;
+  chunkCount @4 :UInt32;
+  totalBytes @5 :UInt64;
+  offset @6 :UInt64;
+  manifest @7 :List(ParamSpec);  # only in chunk 0
+  data @8 :Data;
+}
+
+# Published on the same socket under its own topic when the run ends, so actors exit cleanly.
+struct RunEnded {
+  runId @0 :Text;
+  reason @1 :Text;
+}

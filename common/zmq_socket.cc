@@ -1,0 +1,196 @@
+#include "common/zmq_socket.h"
+
+#include <cerrno>
+#include <cstring>
+
+namespace rlrec::common {
+namespace {
+
+// Frames below this size are copied: a heap-held owner costs more than the copy.
+constexpr size_t kCopyBelowBytes = 1024;
+
+// Bounded linger: unsent messages are dropped this long after close, so exit never hangs.
+constexpr int kLingerMs = 500;
+
+void ReleaseOwner(void* /*data*/, void* hint) {
+  delete static_cast<std::shared_ptr<const void>*>(hint);
+}
+
+}  // namespace
+
+void ThrowZmqError(const char* call, const char* file, int line) {
+  int err = zmq_errno();
+  std::string message = std::string(call) + " failed: " + zmq_strerror(err) + " (" + file +
+                        ":" + std::to_string(line) + ")";
+  if (err == EADDRINUSE || err == EADDRNOTAVAIL || err == ENODEV || err == ETERM ||
+      err == EHOSTUNREACH) {
+    throw Unavailable(message);
+  }
+  if (err == EINVAL || err == EPROTONOSUPPORT) throw InvalidInput(message);
+  if (err == EAGAIN) throw Timeout(message);
+  throw Internal(message);
+}
+
+ZmqContext::ZmqContext(int io_threads) : ctx_(zmq_ctx_new()) {
+  if (ctx_ == nullptr) ThrowZmqError("zmq_ctx_new()", __FILE__, __LINE__);
+  RLREC_ZMQ_CALL(zmq_ctx_set(ctx_, ZMQ_IO_THREADS, io_threads));
+}
+
+ZmqContext::~ZmqContext() {
+  // Sockets are closed with a bounded linger, so this returns promptly; EINTR retries.
+  while (zmq_ctx_term(ctx_) < 0 && zmq_errno() == EINTR) {
+  }
+}
+
+Multipart::~Multipart() {
+  for (auto& frame : frames_) zmq_msg_close(frame.get());
+}
+
+const void* Multipart::data(size_t i) const { return zmq_msg_data(frames_[i].get()); }
+size_t Multipart::bytes(size_t i) const { return zmq_msg_size(frames_[i].get()); }
+std::string_view Multipart::view(size_t i) const {
+  return {static_cast<const char*>(data(i)), bytes(i)};
+}
+size_t Multipart::total_bytes() const {
+  size_t total = 0;
+  for (size_t i = 0; i < size(); ++i) total += bytes(i);
+  return total;
+}
+zmq_msg_t* Multipart::AddFrame() {
+  frames_.push_back(std::make_unique<zmq_msg_t>());
+  RLREC_ZMQ_CALL(zmq_msg_init(frames_.back().get()));
+  return frames_.back().get();
+}
+
+size_t OutgoingMessage::total_bytes() const {
+  size_t total = 0;
+  for (const auto& f : frames) total += f.bytes;
+  return total;
+}
+
+ZmqSocket::ZmqSocket(const ZmqContext& context, int type, std::string what)
+    : socket_(zmq_socket(context.get(), type)), what_(std::move(what)) {
+  if (socket_ == nullptr) ThrowZmqError("zmq_socket()", __FILE__, __LINE__);
+  SetInt(ZMQ_LINGER, kLingerMs);
+}
+
+ZmqSocket::~ZmqSocket() { zmq_close(socket_); }
+
+void ZmqSocket::SetInt(int option, int value) {
+  RLREC_ZMQ_CALL(zmq_setsockopt(socket_, option, &value, sizeof(value)));
+}
+
+void ZmqSocket::SetBytes(int option, std::string_view value) {
+  RLREC_ZMQ_CALL(zmq_setsockopt(socket_, option, value.data(), value.size()));
+}
+
+std::string ZmqSocket::Bind(const std::string& endpoint) {
+  if (zmq_bind(socket_, endpoint.c_str()) < 0) {
+    int err = zmq_errno();
+    throw Error(err == EINVAL || err == EPROTONOSUPPORT ? ErrorKind::kInvalidInput
+                                                        : ErrorKind::kUnavailable,
+                what_ + ": cannot bind '" + endpoint + "': " + zmq_strerror(err));
+  }
+  char bound[256];
+  size_t size = sizeof(bound);
+  RLREC_ZMQ_CALL(zmq_getsockopt(socket_, ZMQ_LAST_ENDPOINT, bound, &size));
+  return std::string(bound);
+}
+
+void ZmqSocket::Connect(const std::string& endpoint) {
+  if (zmq_connect(socket_, endpoint.c_str()) < 0) {
+    throw InvalidInput(what_ + ": cannot connect to '" + endpoint +
+                       "': " + zmq_strerror(zmq_errno()));
+  }
+}
+
+bool ZmqSocket::WaitFor(short events, Deadline deadline) {
+  while (true) {
+    zmq_pollitem_t item{socket_, 0, events, 0};
+    int rc = zmq_poll(&item, 1, MillisLeft(deadline));
+    if (rc < 0) {
+      if (zmq_errno() == EINTR) {
+        if (Clock::now() >= deadline) return false;
+        continue;
+      }
+      ThrowZmqError("zmq_poll()", __FILE__, __LINE__);
+    }
+    if (rc > 0) return true;
+    if (Clock::now() >= deadline) return false;
+  }
+}
+
+bool ZmqSocket::WaitReadable(Deadline deadline) { return WaitFor(ZMQ_POLLIN, deadline); }
+
+bool ZmqSocket::SendFrame(zmq_msg_t* msg, bool more, Deadline deadline) {
+  int flags = ZMQ_DONTWAIT | (more ? ZMQ_SNDMORE : 0);
+  while (zmq_msg_send(msg, socket_, flags) < 0) {
+    int err = zmq_errno();
+    if (err == EINTR) continue;
+    if (err != EAGAIN) ThrowZmqError("zmq_msg_send()", __FILE__, __LINE__);
+    if (!WaitFor(ZMQ_POLLOUT, deadline)) return false;
+  }
+  return true;
+}
+
+bool ZmqSocket::Send(const OutgoingMessage& message, Deadline deadline) {
+  const size_t n = message.frames.size();
+  for (size_t i = 0; i < n; ++i) {
+    const OutFrame& frame = message.frames[i];
+    zmq_msg_t msg;
+    if (frame.bytes < kCopyBelowBytes || !message.owner) {
+      RLREC_ZMQ_CALL(zmq_msg_init_size(&msg, frame.bytes));
+      if (frame.bytes > 0) std::memcpy(zmq_msg_data(&msg), frame.data, frame.bytes);
+    } else {
+      auto* hint = new std::shared_ptr<const void>(message.owner);
+      if (zmq_msg_init_data(&msg, const_cast<void*>(frame.data), frame.bytes, &ReleaseOwner,
+                            hint) < 0) {
+        delete hint;
+        ThrowZmqError("zmq_msg_init_data()", __FILE__, __LINE__);
+      }
+    }
+    // Only the first frame can meet the high-water mark: once it is queued, ZeroMQ takes
+    // the rest of the message whole, so a timeout never leaves half a message queued.
+    bool sent = SendFrame(&msg, i + 1 < n, i == 0 ? deadline : Deadline::max());
+    if (!sent) {
+      zmq_msg_close(&msg);
+      return false;
+    }
+  }
+  return true;
+}
+
+bool ZmqSocket::SendCopy(std::string_view bytes, bool more, Deadline deadline) {
+  zmq_msg_t msg;
+  RLREC_ZMQ_CALL(zmq_msg_init_size(&msg, bytes.size()));
+  if (!bytes.empty()) std::memcpy(zmq_msg_data(&msg), bytes.data(), bytes.size());
+  if (!SendFrame(&msg, more, deadline)) {
+    zmq_msg_close(&msg);
+    return false;
+  }
+  return true;
+}
+
+std::unique_ptr<Multipart> ZmqSocket::Receive(Deadline deadline) {
+  auto message = std::make_unique<Multipart>();
+  zmq_msg_t* first = message->AddFrame();
+  while (zmq_msg_recv(first, socket_, ZMQ_DONTWAIT) < 0) {
+    int err = zmq_errno();
+    if (err == EINTR) continue;
+    if (err != EAGAIN) ThrowZmqError("zmq_msg_recv()", __FILE__, __LINE__);
+    if (!WaitFor(ZMQ_POLLIN, deadline)) return nullptr;
+  }
+  // The remaining frames of a multipart message have arrived together with the first.
+  zmq_msg_t* last = first;
+  while (zmq_msg_more(last)) {
+    zmq_msg_t* next = message->AddFrame();
+    while (zmq_msg_recv(next, socket_, 0) < 0) {
+      if (zmq_errno() == EINTR) continue;
+      ThrowZmqError("zmq_msg_recv()", __FILE__, __LINE__);
+    }
+    last = next;
+  }
+  return message;
+}
+
+}  // namespace rlrec::common

@@ -1,0 +1,27 @@
+#include "learner/batch.h"
+
+#include "common/snapshot.h"
+
+namespace rlrec::learner {
+
+Batch MakeBatch(const std::vector<common::Trajectory>& trajectories, torch::Device device) {
+  std::vector<torch::Tensor> obs, slates, logp, rewards, dones, boot;
+  for (const auto& t : trajectories) {
+    obs.push_back(common::TensorFromView(t.observations, t.owner));
+    slates.push_back(common::TensorFromView(t.slates, t.owner));
+    logp.push_back(common::TensorFromView(t.behaviour_log_probs, t.owner));
+    rewards.push_back(common::TensorFromView(t.rewards, t.owner));
+    dones.push_back(common::TensorFromView(t.dones, t.owner));
+    boot.push_back(common::TensorFromView(t.bootstrap_observation, t.owner));
+  }
+  Batch b;
+  b.observations = torch::cat(obs, 1).to(device);
+  b.slates = torch::cat(slates, 1).to(device, torch::kInt64);
+  b.behaviour_log_probs = torch::cat(logp, 1).to(device);
+  b.rewards = torch::cat(rewards, 1).to(device);
+  b.dones = torch::cat(dones, 1).to(device, torch::kFloat32);
+  b.bootstrap_observation = torch::cat(boot, 0).to(device);
+  return b;
+}
+
+}  // namespace rlrec::learner

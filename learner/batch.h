@@ -1,0 +1,29 @@
+#ifndef RLREC_LEARNER_BATCH_H_
+#define RLREC_LEARNER_BATCH_H_
+
+#include <torch/torch.h>
+
+#include <vector>
+
+#include "common/trajectory.h"
+
+namespace rlrec::learner {
+
+// Trajectories stacked along the user dimension, on the training device. N is the total of
+// their users; T, R, F and K agree (the receiver checks).
+struct Batch {
+  torch::Tensor observations;           // float [T, N, R, F]
+  torch::Tensor slates;                 // int64 [T, N, K]
+  torch::Tensor behaviour_log_probs;    // float [T, N]
+  torch::Tensor rewards;                // float [T, N]
+  torch::Tensor dones;                  // float [T, N], 1 where a session ended
+  torch::Tensor bootstrap_observation;  // float [N, R, F]
+};
+
+// Stacks `trajectories` into one batch on `device`. Reads the trajectories' bytes in place
+// (they are not modified); the batch owns its own copies.
+Batch MakeBatch(const std::vector<common::Trajectory>& trajectories, torch::Device device);
+
+}  // namespace rlrec::learner
+
+#endif  // RLREC_LEARNER_BATCH_H_

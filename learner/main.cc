@@ -1,0 +1,52 @@
+// rlrec-learner: receives trajectories, trains the policy and publishes weight snapshots.
+// Options: see --help.
+#include <torch/torch.h>
+
+#include <csignal>
+#include <iostream>
+
+#include "common/check.h"
+#include "common/config.h"
+#include "common/metrics.h"
+#include "learner/learner_loop.h"
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+void OnSignal(int) { g_stop = true; }
+
+int LearnerMain(int argc, const char* const* argv) {
+  namespace po = boost::program_options;
+  std::string run_dir;
+  po::options_description own("Learner options");
+  own.add_options()("run-dir", po::value<std::string>(&run_dir),
+                    "run folder (default: run.runs_root/run.name)");
+  auto args = rlrec::common::ParseArgs(argc, argv, "rlrec-learner", "--config FILE [options]", own);
+  if (!args) return 0;
+  if (run_dir.empty()) run_dir = rlrec::common::RunDirectory(args->config);
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  torch::set_num_threads(args->config.learner.threads);
+
+  rlrec::common::ZmqContext context;
+  auto summary = rlrec::learner::RunLearner(args->config, args->effective_ini, run_dir, context,
+                                            g_stop);
+  rlrec::common::JsonObject row;
+  row.Add("event", "learner_exit")
+      .Add("reason", summary.stop_reason)
+      .Add("updates", summary.updates)
+      .Add("env_steps", summary.env_steps)
+      .Add("trajectories", summary.trajectories)
+      .Add("decode_errors", summary.decode_errors)
+      .Add("snapshot_version", summary.snapshot_version);
+  std::cout << row.str() << std::endl;
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  rlrec::common::SetProcessName("learner");
+  return rlrec::common::RunMain("rlrec-learner", LearnerMain, argc, argv);
+}

@@ -1,0 +1,48 @@
+#include "learner/trajectory_receiver.h"
+
+#include "common/logging.h"
+#include "common/trajectory_codec.h"
+
+namespace rlrec::learner {
+
+TrajectoryReceiver::TrajectoryReceiver(const common::ZmqContext& context,
+                                       const std::string& endpoint, int receive_hwm,
+                                       ExpectedShape expected)
+    : socket_(context, ZMQ_PULL, "trajectory PULL"), expected_(expected) {
+  socket_.SetInt(ZMQ_RCVHWM, receive_hwm);
+  endpoint_ = socket_.Bind(endpoint);
+}
+
+std::optional<common::Trajectory> TrajectoryReceiver::Receive(common::Deadline deadline) {
+  while (true) {
+    std::shared_ptr<const common::Multipart> message = socket_.Receive(deadline);
+    if (!message) return std::nullopt;
+    bytes_ += message->total_bytes();
+    try {
+      common::Trajectory t = common::DecodeTrajectory(message);
+      const auto& obs = t.observations.shape;
+      if (t.unroll_length != expected_.unroll || obs[2] != expected_.rows ||
+          obs[3] != expected_.features || t.slates.shape[2] != expected_.slate_size) {
+        throw common::InvalidInput(
+            "trajectory from actor " + std::to_string(t.actor_id) + " has T=" +
+            std::to_string(t.unroll_length) + " R=" + std::to_string(obs[2]) + " F=" +
+            std::to_string(obs[3]) + " K=" + std::to_string(t.slates.shape[2]) +
+            ", this learner trains on T=" + std::to_string(expected_.unroll) + " R=" +
+            std::to_string(expected_.rows) + " F=" + std::to_string(expected_.features) +
+            " K=" + std::to_string(expected_.slate_size) + " (same config for all?)");
+      }
+      ++received_;
+      return t;
+    } catch (const common::Error& e) {
+      ++decode_errors_;
+      if (decode_errors_ <= 5 || decode_errors_ % 1000 == 0) {
+        RLREC_LOG(Warning) << "dropped trajectory message " << decode_errors_ << " ("
+                           << message->size() << " frames, " << message->total_bytes()
+                           << " bytes): " << e.what();
+      }
+    }
+    if (common::Clock::now() >= deadline) return std::nullopt;
+  }
+}
+
+}  // namespace rlrec::learner

@@ -1,0 +1,41 @@
+#include "learner/weight_publisher.h"
+
+#include "common/logging.h"
+
+namespace rlrec::learner {
+
+WeightPublisher::WeightPublisher(const common::ZmqContext& context, const std::string& endpoint,
+                                 size_t chunk_bytes, double republish_s)
+    : socket_(context, ZMQ_PUB, "weights PUB"), chunk_bytes_(chunk_bytes),
+      republish_s_(republish_s) {
+  // Room for a few whole snapshots per subscriber; beyond that PUB drops, never blocks.
+  socket_.SetInt(ZMQ_SNDHWM, 4096);
+  endpoint_ = socket_.Bind(endpoint);
+}
+
+void WeightPublisher::Publish(std::shared_ptr<const common::SnapshotBlob> blob) {
+  latest_ = std::move(blob);
+  Send();
+}
+
+void WeightPublisher::RepublishIfDue() {
+  if (latest_ && common::SecondsSince(last_sent_) >= republish_s_) Send();
+}
+
+void WeightPublisher::Send() {
+  for (const auto& chunk : common::EncodeWeightChunks(latest_, chunk_bytes_)) {
+    // PUB never reports a full queue: it drops for slow subscribers. The deadline only
+    // guards against a ZeroMQ that says otherwise.
+    if (!socket_.Send(chunk, common::After(0.1))) {
+      RLREC_LOG(Warning) << "weights PUB refused a chunk of version " << latest_->version;
+    }
+    ++chunks_sent_;
+  }
+  last_sent_ = common::Clock::now();
+}
+
+void WeightPublisher::PublishRunEnded(const std::string& run_id, const std::string& reason) {
+  socket_.Send(common::EncodeRunEnded(run_id, reason), common::After(0.1));
+}
+
+}  // namespace rlrec::learner
