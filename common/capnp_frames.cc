@@ -12,15 +12,23 @@ constexpr size_t kReferenceAtLeastBytes = 16 * 1024;
 
 bool IsWordAligned(const void* p) { return reinterpret_cast<uintptr_t>(p) % 8 == 0; }
 
+bool WillReference(const void* data, size_t bytes) {
+  return bytes >= kReferenceAtLeastBytes && bytes % 8 == 0 && IsWordAligned(data);
+}
+
 }  // namespace
 
 CapnpOutgoing::CapnpOutgoing(size_t first_segment_words) : builder_(first_segment_words) {}
 
 void CapnpOutgoing::Keep(std::shared_ptr<const void> owner) { keep_.push_back(std::move(owner)); }
 
+size_t CapnpOutgoing::CopiedWords(const void* data, size_t bytes) {
+  return WillReference(data, bytes) ? 0 : (bytes + 7) / 8;
+}
+
 capnp::Orphan<capnp::Data> CapnpOutgoing::ReferenceOrCopy(const void* data, size_t bytes) {
   auto orphanage = builder_.getOrphanage();
-  if (bytes >= kReferenceAtLeastBytes && bytes % 8 == 0 && IsWordAligned(data)) {
+  if (WillReference(data, bytes)) {
     return orphanage.referenceExternalData(
         capnp::Data::Reader(static_cast<const kj::byte*>(data), bytes));
   }

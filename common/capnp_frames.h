@@ -33,6 +33,11 @@ class CapnpOutgoing {
   // copied otherwise. Referenced bytes must outlive this message (see Keep).
   capnp::Orphan<capnp::Data> ReferenceOrCopy(const void* data, size_t bytes);
 
+  // Words that ReferenceOrCopy(data, bytes) adds to the message's own segments: 0 when the
+  // bytes will be referenced. For sizing the first segment so that everything copied lands
+  // in one segment.
+  static size_t CopiedWords(const void* data, size_t bytes);
+
   // Fills a wire Tensor from `view` (see ReferenceOrCopy for the bytes).
   void WriteTensor(wire::Tensor::Builder out, const TensorView& view);
 

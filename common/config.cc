@@ -134,7 +134,15 @@ std::string AnyToString(const boost::any& v) {
   if (auto p = boost::any_cast<std::string>(&v)) return *p;
   if (auto p = boost::any_cast<int>(&v)) return std::to_string(*p);
   if (auto p = boost::any_cast<uint64_t>(&v)) return std::to_string(*p);
-  if (auto p = boost::any_cast<double>(&v)) return Str(*p);
+  if (auto p = boost::any_cast<double>(&v)) {
+    // The shortest text that reads back as the same double.
+    for (int precision = 6; precision <= 17; ++precision) {
+      std::ostringstream s;
+      s.precision(precision);
+      s << *p;
+      if (std::stod(s.str()) == *p) return s.str();
+    }
+  }
   return "?";
 }
 
@@ -237,6 +245,7 @@ std::optional<ParsedArgs> ParseArgs(int argc, const char* const* argv, const cha
   ParsedArgs out;
   po::options_description general("General options");
   general.add_options()("help,h", "print this help and exit")(
+      "print-config", "print the effective configuration (INI) and exit")(
       "config", po::value<std::string>(&out.config_path), "INI file with configuration keys");
   po::options_description keys = ConfigOptions(&out.config);
   po::options_description all;
@@ -291,6 +300,10 @@ std::optional<ParsedArgs> ParseArgs(int argc, const char* const* argv, const cha
     throw InvalidInput(e.what() + where);
   }
   out.effective_ini = EffectiveIni(keys, out.vm);
+  if (out.vm.count("print-config")) {
+    std::cout << out.effective_ini;
+    return std::nullopt;
+  }
   return out;
 }
 

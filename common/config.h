@@ -75,7 +75,8 @@ struct ParsedArgs {
 
 // Parses `argv` of `program`: --config FILE, --help, every RunConfig key as --section.key
 // (the command line wins over the file), and the program's own `extra` options.
-// Returns nullopt after printing help to stdout when --help was given.
+// Returns nullopt after printing help (--help) or the effective configuration
+// (--print-config) to stdout: the program then exits with 0.
 // Throws Error(kInvalidInput) with a one-line message naming the key or file when the file is
 // missing or unreadable, a key is unknown, a value is malformed or out of range.
 std::optional<ParsedArgs> ParseArgs(int argc, const char* const* argv, const char* program,

@@ -67,7 +67,15 @@ void ValidateTrajectory(const Trajectory& t) {
 }
 
 OutgoingMessage EncodeTrajectory(const Trajectory& t) {
-  auto message = std::make_shared<CapnpOutgoing>();
+  // One first segment holds the header and every tensor that is copied rather than
+  // referenced: a segment above ZeroMQ's 8 KiB batch size arrives word-aligned and is read
+  // in place, while several small segments would each arrive unaligned and be copied.
+  size_t words = 128 + t.episode_returns.size() / 2;
+  for (const TensorView* v : {&t.observations, &t.slates, &t.behaviour_log_probs, &t.rewards,
+                              &t.dones, &t.bootstrap_observation}) {
+    words += 8 + v->shape.size() / 2 + CapnpOutgoing::CopiedWords(v->data, v->bytes);
+  }
+  auto message = std::make_shared<CapnpOutgoing>(words);
   message->Keep(t.owner);
   auto root = message->builder().initRoot<wire::Trajectory>();
   root.setProtocolVersion(kProtocolVersion);

@@ -1,0 +1,35 @@
+// rlrec: the local launcher. `rlrec train ...` runs a whole job on this machine.
+#include <cstring>
+#include <iostream>
+
+#include "common/check.h"
+#include "common/config.h"
+#include "common/error.h"
+#include "launch/train_command.h"
+
+namespace {
+
+constexpr char kUsage[] =
+    "usage: rlrec COMMAND [options]\n"
+    "\n"
+    "commands:\n"
+    "  train   train a policy: one learner and N actors on this machine\n"
+    "\n"
+    "`rlrec COMMAND --help` lists the options of a command.\n";
+
+int LauncherMain(int argc, const char* const* argv) {
+  if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
+    std::cout << kUsage;
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string command = argv[1];
+  if (command == "train") return rlrec::launch::TrainCommand(argc - 1, argv + 1);
+  throw rlrec::common::InvalidInput("unknown command '" + command + "' (see rlrec --help)");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  rlrec::common::SetProcessName("rlrec");
+  return rlrec::common::RunMain("rlrec", LauncherMain, argc, argv);
+}

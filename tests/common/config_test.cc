@@ -1,0 +1,112 @@
+// Configuration errors, seen as a user sees them: each program run with a bad file or flag
+// stops before any work with a one-line error naming the key or file, and exit code 2.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "tests/test_util.h"
+
+namespace rlrec::testing {
+namespace {
+
+class ConfigErrorTest : public ::testing::TestWithParam<std::vector<std::string>> {
+ protected:
+  // The program (with its subcommand), then `args`.
+  CommandResult Run(std::vector<std::string> args) {
+    std::vector<std::string> argv = GetParam();
+    argv[0] = BinDir() + "/" + argv[0];
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunCommand(argv, 30);
+  }
+  std::string WriteConfig(const std::string& text) {
+    std::string path = dir_.path() + "/c.ini";
+    std::ofstream(path) << text;
+    return path;
+  }
+  static void ExpectOneLineError(const CommandResult& r, const std::string& words) {
+    EXPECT_EQ(r.exit_code, 2) << r.output;
+    EXPECT_NE(r.output.find("error: " + words), std::string::npos) << r.output;
+    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+  }
+  TempDir dir_;
+};
+
+TEST_P(ConfigErrorTest, UnknownKeyInFileNamesTheKeyFileAndLine) {
+  std::string path = WriteConfig("[run]\nseed = 3\n\n[learner]\nbach_size = 4\n");
+  ExpectOneLineError(Run({"--config", path}),
+                     "unknown key 'learner.bach_size' in config file '" + path + "' (line 5)");
+}
+
+TEST_P(ConfigErrorTest, UnknownCommandLineOptionIsNamed) {
+  ExpectOneLineError(Run({"--learner.bach_size=4"}),
+                     "unknown option '--learner.bach_size=4' on the command line");
+}
+
+TEST_P(ConfigErrorTest, MalformedValueNamesTheKeyAndLine) {
+  std::string path = WriteConfig("[learner]\nbatch_trajectories = four\n");
+  ExpectOneLineError(Run({"--config", path}),
+                     "malformed value for key 'learner.batch_trajectories' in config file '" +
+                         path + "' (line 2)");
+}
+
+TEST_P(ConfigErrorTest, OutOfRangeValueNamesTheKeyAndTheRule) {
+  std::string path = WriteConfig("[sim]\ncandidates = 10\nslate_size = 11\n");
+  ExpectOneLineError(Run({"--config", path}),
+                     "value 11 of 'sim.slate_size' is out of range: must be in [1, "
+                     "sim.candidates] (config file '" + path + "' (line 3))");
+}
+
+TEST_P(ConfigErrorTest, OutOfRangeValueOnTheCommandLineSaysSo) {
+  ExpectOneLineError(Run({"--learner.discount=1.5"}),
+                     "value 1.5 of 'learner.discount' is out of range: must be in [0, 1] "
+                     "(command line");
+}
+
+TEST_P(ConfigErrorTest, MissingFileIsNamed) {
+  ExpectOneLineError(Run({"--config", dir_.path() + "/nope.ini"}),
+                     "cannot read config file '" + dir_.path() +
+                         "/nope.ini': No such file or directory");
+}
+
+TEST_P(ConfigErrorTest, HelpListsEveryKeyWithItsDefaultAndMeaning) {
+  CommandResult r = Run({"--help"});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  for (const char* line : {"--learner.batch_trajectories arg (=4)", "trajectories per update",
+                           "--actor.unroll arg (=20)", "--transport.send_hwm arg (=4)",
+                           "--config arg"}) {
+    EXPECT_NE(r.output.find(line), std::string::npos) << line << "\n" << r.output;
+  }
+}
+
+TEST_P(ConfigErrorTest, CommandLineWinsOverTheFile) {
+  std::string path = WriteConfig("[learner]\nbatch_trajectories = 8\npublish_every = 3\n");
+  CommandResult r = Run({"--config", path, "--learner.batch_trajectories=16", "--print-config"});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("batch_trajectories = 16\n"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("publish_every = 3\n"), std::string::npos) << r.output;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    EveryProgram, ConfigErrorTest,
+    ::testing::Values(std::vector<std::string>{"rlrec-learner"},
+                      std::vector<std::string>{"rlrec-actor"},
+                      std::vector<std::string>{"rlrec", "train"}),
+    [](const auto& info) { return info.param.size() == 1 ? info.param[0].substr(6) : "train"; });
+
+TEST(LauncherTest, UnknownCommandIsRefused) {
+  CommandResult r = RunCommand({BinDir() + "/rlrec", "trian"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("rlrec: error: unknown command 'trian'"), std::string::npos)
+      << r.output;
+}
+
+TEST(LauncherTest, KeyValueOverridesReachTheConfiguration) {
+  CommandResult r = RunCommand({BinDir() + "/rlrec", "train", "--config",
+                                SourceDir() + "/configs/local.ini", "learner.discount=0.5",
+                                "--print-config"});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("discount = 0.5\n"), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace rlrec::testing

@@ -1,0 +1,61 @@
+#include "common/snapshot.h"
+
+#include <gtest/gtest.h>
+
+#include "actors/topic_simulator.h"
+#include "common/error.h"
+#include "common/policy_model.h"
+#include "tests/test_util.h"
+
+namespace rlrec::common {
+namespace {
+
+TEST(SnapshotTest, SnapshotSentInChunksLoadsIntoAnotherModelWithIdenticalOutputs) {
+  torch::manual_seed(1);
+  PolicyModel source(22, 64);
+  torch::manual_seed(2);
+  PolicyModel target(22, 64);
+  auto blob = SnapshotFromModel(*source, "run", 4);
+  ZmqContext context;
+  testing::LoopbackPipe pipe(context);
+  SnapshotAssembler assembler;
+  std::shared_ptr<const SnapshotBlob> received;
+  for (const auto& chunk : EncodeWeightChunks(blob, 4096)) {
+    received = assembler.Add(pipe.Deliver(chunk));
+  }
+  ASSERT_NE(received, nullptr);
+  LoadSnapshotIntoModel(*received, *target);
+  auto observations = torch::randn({5, 11, 22});
+  auto a = source->Forward(observations), b = target->Forward(observations);
+  EXPECT_TRUE(torch::equal(a.scores, b.scores));
+  EXPECT_TRUE(torch::equal(a.values, b.values));
+}
+
+TEST(SnapshotTest, SnapshotOfAnotherModelShapeIsRefusedAndNothingIsLoaded) {
+  PolicyModel small(22, 32), large(22, 64);
+  auto before = large->parameters()[0].clone();
+  auto blob = SnapshotFromModel(*small, "run", 1);
+  try {
+    LoadSnapshotIntoModel(*blob, *large);
+    FAIL() << "loaded a 32-wide snapshot into a 64-wide model";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("user_in.weight"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(torch::equal(before, large->parameters()[0]));
+}
+
+TEST(SnapshotTest, TensorFromViewSharesTheBytesAndKeepsTheirOwnerAlive) {
+  auto bytes = std::make_shared<std::vector<float>>(std::vector<float>{1, 2, 3, 4, 5, 6});
+  std::weak_ptr<std::vector<float>> watch = bytes;
+  TensorView view{DType::kFloat32, {2, 3}, bytes->data(), 24};
+  torch::Tensor t = TensorFromView(view, bytes);
+  bytes.reset();
+  EXPECT_FALSE(watch.expired());
+  EXPECT_EQ(t.data_ptr<float>(), watch.lock()->data());
+  EXPECT_FLOAT_EQ(t[1][2].item<float>(), 6.f);
+  t = torch::Tensor();
+  EXPECT_TRUE(watch.expired());
+}
+
+}  // namespace
+}  // namespace rlrec::common

@@ -1,0 +1,67 @@
+// The whole loop with real processes on loopback: a learner and two actors train, every actor
+// receives newer weights, and everything exits by itself when the budget is spent.
+#include <gtest/gtest.h>
+
+#include "tests/test_util.h"
+
+namespace rlrec::testing {
+namespace {
+
+std::string ExitLine(const std::string& log, const std::string& event) {
+  for (const auto& line : ReadLines(log)) {
+    if (line.find("\"event\":\"" + event + "\"") != std::string::npos) return line;
+  }
+  return "";
+}
+
+TEST(LearnerActorTest, TrajectoriesArriveUpdatesHappenWeightsFlowAndAllExitCleanly) {
+  TempDir dir;
+  const std::string run = dir.path() + "/run";
+  auto learner = StartLearner(run, {"--run.max_updates=40"});
+  std::string control = WaitForControlEndpoint(run);
+  ASSERT_FALSE(control.empty()) << ReadFile(run + "/learner.log");
+  auto actor0 = StartActor(run, control, 0);
+  auto actor1 = StartActor(run, control, 1);
+
+  auto learner_status = learner->WaitFor(180);
+  ASSERT_TRUE(learner_status) << "learner still running\n" << ReadFile(run + "/learner.log");
+  EXPECT_EQ(*learner_status, 0) << ReadFile(run + "/learner.log");
+  // Actors leave on the learner's end-of-run message, without being signalled.
+  auto status0 = actor0->WaitFor(30), status1 = actor1->WaitFor(30);
+  ASSERT_TRUE(status0 && status1) << "an actor did not exit by itself";
+  EXPECT_EQ(*status0, 0) << ReadFile(run + "/actor-0.log");
+  EXPECT_EQ(*status1, 0) << ReadFile(run + "/actor-1.log");
+
+  auto rows = ReadLines(run + "/metrics.jsonl");
+  ASSERT_FALSE(rows.empty());
+  const std::string& last = rows.back();
+  EXPECT_EQ(JsonNumber(last, "update"), 40);
+  EXPECT_GE(JsonNumber(last, "trajectories_received").value_or(0), 80);
+  EXPECT_EQ(JsonNumber(last, "decode_errors"), 0);
+  EXPECT_EQ(JsonNumber(last, "final"), 1);
+  EXPECT_EQ(JsonNumber(last, "snapshot_version"), 40);
+  for (const char* key : {"env_steps", "env_steps_per_s", "policy_loss", "value_loss", "entropy",
+                          "policy_lag_min", "policy_lag_mean", "policy_lag_max"}) {
+    EXPECT_TRUE(JsonNumber(last, key).has_value()) << key << " missing in " << last;
+  }
+
+  for (int id : {0, 1}) {
+    std::string log = run + "/actor-" + std::to_string(id) + ".log";
+    std::string exit_line = ExitLine(log, "actor_exit");
+    ASSERT_FALSE(exit_line.empty()) << ReadFile(log);
+    EXPECT_NE(exit_line.find("\"reason\":\"run ended\""), std::string::npos) << exit_line;
+    // At least two newer versions than the first one it used.
+    EXPECT_GE(JsonNumber(exit_line, "snapshots_applied").value_or(0), 3) << exit_line;
+    EXPECT_GE(JsonNumber(exit_line, "last_version").value_or(0),
+              JsonNumber(exit_line, "first_version").value_or(0) + 2)
+        << exit_line;
+    EXPECT_GT(JsonNumber(exit_line, "unrolls_sent").value_or(0), 0) << exit_line;
+  }
+  std::string learner_exit = ExitLine(run + "/learner.log", "learner_exit");
+  EXPECT_NE(learner_exit.find("\"reason\":\"max_updates\""), std::string::npos) << learner_exit;
+  EXPECT_FALSE(ReadFile(run + "/checkpoints/final.pt").empty());
+  EXPECT_NE(ReadFile(run + "/config.ini").find("batch_trajectories = 2"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace rlrec::testing

@@ -1,0 +1,57 @@
+// `rlrec train` as a user runs it: Ctrl-C (SIGINT) mid-run stops every process it started
+// and leaves a complete run folder.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <thread>
+
+#include "tests/test_util.h"
+
+namespace rlrec::testing {
+namespace {
+
+TEST(TrainCommandTest, SigintStopsEveryProcessAndLeavesACompleteRunFolder) {
+  TempDir dir;
+  const std::string run = dir.path() + "/run-sigint";
+  launch::ChildProcess train({BinDir() + "/rlrec", "train", "--config",
+                              SourceDir() + "/configs/local.ini", "--actors", "2", "--run-dir",
+                              run, "run.budget_seconds=300", "run.report_every_s=0.5"},
+                             dir.path() + "/train.log", false);
+  // Wait for a metrics row that shows training under way.
+  bool training = false;
+  for (int i = 0; i < 1200 && !training; ++i) {
+    for (const auto& row : ReadLines(run + "/metrics.jsonl")) {
+      training |= JsonNumber(row, "update").value_or(0) > 0;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(training) << ReadFile(dir.path() + "/train.log");
+  EXPECT_TRUE(AnyProcessMentions(run)) << "learner and actors should be running";
+
+  train.Signal(SIGINT);
+  auto status = train.WaitFor(90);
+  ASSERT_TRUE(status) << "rlrec train did not stop on SIGINT";
+  EXPECT_EQ(*status, 0) << ReadFile(dir.path() + "/train.log");
+  // No learner or actor of this run is left.
+  bool lingering = true;
+  for (int i = 0; i < 50 && lingering; ++i) {
+    lingering = AnyProcessMentions(run);
+    if (lingering) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_FALSE(lingering);
+
+  auto rows = ReadLines(run + "/metrics.jsonl");
+  ASSERT_FALSE(rows.empty());
+  EXPECT_EQ(JsonNumber(rows.back(), "final"), 1) << rows.back();
+  EXPECT_FALSE(ReadFile(run + "/checkpoints/final.pt").empty());
+  EXPECT_NE(ReadFile(run + "/config.ini").find("budget_seconds = 300"), std::string::npos);
+  EXPECT_NE(ReadFile(run + "/logs/learner.log").find("stopped (signal)"), std::string::npos)
+      << ReadFile(run + "/logs/learner.log");
+  for (int id : {0, 1}) {
+    EXPECT_NE(ReadFile(run + "/logs/actor-" + std::to_string(id) + ".log").find("actor_exit"),
+              std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace rlrec::testing

@@ -1,0 +1,201 @@
+#include "tests/test_util.h"
+
+#include <dirent.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "launch/child_process.h"
+
+namespace rlrec::testing {
+
+std::string BinDir() { return RLREC_BIN_DIR; }
+std::string SourceDir() { return RLREC_SOURCE_DIR; }
+
+TempDir::TempDir() {
+  char pattern[] = "/tmp/rlrec-test-XXXXXX";
+  char* made = ::mkdtemp(pattern);
+  if (made == nullptr) std::abort();
+  path_ = made;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+CommandResult RunCommand(const std::vector<std::string>& argv, double timeout_s) {
+  launch::ChildProcess child(argv, "", /*capture=*/true);
+  CommandResult result;
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd p{child.output_fd(), POLLIN, 0};
+    if (::poll(&p, 1, 100) > 0) {
+      char buf[4096];
+      ssize_t n = ::read(child.output_fd(), buf, sizeof(buf));
+      if (n <= 0) break;
+      result.output.append(buf, n);
+    }
+  }
+  auto status = child.WaitFor(std::max(0.0, timeout_s));
+  result.exit_code = status ? *status : -1;
+  return result;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::vector<std::string> ReadLines(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) lines.push_back(line);
+  }
+  return lines;
+}
+
+std::string WaitForFirstLine(const std::string& path, double timeout_s) {
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::ifstream in(path);
+    std::string line;
+    if (std::getline(in, line) && !line.empty()) return line;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return "";
+}
+
+std::optional<double> JsonNumber(const std::string& line, const std::string& key) {
+  const std::string needle = "\"" + key + "\":";
+  auto at = line.find(needle);
+  if (at == std::string::npos) return std::nullopt;
+  const char* start = line.c_str() + at + needle.size();
+  char* end = nullptr;
+  double value = std::strtod(start, &end);
+  if (end == start) return std::nullopt;
+  return value;
+}
+
+LoopbackPipe::LoopbackPipe(const common::ZmqContext& context)
+    : pull_(context, ZMQ_PULL, "test PULL"), push_(context, ZMQ_PUSH, "test PUSH") {
+  push_.Connect(pull_.Bind("tcp://127.0.0.1:*"));
+}
+
+std::shared_ptr<const common::Multipart> LoopbackPipe::Deliver(
+    const common::OutgoingMessage& message) {
+  if (!push_.Send(message, common::After(10))) return nullptr;
+  return pull_.Receive(common::After(10));
+}
+
+std::shared_ptr<const common::Multipart> LoopbackPipe::DeliverRaw(
+    const std::vector<std::string>& frames) {
+  for (size_t i = 0; i < frames.size(); ++i) {
+    if (!push_.SendCopy(frames[i], i + 1 < frames.size(), common::After(10))) return nullptr;
+  }
+  return pull_.Receive(common::After(10));
+}
+
+common::Trajectory MakeTestTrajectory(int T, int E, int C, int F, int K, uint64_t version,
+                                      uint32_t actor_id) {
+  struct Buffers {
+    std::vector<float> observations, log_probs, rewards, bootstrap;
+    std::vector<int32_t> slates;
+    std::vector<uint8_t> dones;
+  };
+  auto b = std::make_shared<Buffers>();
+  const int R = C + 1;
+  b->observations.resize(size_t(T) * E * R * F);
+  for (size_t i = 0; i < b->observations.size(); ++i) b->observations[i] = 0.5f * i;
+  b->slates.resize(size_t(T) * E * K);
+  for (size_t i = 0; i < b->slates.size(); ++i) b->slates[i] = static_cast<int32_t>(i % C);
+  b->log_probs.assign(size_t(T) * E, -1.25f);
+  b->rewards.resize(size_t(T) * E);
+  for (size_t i = 0; i < b->rewards.size(); ++i) b->rewards[i] = float(i % 5);
+  b->dones.resize(size_t(T) * E);
+  for (size_t i = 0; i < b->dones.size(); ++i) b->dones[i] = i % 7 == 0;
+  b->bootstrap.resize(size_t(E) * R * F);
+  for (size_t i = 0; i < b->bootstrap.size(); ++i) b->bootstrap[i] = -1.0f * i;
+  auto view = [](common::DType dtype, std::vector<int64_t> shape, const void* data,
+                 size_t bytes) { return common::TensorView{dtype, std::move(shape), data, bytes}; };
+  common::Trajectory t;
+  t.actor_id = actor_id;
+  t.policy_version = version;
+  t.unroll_length = T;
+  t.num_users = E;
+  t.observations = view(common::DType::kFloat32, {T, E, R, F}, b->observations.data(),
+                        b->observations.size() * 4);
+  t.slates = view(common::DType::kInt32, {T, E, K}, b->slates.data(), b->slates.size() * 4);
+  t.behaviour_log_probs =
+      view(common::DType::kFloat32, {T, E}, b->log_probs.data(), b->log_probs.size() * 4);
+  t.rewards = view(common::DType::kFloat32, {T, E}, b->rewards.data(), b->rewards.size() * 4);
+  t.dones = view(common::DType::kUInt8, {T, E}, b->dones.data(), b->dones.size());
+  t.bootstrap_observation =
+      view(common::DType::kFloat32, {E, R, F}, b->bootstrap.data(), b->bootstrap.size() * 4);
+  t.episode_returns = {12.5f, 40.0f};
+  t.owner = b;
+  return t;
+}
+
+std::vector<std::string> SmallJobFlags() {
+  return {"--sim.users_per_actor=8", "--actor.unroll=10", "--learner.batch_trajectories=2",
+          "--learner.publish_every=1", "--run.report_every_s=0.5", "--run.budget_seconds=120"};
+}
+
+std::unique_ptr<launch::ChildProcess> StartLearner(const std::string& run_dir,
+                                                   const std::vector<std::string>& extra) {
+  std::vector<std::string> argv = {BinDir() + "/rlrec-learner", "--run-dir", run_dir};
+  for (const auto& f : SmallJobFlags()) argv.push_back(f);
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  std::filesystem::create_directories(run_dir);
+  return std::make_unique<launch::ChildProcess>(argv, run_dir + "/learner.log", false);
+}
+
+std::string WaitForControlEndpoint(const std::string& run_dir, double timeout_s) {
+  return WaitForFirstLine(run_dir + "/control.endpoint", timeout_s);
+}
+
+std::unique_ptr<launch::ChildProcess> StartActor(const std::string& run_dir,
+                                                 const std::string& control, int id,
+                                                 const std::vector<std::string>& extra) {
+  std::vector<std::string> argv = {BinDir() + "/rlrec-actor", "--transport.control=" + control,
+                                   "--actor-id=" + std::to_string(id)};
+  for (const auto& f : SmallJobFlags()) argv.push_back(f);
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  return std::make_unique<launch::ChildProcess>(
+      argv, run_dir + "/actor-" + std::to_string(id) + ".log", false);
+}
+
+bool AnyProcessMentions(const std::string& needle) {
+  DIR* proc = ::opendir("/proc");
+  if (proc == nullptr) return false;
+  bool found = false;
+  const std::string self = std::to_string(::getpid());
+  while (dirent* entry = ::readdir(proc)) {
+    std::string pid = entry->d_name;
+    if (pid.find_first_not_of("0123456789") != std::string::npos || pid == self) continue;
+    std::string cmdline = ReadFile("/proc/" + pid + "/cmdline");
+    for (char& c : cmdline) {
+      if (c == '\0') c = ' ';
+    }
+    // A zombie has an empty command line and is not a running process.
+    if (!cmdline.empty() && cmdline.find(needle) != std::string::npos) found = true;
+  }
+  ::closedir(proc);
+  return found;
+}
+
+}  // namespace rlrec::testing

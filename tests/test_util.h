@@ -1,0 +1,83 @@
+#ifndef RLREC_TESTS_TEST_UTIL_H_
+#define RLREC_TESTS_TEST_UTIL_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/trajectory.h"
+#include "launch/child_process.h"
+#include "common/zmq_socket.h"
+
+namespace rlrec::testing {
+
+// Folder of the built programs (build/bin) and of the source tree.
+std::string BinDir();
+std::string SourceDir();
+
+// A fresh empty folder under /tmp, removed when this object dies.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// Runs a program to completion (at most `timeout_s`), capturing stdout and stderr together.
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;
+};
+CommandResult RunCommand(const std::vector<std::string>& argv, double timeout_s = 60);
+
+std::string ReadFile(const std::string& path);
+std::vector<std::string> ReadLines(const std::string& path);
+
+// Waits until `path` exists and is non-empty; returns its first line, or "" at the deadline.
+std::string WaitForFirstLine(const std::string& path, double timeout_s);
+
+// The number stored under "key" in a flat JSON object line, or nullopt (absent or null).
+std::optional<double> JsonNumber(const std::string& line, const std::string& key);
+
+// Delivers messages over a real PUSH/PULL pair on a free loopback TCP port, so tests get the
+// very frames ZeroMQ hands a receiver.
+class LoopbackPipe {
+ public:
+  explicit LoopbackPipe(const common::ZmqContext& context);
+  std::shared_ptr<const common::Multipart> Deliver(const common::OutgoingMessage& message);
+  // Sends raw frames (copied), e.g. garbage, and returns what arrives.
+  std::shared_ptr<const common::Multipart> DeliverRaw(const std::vector<std::string>& frames);
+
+ private:
+  common::ZmqSocket pull_, push_;
+};
+
+// A valid trajectory of T steps, E users, C candidates, F features and K-item slates, with
+// recognisable contents (element i of each tensor is derived from i), owning its bytes.
+common::Trajectory MakeTestTrajectory(int T, int E, int C, int F, int K, uint64_t version = 3,
+                                      uint32_t actor_id = 7);
+
+// Flags of a small, quick job for multi-process tests.
+std::vector<std::string> SmallJobFlags();
+
+// Starts rlrec-learner for `run_dir` with SmallJobFlags() and `extra`, its output in
+// run_dir/learner.log. The learner picks free loopback ports.
+std::unique_ptr<launch::ChildProcess> StartLearner(const std::string& run_dir,
+                                                   const std::vector<std::string>& extra);
+// Waits for the learner of `run_dir` to publish its control endpoint ("" on timeout).
+std::string WaitForControlEndpoint(const std::string& run_dir, double timeout_s = 60);
+// Starts rlrec-actor `id` against `control`, its output in run_dir/actor-ID.log.
+std::unique_ptr<launch::ChildProcess> StartActor(const std::string& run_dir,
+                                                 const std::string& control, int id,
+                                                 const std::vector<std::string>& extra = {});
+
+// True when some live process's command line contains `needle`.
+bool AnyProcessMentions(const std::string& needle);
+
+}  // namespace rlrec::testing
+
+#endif  // RLREC_TESTS_TEST_UTIL_H_
