@@ -75,6 +75,7 @@ ActorStats RunActor(const common::RunConfig& config, uint32_t actor_id,
 
   common::ZmqSocket push(context, ZMQ_PUSH, "trajectory PUSH");
   push.SetInt(ZMQ_SNDHWM, transport.send_hwm);
+  push.SetInt(ZMQ_SNDBUF, common::kTrajectorySocketBufferBytes);
   for (const auto& endpoint : info.trajectory_endpoints) push.Connect(endpoint);
   SnapshotCache cache(context, info.weights_endpoint);
 

@@ -18,7 +18,7 @@ struct ActorStats {
   uint64_t first_version = 0;
   uint64_t last_version = 0;
   uint64_t episodes = 0;
-  double send_blocked_s = 0;       // time spent waiting on a full queue (back-pressure)
+  double send_blocked_s = 0;  // time spent waiting on a full queue (back-pressure)
   std::string stop_reason;
 };
 

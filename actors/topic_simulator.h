@@ -15,7 +15,7 @@ struct TopicSimulatorOptions {
   int num_topics = 20;       // T
   double time_budget = 200;  // session budget
   uint64_t seed = 1;
-  uint64_t stream = 0;       // distinguishes actors: each (seed, stream) is its own population
+  uint64_t stream = 0;  // distinguishes actors: each (seed, stream) is its own population
 };
 
 // A first user model in the spirit of RecSim's interest evolution: each user has hidden
@@ -46,7 +46,7 @@ class TopicSimulator : public UserSimulator {
   void StartSession(int user);
   void DrawCandidates(int user);
 
-  TopicSimulatorOptions options_;  // fixed after construction
+  TopicSimulatorOptions options_;     // fixed after construction
   std::vector<float> topic_quality_;  // [T] mean quality of each topic, fixed
   // Per-user state, indexed [user] or [user * T + topic] / [user * C + candidate].
   std::vector<Rng> rng_;

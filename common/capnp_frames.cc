@@ -106,8 +106,8 @@ TensorView ReadTensor(wire::Tensor::Reader in, const char* field, size_t rank) {
   view.dtype = static_cast<DType>(dtype);
   auto shape = in.getShape();
   if (shape.size() != rank) {
-    throw InvalidInput(std::string("tensor '") + field + "': rank " +
-                       std::to_string(shape.size()) + ", expected " + std::to_string(rank));
+    throw InvalidInput(std::string("tensor '") + field + "': rank " + std::to_string(shape.size()) +
+                       ", expected " + std::to_string(rank));
   }
   // Overflow-safe: every dimension is < 2^32 and the product is checked against the data.
   unsigned __int128 elements = 1;

@@ -55,8 +55,7 @@ OutgoingMessage ToFrames(std::shared_ptr<CapnpOutgoing> message, std::string_vie
 // Throws Error(kInvalidInput) for frames that cannot be segments. Keeps `frames` alive.
 class CapnpIncoming {
  public:
-  CapnpIncoming(std::shared_ptr<const Multipart> frames, size_t first_frame,
-                const char* what);
+  CapnpIncoming(std::shared_ptr<const Multipart> frames, size_t first_frame, const char* what);
   capnp::MessageReader& reader() { return *reader_; }
   // Frames of the original message copied because they were misaligned.
   int copied_frames() const { return static_cast<int>(copies_.size()); }

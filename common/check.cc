@@ -14,11 +14,16 @@ const char* g_process_name = "rlrec";
 
 const char* ErrorKindName(ErrorKind kind) {
   switch (kind) {
-    case ErrorKind::kInvalidInput: return "invalid input";
-    case ErrorKind::kUnavailable: return "unavailable";
-    case ErrorKind::kTimeout: return "timeout";
-    case ErrorKind::kUnimplemented: return "unimplemented";
-    case ErrorKind::kInternal: return "internal";
+    case ErrorKind::kInvalidInput:
+      return "invalid input";
+    case ErrorKind::kUnavailable:
+      return "unavailable";
+    case ErrorKind::kTimeout:
+      return "timeout";
+    case ErrorKind::kUnimplemented:
+      return "unimplemented";
+    case ErrorKind::kInternal:
+      return "internal";
   }
   return "unknown";
 }
@@ -34,8 +39,8 @@ FatalMessage::FatalMessage(const char* file, int line, const char* condition)
 FatalMessage::~FatalMessage() {
   char host[256] = "?";
   gethostname(host, sizeof(host) - 1);
-  std::fprintf(stderr, "[%s] FATAL %s:%d host=%s pid=%d: %s\n", g_process_name, file_, line_,
-               host, static_cast<int>(getpid()), stream_.str().c_str());
+  std::fprintf(stderr, "[%s] FATAL %s:%d host=%s pid=%d: %s\n", g_process_name, file_, line_, host,
+               static_cast<int>(getpid()), stream_.str().c_str());
   std::fflush(stderr);
   std::abort();
 }

@@ -28,9 +28,9 @@ const char* ProcessName();
 
 // Stops the program with file, line, process and host when `cond` is false:
 //   RLREC_CHECK(k <= c) << "slate larger than candidate set: " << k;
-#define RLREC_CHECK(cond)                                              \
-  if (__builtin_expect(static_cast<bool>(cond), 1)) {                  \
-  } else                                                               \
+#define RLREC_CHECK(cond)                             \
+  if (__builtin_expect(static_cast<bool>(cond), 1)) { \
+  } else                                              \
     ::rlrec::common::FatalMessage(__FILE__, __LINE__, #cond).stream()
 
 #endif  // RLREC_COMMON_CHECK_H_

@@ -54,14 +54,12 @@ po::options_description ConfigOptions(RunConfig* c) {
   Add(d, "model.hidden", &c->model.hidden, "width of the user encoder and item embeddings");
   Add(d, "model.temperature", &c->model.temperature, "softmax temperature of slate sampling");
   Add(d, "learner.device", &c->learner.device, "device of the learner: cpu or cuda");
-  Add(d, "learner.batch_trajectories", &c->learner.batch_trajectories,
-      "trajectories per update");
+  Add(d, "learner.batch_trajectories", &c->learner.batch_trajectories, "trajectories per update");
   Add(d, "learner.learning_rate", &c->learner.learning_rate, "Adam learning rate");
   Add(d, "learner.discount", &c->learner.discount, "discount factor gamma in [0, 1]");
   Add(d, "learner.value_coef", &c->learner.value_coef, "weight of the value loss");
   Add(d, "learner.entropy_coef", &c->learner.entropy_coef, "weight of the entropy bonus");
-  Add(d, "learner.max_grad_norm", &c->learner.max_grad_norm,
-      "gradient norm clip (0: no clipping)");
+  Add(d, "learner.max_grad_norm", &c->learner.max_grad_norm, "gradient norm clip (0: no clipping)");
   Add(d, "learner.publish_every", &c->learner.publish_every,
       "publish a weight snapshot every this many updates");
   Add(d, "learner.threads", &c->learner.threads, "LibTorch threads of the learner");
@@ -96,8 +94,8 @@ po::options_description ConfigOptions(RunConfig* c) {
 
 void Require(bool ok, const char* key, const std::string& value, const char* rule) {
   if (!ok) {
-    throw BadValue(key, std::string("value ") + value + " of '" + key + "' is out of range: " +
-                            rule);
+    throw BadValue(key,
+                   std::string("value ") + value + " of '" + key + "' is out of range: " + rule);
   }
 }
 
@@ -190,13 +188,11 @@ void ValidateConfig(const RunConfig& c) {
   Require(c.sim.time_budget > 0, "sim.time_budget", Str(c.sim.time_budget), "must be > 0");
   Require(c.model.hidden >= 1 && c.model.hidden <= 65536, "model.hidden", Str(c.model.hidden),
           "must be in [1, 65536]");
-  Require(c.model.temperature > 0, "model.temperature", Str(c.model.temperature),
-          "must be > 0");
+  Require(c.model.temperature > 0, "model.temperature", Str(c.model.temperature), "must be > 0");
   Require(c.learner.device == "cpu" || c.learner.device == "cuda", "learner.device",
           c.learner.device, "must be cpu or cuda");
   Require(c.learner.batch_trajectories >= 1 && c.learner.batch_trajectories <= 4096,
-          "learner.batch_trajectories", Str(c.learner.batch_trajectories),
-          "must be in [1, 4096]");
+          "learner.batch_trajectories", Str(c.learner.batch_trajectories), "must be in [1, 4096]");
   Require(c.learner.learning_rate > 0 && c.learner.learning_rate < 1, "learner.learning_rate",
           Str(c.learner.learning_rate), "must be in (0, 1)");
   Require(c.learner.discount >= 0 && c.learner.discount <= 1, "learner.discount",
@@ -207,16 +203,16 @@ void ValidateConfig(const RunConfig& c) {
           "must be >= 0");
   Require(c.learner.max_grad_norm >= 0, "learner.max_grad_norm", Str(c.learner.max_grad_norm),
           "must be >= 0");
-  Require(c.learner.publish_every >= 1, "learner.publish_every",
-          Str(c.learner.publish_every), "must be >= 1");
+  Require(c.learner.publish_every >= 1, "learner.publish_every", Str(c.learner.publish_every),
+          "must be >= 1");
   Require(c.learner.threads >= 1 && c.learner.threads <= 256, "learner.threads",
           Str(c.learner.threads), "must be in [1, 256]");
   Require(c.actor.count >= 0 && c.actor.count <= 4096, "actor.count", Str(c.actor.count),
           "must be in [0, 4096]");
   Require(c.actor.unroll >= 1 && c.actor.unroll <= 65536, "actor.unroll", Str(c.actor.unroll),
           "must be in [1, 65536]");
-  Require(c.actor.threads >= 1 && c.actor.threads <= 256, "actor.threads",
-          Str(c.actor.threads), "must be in [1, 256]");
+  Require(c.actor.threads >= 1 && c.actor.threads <= 256, "actor.threads", Str(c.actor.threads),
+          "must be in [1, 256]");
   for (auto [key, port] : {std::pair{"transport.control_port", c.transport.control_port},
                            std::pair{"transport.trajectory_port", c.transport.trajectory_port},
                            std::pair{"transport.weights_port", c.transport.weights_port}}) {
@@ -293,10 +289,10 @@ std::optional<ParsedArgs> ParseArgs(int argc, const char* const* argv, const cha
   } catch (const BadValue& e) {
     bool from_command_line = false;
     for (const auto& o : command_line.options) from_command_line |= o.string_key == e.key();
-    std::string where = from_command_line || out.config_path.empty()
-                            ? " (command line or default)"
-                            : " (config file '" + out.config_path + "'" +
-                                  LineOf(out.config_path, e.key()) + ")";
+    std::string where =
+        from_command_line || out.config_path.empty()
+            ? " (command line or default)"
+            : " (config file '" + out.config_path + "'" + LineOf(out.config_path, e.key()) + ")";
     throw InvalidInput(e.what() + where);
   }
   out.effective_ini = EffectiveIni(keys, out.vm);

@@ -13,7 +13,7 @@ namespace rlrec::common {
 // and uses its own. Defaults are those of configs/local.ini's small local job.
 struct RunConfig {
   struct Run {
-    std::string name;            // run folder name under runs_root; empty: dated name
+    std::string name;  // run folder name under runs_root; empty: dated name
     std::string runs_root = "runs";
     uint64_t seed = 1;
     double budget_seconds = 120;  // wall-clock budget of the learner; 0 = none
@@ -23,11 +23,11 @@ struct RunConfig {
   } run;
   struct Sim {
     std::string model = "topic";
-    int users_per_actor = 32;     // E: users one actor steps as a batch
-    int candidates = 10;          // C: candidate items offered per step
-    int slate_size = 2;           // K: items recommended per step
-    int topics = 20;              // T: topics (also the feature width)
-    double time_budget = 200;     // session budget per user
+    int users_per_actor = 32;  // E: users one actor steps as a batch
+    int candidates = 10;       // C: candidate items offered per step
+    int slate_size = 2;        // K: items recommended per step
+    int topics = 20;           // T: topics (also the feature width)
+    double time_budget = 200;  // session budget per user
   } sim;
   struct Model {
     int hidden = 64;
@@ -45,31 +45,31 @@ struct RunConfig {
     int threads = 1;
   } learner;
   struct Actor {
-    int count = 0;                // actors the local launcher starts; 0 = one per core
+    int count = 0;  // actors the local launcher starts; 0 = one per core
     int unroll = 20;
     int threads = 1;
   } actor;
   struct Transport {
-    std::string host = "127.0.0.1";   // address the learner binds and advertises
-    int control_port = 0;             // 0: pick a free port
+    std::string host = "127.0.0.1";  // address the learner binds and advertises
+    int control_port = 0;            // 0: pick a free port
     int trajectory_port = 0;
     int weights_port = 0;
-    std::string control;              // actors: the lead's control endpoint
+    std::string control;  // actors: the lead's control endpoint
     double request_timeout_s = 2;
     int request_retries = 3;
-    double connect_timeout_s = 60;    // actors: how long to keep trying to reach the learner
+    double connect_timeout_s = 60;  // actors: how long to keep trying to reach the learner
     int weights_chunk_kib = 1024;
     double weights_republish_s = 1;
-    int send_hwm = 4;                 // trajectories queued per actor before it blocks
-    int receive_hwm = 16;             // trajectories queued at the learner
+    int send_hwm = 1;     // trajectories queued per actor before it blocks
+    int receive_hwm = 2;  // trajectories queued at the learner
   } transport;
 };
 
 // The outcome of parsing a program's arguments.
 struct ParsedArgs {
   RunConfig config;
-  std::string config_path;              // empty when no --config was given
-  std::string effective_ini;            // every key with its final value, as INI
+  std::string config_path;                   // empty when no --config was given
+  std::string effective_ini;                 // every key with its final value, as INI
   boost::program_options::variables_map vm;  // includes the program's own options
 };
 

@@ -76,8 +76,7 @@ std::unique_ptr<Multipart> ControlClient::Request(const std::string& request, co
                        << " s (attempt " << attempt + 1 << " of " << retries_ + 1 << ")";
   }
   throw Timeout(std::string(what) + " to " + endpoint_ + ": no answer after " +
-                std::to_string(retries_ + 1) + " attempts of " + std::to_string(timeout_s_) +
-                " s");
+                std::to_string(retries_ + 1) + " attempts of " + std::to_string(timeout_s_) + " s");
 }
 
 LearnerInfo ControlClient::Hello(uint32_t actor_id, uint32_t protocol_version) {
@@ -94,8 +93,7 @@ LearnerInfo ControlClient::Hello(uint32_t actor_id, uint32_t protocol_version) {
     FlatMessage flat = ReadFlat(*reply, "control reply");
     auto root = flat.reader->getRoot<wire::ControlReply>();
     if (root.isRefused()) {
-      throw InvalidInput("learner at " + endpoint_ + " refused hello: " +
-                         root.getRefused().cStr());
+      throw InvalidInput("learner at " + endpoint_ + " refused hello: " + root.getRefused().cStr());
     }
     if (!root.isWelcome()) throw InvalidInput("control reply to hello is not a welcome");
     return InfoFromWelcome(root.getWelcome());
@@ -111,7 +109,8 @@ LearnerInfo ControlClient::Status() {
   try {
     FlatMessage flat = ReadFlat(*reply, "control reply");
     auto root = flat.reader->getRoot<wire::ControlReply>();
-    if (root.isRefused()) throw InvalidInput(std::string("status refused: ") + root.getRefused().cStr());
+    if (root.isRefused())
+      throw InvalidInput(std::string("status refused: ") + root.getRefused().cStr());
     if (!root.isStatus()) throw InvalidInput("control reply to status is not a status");
     auto s = root.getStatus();
     LearnerInfo info;

@@ -10,8 +10,8 @@ using Deadline = Clock::time_point;
 
 // Returns the deadline `seconds` from now.
 inline Deadline After(double seconds) {
-  return Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                            std::chrono::duration<double>(seconds));
+  return Clock::now() +
+         std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
 }
 
 // Milliseconds left until `deadline`, 0 once it has passed. For zmq_poll's timeout.

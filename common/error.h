@@ -22,8 +22,7 @@ const char* ErrorKindName(ErrorKind kind);
 // expected. Thrown across component boundaries; caught where it can be reported or handled.
 class Error : public std::runtime_error {
  public:
-  Error(ErrorKind kind, const std::string& message)
-      : std::runtime_error(message), kind_(kind) {}
+  Error(ErrorKind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
   ErrorKind kind() const { return kind_; }
 
  private:

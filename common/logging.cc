@@ -19,10 +19,11 @@ LogLine::~LogLine() {
   gmtime_r(&t, &tm);
   char stamp[32];
   std::strftime(stamp, sizeof(stamp), "%H:%M:%S", &tm);
-  const char* tag = level_ == LogLevel::kInfo ? "" : level_ == LogLevel::kWarning ? " warning:"
-                                                                                 : " error:";
-  std::string line = std::string("[") + stamp + " " + ProcessName() + "]" + tag + " " +
-                     stream_.str() + "\n";
+  const char* tag = level_ == LogLevel::kInfo      ? ""
+                    : level_ == LogLevel::kWarning ? " warning:"
+                                                   : " error:";
+  std::string line =
+      std::string("[") + stamp + " " + ProcessName() + "]" + tag + " " + stream_.str() + "\n";
   // One write per line keeps lines from different threads and processes whole.
   ssize_t unused = write(STDERR_FILENO, line.data(), line.size());
   (void)unused;

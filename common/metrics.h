@@ -16,7 +16,9 @@ class JsonObject {
   JsonObject& Add(const std::string& key, uint64_t value);
   JsonObject& Add(const std::string& key, int value) { return Add(key, int64_t{value}); }
   JsonObject& Add(const std::string& key, const std::string& value);
-  JsonObject& Add(const std::string& key, const char* value) { return Add(key, std::string(value)); }
+  JsonObject& Add(const std::string& key, const char* value) {
+    return Add(key, std::string(value));
+  }
   std::string str() const { return body_ + "}"; }
 
  private:

@@ -17,10 +17,10 @@ PolicyModelImpl::PolicyModelImpl(int feature_dim, int hidden) : feature_dim_(fea
 PolicyOutput PolicyModelImpl::Forward(const torch::Tensor& observations) {
   TORCH_CHECK(observations.dim() == 3 && observations.size(2) == feature_dim_,
               "observations must be [N, 1 + C, ", feature_dim_, "], got ", observations.sizes());
-  auto user_row = observations.select(1, 0);                       // [N, F]
+  auto user_row = observations.select(1, 0);                         // [N, F]
   auto items = observations.narrow(1, 1, observations.size(1) - 1);  // [N, C, F]
-  auto user = user_out_(torch::relu(user_in_(user_row)));          // [N, H]
-  auto item = item_out_(torch::relu(item_in_(items)));              // [N, C, H]
+  auto user = user_out_(torch::relu(user_in_(user_row)));            // [N, H]
+  auto item = item_out_(torch::relu(item_in_(items)));               // [N, C, H]
   auto scores = torch::bmm(item, user.unsqueeze(2)).squeeze(2) + item_bias_(items).squeeze(2);
   auto values = value_out_(torch::relu(value_hidden_(user))).squeeze(1);
   return {scores, values};
@@ -44,8 +44,8 @@ torch::Tensor SlateLogProb(const torch::Tensor& scores, const torch::Tensor& sla
   const float neg_inf = -std::numeric_limits<float>::infinity();
   for (int64_t position = 0; position < slates.size(1); ++position) {
     auto chosen = slates.narrow(1, position, 1);  // [N, 1]
-    log_prob = log_prob + logits.gather(1, chosen).squeeze(1) -
-               torch::logsumexp(logits + mask, /*dim=*/1);
+    log_prob =
+        log_prob + logits.gather(1, chosen).squeeze(1) - torch::logsumexp(logits + mask, /*dim=*/1);
     mask = mask.scatter(1, chosen, neg_inf);
   }
   return log_prob;

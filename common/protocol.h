@@ -10,6 +10,11 @@ namespace rlrec::common {
 // other with a clear error instead of misreading bytes.
 inline constexpr uint32_t kProtocolVersion = 1;
 
+// Kernel send/receive buffer of trajectory sockets. Kernel buffers queue trajectories beyond
+// ZeroMQ's high-water marks, and queued trajectories age (policy lag): keep them small so
+// back-pressure reaches actors early.
+inline constexpr int kTrajectorySocketBufferBytes = 256 * 1024;
+
 }  // namespace rlrec::common
 
 #endif  // RLREC_COMMON_PROTOCOL_H_

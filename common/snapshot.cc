@@ -9,21 +9,30 @@ namespace {
 
 torch::ScalarType ScalarTypeOf(DType dtype) {
   switch (dtype) {
-    case DType::kFloat32: return torch::kFloat32;
-    case DType::kInt32: return torch::kInt32;
-    case DType::kUInt8: return torch::kUInt8;
-    case DType::kInt64: return torch::kInt64;
+    case DType::kFloat32:
+      return torch::kFloat32;
+    case DType::kInt32:
+      return torch::kInt32;
+    case DType::kUInt8:
+      return torch::kUInt8;
+    case DType::kInt64:
+      return torch::kInt64;
   }
   throw InvalidInput("unknown dtype");
 }
 
 DType DTypeOf(torch::ScalarType type) {
   switch (type) {
-    case torch::kFloat32: return DType::kFloat32;
-    case torch::kInt32: return DType::kInt32;
-    case torch::kUInt8: return DType::kUInt8;
-    case torch::kInt64: return DType::kInt64;
-    default: throw InvalidInput(std::string("no wire dtype for ") + c10::toString(type));
+    case torch::kFloat32:
+      return DType::kFloat32;
+    case torch::kInt32:
+      return DType::kInt32;
+    case torch::kUInt8:
+      return DType::kUInt8;
+    case torch::kInt64:
+      return DType::kInt64;
+    default:
+      throw InvalidInput(std::string("no wire dtype for ") + c10::toString(type));
   }
 }
 
@@ -38,8 +47,8 @@ std::vector<std::pair<std::string, torch::Tensor>> NamedState(torch::nn::Module&
 
 }  // namespace
 
-std::shared_ptr<SnapshotBlob> SnapshotFromModel(torch::nn::Module& model,
-                                                const std::string& run_id, uint64_t version) {
+std::shared_ptr<SnapshotBlob> SnapshotFromModel(torch::nn::Module& model, const std::string& run_id,
+                                                uint64_t version) {
   torch::NoGradGuard no_grad;
   auto blob = std::make_shared<SnapshotBlob>();
   blob->run_id = run_id;
@@ -75,12 +84,11 @@ void LoadSnapshotIntoModel(const SnapshotBlob& blob, torch::nn::Module& model) {
     const auto& [name, t] = state[i];
     if (spec.name != name || ScalarTypeOf(spec.dtype) != t.scalar_type() ||
         spec.shape != t.sizes().vec()) {
-      throw InvalidInput("snapshot version " + std::to_string(blob.version) + " tensor " +
-                         std::to_string(i) + " is '" + spec.name + "' " +
-                         TensorView{spec.dtype, spec.shape, nullptr, 0}.Describe() +
-                         ", the model has '" + name + "' " +
-                         TensorView{DTypeOf(t.scalar_type()), t.sizes().vec(), nullptr, 0}
-                             .Describe());
+      throw InvalidInput(
+          "snapshot version " + std::to_string(blob.version) + " tensor " + std::to_string(i) +
+          " is '" + spec.name + "' " + TensorView{spec.dtype, spec.shape, nullptr, 0}.Describe() +
+          ", the model has '" + name + "' " +
+          TensorView{DTypeOf(t.scalar_type()), t.sizes().vec(), nullptr, 0}.Describe());
     }
   }
   size_t offset = 0;
@@ -96,8 +104,7 @@ void LoadSnapshotIntoModel(const SnapshotBlob& blob, torch::nn::Module& model) {
 torch::Tensor TensorFromView(const TensorView& view, std::shared_ptr<const void> owner) {
   auto holder = new std::shared_ptr<const void>(std::move(owner));
   return torch::from_blob(
-      const_cast<void*>(view.data), view.shape,
-      [holder](void*) { delete holder; },
+      const_cast<void*>(view.data), view.shape, [holder](void*) { delete holder; },
       torch::TensorOptions().dtype(ScalarTypeOf(view.dtype)));
 }
 

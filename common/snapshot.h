@@ -13,8 +13,8 @@ namespace rlrec::common {
 
 // Copies every parameter and buffer of `model` (on any device) into a new blob, in the
 // module's registration order, tagged with `run_id` and `version`.
-std::shared_ptr<SnapshotBlob> SnapshotFromModel(torch::nn::Module& model,
-                                                const std::string& run_id, uint64_t version);
+std::shared_ptr<SnapshotBlob> SnapshotFromModel(torch::nn::Module& model, const std::string& run_id,
+                                                uint64_t version);
 
 // Copies `blob` into the parameters and buffers of `model`. Throws Error(kInvalidInput)
 // naming the first parameter whose name, dtype or shape differs: a snapshot of another

@@ -18,12 +18,12 @@ struct Trajectory {
   uint64_t policy_version = 0;
   uint32_t unroll_length = 0;
   uint32_t num_users = 0;
-  TensorView observations;           // float32 [T, E, R, F]
-  TensorView slates;                 // int32   [T, E, K], values in [0, C)
-  TensorView behaviour_log_probs;    // float32 [T, E]
-  TensorView rewards;                // float32 [T, E]
-  TensorView dones;                  // uint8   [T, E]
-  TensorView bootstrap_observation;  // float32 [E, R, F]
+  TensorView observations;             // float32 [T, E, R, F]
+  TensorView slates;                   // int32   [T, E, K], values in [0, C)
+  TensorView behaviour_log_probs;      // float32 [T, E]
+  TensorView rewards;                  // float32 [T, E]
+  TensorView dones;                    // uint8   [T, E]
+  TensorView bootstrap_observation;    // float32 [E, R, F]
   std::vector<float> episode_returns;  // sessions that ended inside this unroll
   std::shared_ptr<const void> owner;
 };

@@ -13,8 +13,7 @@ namespace {
 constexpr uint32_t kMaxUnroll = 1 << 16;
 constexpr uint32_t kMaxUsers = 1 << 20;
 
-void Expect(const TensorView& t, const char* name, DType dtype,
-            const std::vector<int64_t>& shape) {
+void Expect(const TensorView& t, const char* name, DType dtype, const std::vector<int64_t>& shape) {
   if (t.dtype != dtype || t.shape != shape) {
     TensorView want;
     want.dtype = dtype;
@@ -48,8 +47,8 @@ void ValidateTrajectory(const Trajectory& t) {
   Expect(t.observations, "observations", DType::kFloat32, {T, E, R, F});
   if (t.slates.shape.size() != 3 || t.slates.shape[2] < 1 || t.slates.shape[2] > R - 1) {
     throw InvalidInput("trajectory slates " + t.slates.Describe() + " must be [" +
-                       std::to_string(T) + ", " + std::to_string(E) + ", K] with 1 <= K <= " +
-                       std::to_string(R - 1));
+                       std::to_string(T) + ", " + std::to_string(E) +
+                       ", K] with 1 <= K <= " + std::to_string(R - 1));
   }
   Expect(t.slates, "slates", DType::kInt32, {T, E, t.slates.shape[2]});
   Expect(t.behaviour_log_probs, "behaviour_log_probs", DType::kFloat32, {T, E});

@@ -21,7 +21,8 @@ std::vector<OutgoingMessage> EncodeWeightChunks(std::shared_ptr<const SnapshotBl
                                                 size_t chunk_bytes) {
   chunk_bytes = std::max<size_t>(8, (chunk_bytes + 7) / 8 * 8);
   const size_t total = blob->bytes.size();
-  const uint32_t count = static_cast<uint32_t>(std::max<size_t>(1, (total + chunk_bytes - 1) / chunk_bytes));
+  const uint32_t count =
+      static_cast<uint32_t>(std::max<size_t>(1, (total + chunk_bytes - 1) / chunk_bytes));
   std::vector<OutgoingMessage> out;
   out.reserve(count);
   for (uint32_t i = 0; i < count; ++i) {
@@ -129,9 +130,9 @@ std::shared_ptr<const SnapshotBlob> SnapshotAssembler::Add(
         pending_->manifest.push_back(std::move(p));
       }
       if (manifest_bytes != total) {
-        throw InvalidInput("weight manifest of version " + std::to_string(version) +
-                           " describes " + std::to_string(manifest_bytes) +
-                           " bytes, the snapshot holds " + std::to_string(total));
+        throw InvalidInput("weight manifest of version " + std::to_string(version) + " describes " +
+                           std::to_string(manifest_bytes) + " bytes, the snapshot holds " +
+                           std::to_string(total));
       }
       have_manifest_ = true;
     }

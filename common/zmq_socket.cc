@@ -20,8 +20,8 @@ void ReleaseOwner(void* /*data*/, void* hint) {
 
 void ThrowZmqError(const char* call, const char* file, int line) {
   int err = zmq_errno();
-  std::string message = std::string(call) + " failed: " + zmq_strerror(err) + " (" + file +
-                        ":" + std::to_string(line) + ")";
+  std::string message = std::string(call) + " failed: " + zmq_strerror(err) + " (" + file + ":" +
+                        std::to_string(line) + ")";
   if (err == EADDRINUSE || err == EADDRNOTAVAIL || err == ENODEV || err == ETERM ||
       err == EHOSTUNREACH) {
     throw Unavailable(message);
@@ -143,8 +143,8 @@ bool ZmqSocket::Send(const OutgoingMessage& message, Deadline deadline) {
       if (frame.bytes > 0) std::memcpy(zmq_msg_data(&msg), frame.data, frame.bytes);
     } else {
       auto* hint = new std::shared_ptr<const void>(message.owner);
-      if (zmq_msg_init_data(&msg, const_cast<void*>(frame.data), frame.bytes, &ReleaseOwner,
-                            hint) < 0) {
+      if (zmq_msg_init_data(&msg, const_cast<void*>(frame.data), frame.bytes, &ReleaseOwner, hint) <
+          0) {
         delete hint;
         ThrowZmqError("zmq_msg_init_data()", __FILE__, __LINE__);
       }

@@ -14,8 +14,7 @@
 
 namespace rlrec::launch {
 
-ChildProcess::ChildProcess(std::vector<std::string> argv, const std::string& log_path,
-                           bool capture)
+ChildProcess::ChildProcess(std::vector<std::string> argv, const std::string& log_path, bool capture)
     : name_(argv.at(0)) {
   int log_fd = -1;
   if (!log_path.empty()) {

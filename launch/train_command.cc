@@ -100,15 +100,16 @@ int TrainCommand(int argc, const char* const* argv) {
   po::options_description own("Train options");
   own.add_options()("actors", po::value<int>(&actors),
                     "actors to start (default: actor.count, 0 there = one per core)")(
-      "run-dir", po::value<std::string>(&run_dir),
-      "run folder (default: run.runs_root/run.name)");
+      "run-dir", po::value<std::string>(&run_dir), "run folder (default: run.runs_root/run.name)");
   auto parsed = common::ParseArgs(static_cast<int>(args.size()), args.data(), "rlrec train",
                                   "--config FILE [--actors N] [section.key=value ...]", own);
   if (!parsed) return 0;
   const common::RunConfig& config = parsed->config;
   if (actors < 0) actors = config.actor.count;
   if (actors == 0) actors = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  if (actors > 4096) throw common::InvalidInput("--actors " + std::to_string(actors) + " is out of range: must be in [0, 4096]");
+  if (actors > 4096)
+    throw common::InvalidInput("--actors " + std::to_string(actors) +
+                               " is out of range: must be in [0, 4096]");
   if (run_dir.empty()) run_dir = common::RunDirectory(config);
   if (fs::exists(run_dir + "/metrics.jsonl")) {
     throw common::InvalidInput("run folder '" + run_dir +
@@ -146,8 +147,8 @@ int TrainCommand(int argc, const char* const* argv) {
   if (!control.empty()) {
     for (int id = 0; id < actors; ++id) {
       actor_processes.push_back(std::make_unique<ChildProcess>(
-          ActorArgv(bin, ini, control, id),
-          run_dir + "/logs/actor-" + std::to_string(id) + ".log", /*capture=*/false));
+          ActorArgv(bin, ini, control, id), run_dir + "/logs/actor-" + std::to_string(id) + ".log",
+          /*capture=*/false));
     }
   } else if (learner.running() && !g_signal) {
     std::fprintf(stderr, "rlrec train: the learner did not come up within %.0f s\n",
@@ -170,16 +171,17 @@ int TrainCommand(int argc, const char* const* argv) {
     if (forwarded && common::SecondsSince(forwarded_at) > kLearnerStopTimeoutS) {
       learner.Signal(SIGKILL);
     }
-    // A dead actor costs throughput only: restart it, a few times at most.
+    // A failed actor costs throughput only: restart it, a few times at most. One that exited
+    // cleanly heard the end of the run and stays down.
     for (int id = 0; id < static_cast<int>(actor_processes.size()) && !forwarded; ++id) {
       auto status = actor_processes[id]->Poll();
-      if (!status || restarts[id] >= kMaxActorRestarts) continue;
+      if (!status || *status == 0 || restarts[id] >= kMaxActorRestarts) continue;
       ++restarts[id];
-      std::fprintf(stderr, "rlrec train: actor %d exited with status %d; restart %d of %d\n",
-                   id, *status, restarts[id], kMaxActorRestarts);
+      std::fprintf(stderr, "rlrec train: actor %d exited with status %d; restart %d of %d\n", id,
+                   *status, restarts[id], kMaxActorRestarts);
       actor_processes[id] = std::make_unique<ChildProcess>(
-          ActorArgv(bin, ini, control, id),
-          run_dir + "/logs/actor-" + std::to_string(id) + ".log", /*capture=*/false);
+          ActorArgv(bin, ini, control, id), run_dir + "/logs/actor-" + std::to_string(id) + ".log",
+          /*capture=*/false);
     }
   }
   while (relay.Pump(0.2)) {

@@ -34,13 +34,13 @@ void SaveCheckpoint(const std::string& path, torch::nn::Module& model,
   archive.write("optimizer", optimizer_archive);
   archive.write("updates", torch::tensor(static_cast<int64_t>(counters.updates)));
   archive.write("env_steps", torch::tensor(static_cast<int64_t>(counters.env_steps)));
-  archive.write("snapshot_version",
-                torch::tensor(static_cast<int64_t>(counters.snapshot_version)));
+  archive.write("snapshot_version", torch::tensor(static_cast<int64_t>(counters.snapshot_version)));
   const std::string temporary = path + ".tmp";
   try {
     archive.save_to(temporary);
   } catch (const c10::Error& e) {
-    throw common::Unavailable("cannot write checkpoint '" + temporary + "': " + e.what_without_backtrace());
+    throw common::Unavailable("cannot write checkpoint '" + temporary +
+                              "': " + e.what_without_backtrace());
   }
   FsyncPath(temporary, O_RDONLY);
   if (std::rename(temporary.c_str(), path.c_str()) != 0) {
@@ -70,7 +70,8 @@ TrainingCounters LoadCheckpoint(const std::string& path, torch::nn::Module& mode
     counters.snapshot_version = static_cast<uint64_t>(value.item<int64_t>());
     return counters;
   } catch (const c10::Error& e) {
-    throw common::InvalidInput("cannot load checkpoint '" + path + "': " + e.what_without_backtrace());
+    throw common::InvalidInput("cannot load checkpoint '" + path +
+                               "': " + e.what_without_backtrace());
   }
 }
 

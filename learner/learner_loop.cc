@@ -93,11 +93,10 @@ LearnerSummary RunLearner(const common::RunConfig& config, const std::string& ef
 
   ExpectedShape expected{config.actor.unroll, config.sim.candidates + 1, feature_dim,
                          config.sim.slate_size};
-  TrajectoryReceiver receiver(context, Endpoint(config.transport.host,
-                                                config.transport.trajectory_port),
+  TrajectoryReceiver receiver(context,
+                              Endpoint(config.transport.host, config.transport.trajectory_port),
                               config.transport.receive_hwm, expected);
-  WeightPublisher publisher(context,
-                            Endpoint(config.transport.host, config.transport.weights_port),
+  WeightPublisher publisher(context, Endpoint(config.transport.host, config.transport.weights_port),
                             size_t(config.transport.weights_chunk_kib) * 1024,
                             config.transport.weights_republish_s);
   common::ControlServer control(context,
@@ -158,8 +157,8 @@ LearnerSummary RunLearner(const common::RunConfig& config, const std::string& ef
                   Human(counters.env_steps).c_str(), Human(steps_per_s).c_str(),
                   window.episodes ? std::to_string(mean_return).substr(0, 6).c_str() : "-",
                   any_lag ? (std::to_string(window.lag_min) + "/" +
-                             std::to_string(window.lag_sum / window.lag_count).substr(0, 4) +
-                             "/" + std::to_string(window.lag_max))
+                             std::to_string(window.lag_sum / window.lag_count).substr(0, 4) + "/" +
+                             std::to_string(window.lag_max))
                                 .c_str()
                           : "-",
                   static_cast<unsigned long long>(receiver.received()),
@@ -206,7 +205,8 @@ LearnerSummary RunLearner(const common::RunConfig& config, const std::string& ef
     if (pending.size() < static_cast<size_t>(config.learner.batch_trajectories)) continue;
 
     for (const auto& t : pending) {
-      uint64_t lag = counters.snapshot_version - std::min(t.policy_version, counters.snapshot_version);
+      uint64_t lag =
+          counters.snapshot_version - std::min(t.policy_version, counters.snapshot_version);
       window.lag_min = std::min(window.lag_min, lag);
       window.lag_max = std::max(window.lag_max, lag);
       window.lag_sum += lag;
@@ -242,8 +242,8 @@ LearnerSummary RunLearner(const common::RunConfig& config, const std::string& ef
     control.Serve(info, After(0.1));
   }
   RLREC_LOG(Info) << "stopped (" << summary.stop_reason << ") after " << counters.updates
-                  << " updates, " << counters.env_steps << " env steps; checkpoint "
-                  << run_dir << "/checkpoints/final.pt";
+                  << " updates, " << counters.env_steps << " env steps; checkpoint " << run_dir
+                  << "/checkpoints/final.pt";
   summary.updates = counters.updates;
   summary.env_steps = counters.env_steps;
   summary.trajectories = receiver.received();

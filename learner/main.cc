@@ -30,8 +30,8 @@ int LearnerMain(int argc, const char* const* argv) {
   torch::set_num_threads(args->config.learner.threads);
 
   rlrec::common::ZmqContext context;
-  auto summary = rlrec::learner::RunLearner(args->config, args->effective_ini, run_dir, context,
-                                            g_stop);
+  auto summary =
+      rlrec::learner::RunLearner(args->config, args->effective_ini, run_dir, context, g_stop);
   rlrec::common::JsonObject row;
   row.Add("event", "learner_exit")
       .Add("reason", summary.stop_reason)

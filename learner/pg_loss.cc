@@ -20,8 +20,8 @@ LossTerms PolicyGradientLoss(common::PolicyModel& model, const Batch& batch,
   const int64_t T = batch.observations.size(0), N = batch.observations.size(1);
   const int64_t R = batch.observations.size(2), F = batch.observations.size(3);
   // One forward pass over every step and the bootstrap state.
-  auto states = torch::cat({batch.observations.reshape({T * N, R, F}),
-                            batch.bootstrap_observation}, 0);
+  auto states =
+      torch::cat({batch.observations.reshape({T * N, R, F}), batch.bootstrap_observation}, 0);
   auto out = model->Forward(states);
   auto scores = out.scores.narrow(0, 0, T * N);
   auto values = out.values.narrow(0, 0, T * N).view({T, N});
@@ -29,9 +29,9 @@ LossTerms PolicyGradientLoss(common::PolicyModel& model, const Batch& batch,
 
   auto returns = DiscountedReturns(batch.rewards, batch.dones, bootstrap_values, options.discount);
   auto advantages = (returns - values).detach();
-  auto log_probs = common::SlateLogProb(scores, batch.slates.reshape({T * N, -1}),
-                                        options.temperature)
-                       .view({T, N});
+  auto log_probs =
+      common::SlateLogProb(scores, batch.slates.reshape({T * N, -1}), options.temperature)
+          .view({T, N});
   auto policy_loss = -(log_probs * advantages).mean();
   auto value_loss = 0.5 * (returns - values).pow(2).mean();
   auto entropy = common::FirstChoiceEntropy(scores, options.temperature).mean();

@@ -1,6 +1,7 @@
 #include "learner/trajectory_receiver.h"
 
 #include "common/logging.h"
+#include "common/protocol.h"
 #include "common/trajectory_codec.h"
 
 namespace rlrec::learner {
@@ -10,6 +11,7 @@ TrajectoryReceiver::TrajectoryReceiver(const common::ZmqContext& context,
                                        ExpectedShape expected)
     : socket_(context, ZMQ_PULL, "trajectory PULL"), expected_(expected) {
   socket_.SetInt(ZMQ_RCVHWM, receive_hwm);
+  socket_.SetInt(ZMQ_RCVBUF, common::kTrajectorySocketBufferBytes);
   endpoint_ = socket_.Bind(endpoint);
 }
 
@@ -24,11 +26,11 @@ std::optional<common::Trajectory> TrajectoryReceiver::Receive(common::Deadline d
       if (t.unroll_length != expected_.unroll || obs[2] != expected_.rows ||
           obs[3] != expected_.features || t.slates.shape[2] != expected_.slate_size) {
         throw common::InvalidInput(
-            "trajectory from actor " + std::to_string(t.actor_id) + " has T=" +
-            std::to_string(t.unroll_length) + " R=" + std::to_string(obs[2]) + " F=" +
-            std::to_string(obs[3]) + " K=" + std::to_string(t.slates.shape[2]) +
-            ", this learner trains on T=" + std::to_string(expected_.unroll) + " R=" +
-            std::to_string(expected_.rows) + " F=" + std::to_string(expected_.features) +
+            "trajectory from actor " + std::to_string(t.actor_id) +
+            " has T=" + std::to_string(t.unroll_length) + " R=" + std::to_string(obs[2]) +
+            " F=" + std::to_string(obs[3]) + " K=" + std::to_string(t.slates.shape[2]) +
+            ", this learner trains on T=" + std::to_string(expected_.unroll) +
+            " R=" + std::to_string(expected_.rows) + " F=" + std::to_string(expected_.features) +
             " K=" + std::to_string(expected_.slate_size) + " (same config for all?)");
       }
       ++received_;

@@ -12,10 +12,10 @@ namespace rlrec::learner {
 
 // The shape every trajectory must have to join this learner's batches.
 struct ExpectedShape {
-  int64_t unroll = 0;        // T
-  int64_t rows = 0;          // R = 1 + C
-  int64_t features = 0;      // F
-  int64_t slate_size = 0;    // K
+  int64_t unroll = 0;      // T
+  int64_t rows = 0;        // R = 1 + C
+  int64_t features = 0;    // F
+  int64_t slate_size = 0;  // K
 };
 
 // Binds a learner rank's trajectory PULL socket and decodes what arrives. A message that

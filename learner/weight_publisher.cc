@@ -6,7 +6,8 @@ namespace rlrec::learner {
 
 WeightPublisher::WeightPublisher(const common::ZmqContext& context, const std::string& endpoint,
                                  size_t chunk_bytes, double republish_s)
-    : socket_(context, ZMQ_PUB, "weights PUB"), chunk_bytes_(chunk_bytes),
+    : socket_(context, ZMQ_PUB, "weights PUB"),
+      chunk_bytes_(chunk_bytes),
       republish_s_(republish_s) {
   // Room for a few whole snapshots per subscriber; beyond that PUB drops, never blocks.
   socket_.SetInt(ZMQ_SNDHWM, 4096);

@@ -129,8 +129,9 @@ common::Trajectory MakeTestTrajectory(int T, int E, int C, int F, int K, uint64_
   for (size_t i = 0; i < b->dones.size(); ++i) b->dones[i] = i % 7 == 0;
   b->bootstrap.resize(size_t(E) * R * F);
   for (size_t i = 0; i < b->bootstrap.size(); ++i) b->bootstrap[i] = -1.0f * i;
-  auto view = [](common::DType dtype, std::vector<int64_t> shape, const void* data,
-                 size_t bytes) { return common::TensorView{dtype, std::move(shape), data, bytes}; };
+  auto view = [](common::DType dtype, std::vector<int64_t> shape, const void* data, size_t bytes) {
+    return common::TensorView{dtype, std::move(shape), data, bytes};
+  };
   common::Trajectory t;
   t.actor_id = actor_id;
   t.policy_version = version;
@@ -151,7 +152,7 @@ common::Trajectory MakeTestTrajectory(int T, int E, int C, int F, int K, uint64_
 }
 
 std::vector<std::string> SmallJobFlags() {
-  return {"--sim.users_per_actor=8", "--actor.unroll=10", "--learner.batch_trajectories=2",
+  return {"--sim.users_per_actor=8",   "--actor.unroll=10",        "--learner.batch_trajectories=2",
           "--learner.publish_every=1", "--run.report_every_s=0.5", "--run.budget_seconds=120"};
 }
 

@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "common/trajectory.h"
-#include "launch/child_process.h"
 #include "common/zmq_socket.h"
+#include "launch/child_process.h"
 
 namespace rlrec::testing {
 

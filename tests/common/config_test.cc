@@ -53,7 +53,8 @@ TEST_P(ConfigErrorTest, OutOfRangeValueNamesTheKeyAndTheRule) {
   std::string path = WriteConfig("[sim]\ncandidates = 10\nslate_size = 11\n");
   ExpectOneLineError(Run({"--config", path}),
                      "value 11 of 'sim.slate_size' is out of range: must be in [1, "
-                     "sim.candidates] (config file '" + path + "' (line 3))");
+                     "sim.candidates] (config file '" +
+                         path + "' (line 3))");
 }
 
 TEST_P(ConfigErrorTest, OutOfRangeValueOnTheCommandLineSaysSo) {
@@ -63,17 +64,17 @@ TEST_P(ConfigErrorTest, OutOfRangeValueOnTheCommandLineSaysSo) {
 }
 
 TEST_P(ConfigErrorTest, MissingFileIsNamed) {
-  ExpectOneLineError(Run({"--config", dir_.path() + "/nope.ini"}),
-                     "cannot read config file '" + dir_.path() +
-                         "/nope.ini': No such file or directory");
+  ExpectOneLineError(
+      Run({"--config", dir_.path() + "/nope.ini"}),
+      "cannot read config file '" + dir_.path() + "/nope.ini': No such file or directory");
 }
 
 TEST_P(ConfigErrorTest, HelpListsEveryKeyWithItsDefaultAndMeaning) {
   CommandResult r = Run({"--help"});
   EXPECT_EQ(r.exit_code, 0) << r.output;
-  for (const char* line : {"--learner.batch_trajectories arg (=4)", "trajectories per update",
-                           "--actor.unroll arg (=20)", "--transport.send_hwm arg (=4)",
-                           "--config arg"}) {
+  for (const char* line :
+       {"--learner.batch_trajectories arg (=4)", "trajectories per update",
+        "--actor.unroll arg (=20)", "--transport.send_hwm arg (=1)", "--config arg"}) {
     EXPECT_NE(r.output.find(line), std::string::npos) << line << "\n" << r.output;
   }
 }
@@ -86,24 +87,24 @@ TEST_P(ConfigErrorTest, CommandLineWinsOverTheFile) {
   EXPECT_NE(r.output.find("publish_every = 3\n"), std::string::npos) << r.output;
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    EveryProgram, ConfigErrorTest,
-    ::testing::Values(std::vector<std::string>{"rlrec-learner"},
-                      std::vector<std::string>{"rlrec-actor"},
-                      std::vector<std::string>{"rlrec", "train"}),
-    [](const auto& info) { return info.param.size() == 1 ? info.param[0].substr(6) : "train"; });
+INSTANTIATE_TEST_SUITE_P(EveryProgram, ConfigErrorTest,
+                         ::testing::Values(std::vector<std::string>{"rlrec-learner"},
+                                           std::vector<std::string>{"rlrec-actor"},
+                                           std::vector<std::string>{"rlrec", "train"}),
+                         [](const auto& info) {
+                           return info.param.size() == 1 ? info.param[0].substr(6) : "train";
+                         });
 
 TEST(LauncherTest, UnknownCommandIsRefused) {
   CommandResult r = RunCommand({BinDir() + "/rlrec", "trian"});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.output.find("rlrec: error: unknown command 'trian'"), std::string::npos)
-      << r.output;
+  EXPECT_NE(r.output.find("rlrec: error: unknown command 'trian'"), std::string::npos) << r.output;
 }
 
 TEST(LauncherTest, KeyValueOverridesReachTheConfiguration) {
-  CommandResult r = RunCommand({BinDir() + "/rlrec", "train", "--config",
-                                SourceDir() + "/configs/local.ini", "learner.discount=0.5",
-                                "--print-config"});
+  CommandResult r =
+      RunCommand({BinDir() + "/rlrec", "train", "--config", SourceDir() + "/configs/local.ini",
+                  "learner.discount=0.5", "--print-config"});
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("discount = 0.5\n"), std::string::npos) << r.output;
 }

@@ -108,7 +108,8 @@ TEST(TrajectoryCodecTest, TruncatedMessageIsRejected) {
   LoopbackPipe pipe(context);
   OutgoingMessage message = EncodeTrajectory(MakeTestTrajectory(20, 32, 10, 22, 2));
   std::vector<std::string> frames;
-  for (const auto& f : message.frames) frames.emplace_back(static_cast<const char*>(f.data), f.bytes);
+  for (const auto& f : message.frames)
+    frames.emplace_back(static_cast<const char*>(f.data), f.bytes);
   // Cut the last segment short by a word: pointers into it now run past its end.
   frames.back().resize(frames.back().size() - 8);
   ExpectRejected(pipe.DeliverRaw(frames), "malformed");

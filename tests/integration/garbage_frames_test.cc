@@ -34,8 +34,7 @@ TEST(GarbageFramesTest, BadFramesAreCountedAsDecodeErrorsWhileTrainingGoesOn) {
   common::ZmqSocket push(context, ZMQ_PUSH, "garbage PUSH");
   push.Connect(info.trajectory_endpoints[0]);
   // A real trajectory of the job's shape, to cut short.
-  common::OutgoingMessage real =
-      common::EncodeTrajectory(MakeTestTrajectory(10, 8, 10, 22, 2));
+  common::OutgoingMessage real = common::EncodeTrajectory(MakeTestTrajectory(10, 8, 10, 22, 2));
   std::vector<std::string> real_frames;
   for (const auto& f : real.frames) {
     real_frames.emplace_back(static_cast<const char*>(f.data), f.bytes);
@@ -54,8 +53,8 @@ TEST(GarbageFramesTest, BadFramesAreCountedAsDecodeErrorsWhileTrainingGoesOn) {
     }
   }
   // A valid trajectory of another shape (unroll 20): decodes, but cannot join the batches.
-  ASSERT_TRUE(push.Send(common::EncodeTrajectory(MakeTestTrajectory(20, 8, 10, 22, 2)),
-                        common::After(5)));
+  ASSERT_TRUE(
+      push.Send(common::EncodeTrajectory(MakeTestTrajectory(20, 8, 10, 22, 2)), common::After(5)));
   const int sent_bad = static_cast<int>(bad.size()) + 1;
 
   auto status = learner->WaitFor(180);

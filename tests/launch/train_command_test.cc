@@ -13,10 +13,10 @@ namespace {
 TEST(TrainCommandTest, SigintStopsEveryProcessAndLeavesACompleteRunFolder) {
   TempDir dir;
   const std::string run = dir.path() + "/run-sigint";
-  launch::ChildProcess train({BinDir() + "/rlrec", "train", "--config",
-                              SourceDir() + "/configs/local.ini", "--actors", "2", "--run-dir",
-                              run, "run.budget_seconds=300", "run.report_every_s=0.5"},
-                             dir.path() + "/train.log", false);
+  launch::ChildProcess train(
+      {BinDir() + "/rlrec", "train", "--config", SourceDir() + "/configs/local.ini", "--actors",
+       "2", "--run-dir", run, "run.budget_seconds=300", "run.report_every_s=0.5"},
+      dir.path() + "/train.log", false);
   // Wait for a metrics row that shows training under way.
   bool training = false;
   for (int i = 0; i < 1200 && !training; ++i) {

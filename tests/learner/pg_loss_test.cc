@@ -39,8 +39,8 @@ TEST(SlateLogProbTest, MatchesThePlackettLuceProductWorkedOutByHand) {
 TEST(SampleSlatesTest, DrawsDistinctItemsWithPlackettLuceFrequencies) {
   auto generator = at::make_generator<at::CPUGeneratorImpl>(123);
   const int n = 40000;
-  auto scores = torch::tensor({std::log(1.f), std::log(2.f), std::log(3.f), std::log(4.f)})
-                    .repeat({n, 1});
+  auto scores =
+      torch::tensor({std::log(1.f), std::log(2.f), std::log(3.f), std::log(4.f)}).repeat({n, 1});
   auto sample = common::SampleSlates(scores, 2, 1.0, generator);
   auto slates = sample.slates.accessor<int64_t, 2>();
   std::map<std::pair<int64_t, int64_t>, int> counts;
@@ -72,15 +72,19 @@ TEST(PolicyGradientLossTest, StepOnAPositiveAdvantageMakesThatSlateMoreLikely) {
   batch.rewards = torch::full({T, N}, 100.f);  // far above any initial value estimate
   batch.dones = torch::ones({T, N});
   PgLossOptions options{0.9, 0.0, 0.0, 1.0};
-  auto before = common::SlateLogProb(model->Forward(batch.observations[0]).scores,
-                                     batch.slates[0], 1.0).sum().item<double>();
+  auto before =
+      common::SlateLogProb(model->Forward(batch.observations[0]).scores, batch.slates[0], 1.0)
+          .sum()
+          .item<double>();
   torch::optim::SGD sgd(model->parameters(), 0.01);
   auto terms = PolicyGradientLoss(model, batch, options);
   sgd.zero_grad();
   terms.total.backward();
   sgd.step();
-  auto after = common::SlateLogProb(model->Forward(batch.observations[0]).scores,
-                                    batch.slates[0], 1.0).sum().item<double>();
+  auto after =
+      common::SlateLogProb(model->Forward(batch.observations[0]).scores, batch.slates[0], 1.0)
+          .sum()
+          .item<double>();
   EXPECT_GT(after, before);
 }
 

@@ -1,0 +1,217 @@
+// transport_bench: actor → learner throughput on loopback TCP, Cap'n Proto trajectories
+// (encoded, sent, received, decoded and validated) beside raw ZeroMQ PUSH/PULL of the same
+// byte counts, in the same run. Sender and receiver have ZeroMQ contexts of their own, as
+// two processes would. Every received message is checked; a wrong one fails the run.
+//
+//   transport_bench [--seconds S] [--repeats N] [--json]
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/deadline.h"
+#include "common/metrics.h"
+#include "common/protocol.h"
+#include "common/trajectory_codec.h"
+#include "common/zmq_socket.h"
+
+namespace rlrec::bench {
+namespace {
+
+using common::After;
+using common::Clock;
+
+// A trajectory over fixed buffers (the sender re-encodes it for every message, as an actor
+// encodes each unroll) with E users chosen so the message is about `target_bytes`.
+struct TestTrajectory {
+  explicit TestTrajectory(size_t target_bytes) {
+    const int64_t T = 20, C = 10, R = C + 1, F = 22, K = 2;
+    const size_t per_user = T * R * F * 4 + R * F * 4 + T * (K * 4 + 4 + 4 + 1);
+    const int64_t E = std::max<int64_t>(1, target_bytes / per_user);
+    observations.resize(T * E * R * F);
+    for (size_t i = 0; i < observations.size(); ++i) observations[i] = float(i % 1000);
+    bootstrap.assign(E * R * F, 0.25f);
+    slates.resize(T * E * K);
+    for (size_t i = 0; i < slates.size(); ++i) slates[i] = int32_t(i % C);
+    log_probs.assign(T * E, -1.f);
+    rewards.assign(T * E, 1.f);
+    dones.assign(T * E, 0);
+    using common::DType;
+    t.unroll_length = T;
+    t.num_users = E;
+    t.observations = {DType::kFloat32, {T, E, R, F}, observations.data(), observations.size() * 4};
+    t.slates = {DType::kInt32, {T, E, K}, slates.data(), slates.size() * 4};
+    t.behaviour_log_probs = {DType::kFloat32, {T, E}, log_probs.data(), log_probs.size() * 4};
+    t.rewards = {DType::kFloat32, {T, E}, rewards.data(), rewards.size() * 4};
+    t.dones = {DType::kUInt8, {T, E}, dones.data(), dones.size()};
+    t.bootstrap_observation = {DType::kFloat32, {E, R, F}, bootstrap.data(), bootstrap.size() * 4};
+  }
+  std::vector<float> observations, bootstrap, log_probs, rewards;
+  std::vector<int32_t> slates;
+  std::vector<uint8_t> dones;
+  common::Trajectory t;
+};
+
+struct Result {
+  double seconds = 0;
+  uint64_t messages = 0;
+  uint64_t bytes = 0;
+  uint64_t wrong = 0;
+};
+
+// Sends messages from `make` for `seconds` after `warmup` messages; the receiver checks each
+// with `check`. Returns what the receiver measured over the timed part.
+template <typename Make, typename Check>
+Result Measure(double seconds, int warmup, Make make, Check check) {
+  common::ZmqContext send_context, receive_context;
+  common::ZmqSocket pull(receive_context, ZMQ_PULL, "bench PULL");
+  // The learner's and actors' socket settings, for raw and encoded alike.
+  pull.SetInt(ZMQ_RCVHWM, 4);
+  pull.SetInt(ZMQ_RCVBUF, common::kTrajectorySocketBufferBytes);
+  std::string endpoint = pull.Bind("tcp://127.0.0.1:*");
+  std::atomic<bool> stop{false};
+  std::thread sender([&] {
+    common::ZmqSocket push(send_context, ZMQ_PUSH, "bench PUSH");
+    push.SetInt(ZMQ_SNDHWM, 2);
+    push.SetInt(ZMQ_SNDBUF, common::kTrajectorySocketBufferBytes);
+    push.Connect(endpoint);
+    while (!stop) push.Send(make(), After(0.1));
+  });
+  Result r;
+  for (int i = 0; i < warmup; ++i) {
+    auto m = pull.Receive(After(10));
+    if (!m) break;
+  }
+  const auto start = Clock::now();
+  while (common::SecondsSince(start) < seconds) {
+    std::shared_ptr<const common::Multipart> m = pull.Receive(After(10));
+    if (!m) {
+      ++r.wrong;
+      break;
+    }
+    r.bytes += m->total_bytes();
+    if (!check(m)) ++r.wrong;
+    ++r.messages;
+  }
+  r.seconds = common::SecondsSince(start);
+  stop = true;
+  // Drain so the sender is never stuck on a full queue.
+  while (pull.Receive(After(0.2))) {
+  }
+  sender.join();
+  return r;
+}
+
+struct Row {
+  std::string name;
+  size_t message_bytes;
+  Result raw, encoded;
+};
+
+}  // namespace
+}  // namespace rlrec::bench
+
+int main(int argc, char** argv) {
+  using namespace rlrec;
+  double seconds = 3;
+  int repeats = 3;
+  bool json = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--json") {
+      json = true;
+    } else if (a == "--seconds" && i + 1 < argc) {
+      seconds = std::stod(argv[++i]);
+    } else if (a == "--repeats" && i + 1 < argc) {
+      repeats = std::stoi(argv[++i]);
+    } else {
+      std::fprintf(stderr, "usage: transport_bench [--seconds S] [--repeats N] [--json]\n");
+      return 2;
+    }
+  }
+  std::vector<bench::Row> rows;
+  for (auto [name, target] :
+       {std::pair{"64KiB", size_t{64} << 10}, std::pair{"4MiB", size_t{4} << 20}}) {
+    bench::TestTrajectory traj(target);
+    const common::OutgoingMessage sample = common::EncodeTrajectory(traj.t);
+    const size_t message_bytes = sample.total_bytes();
+    // The raw baseline sends the encoded message's frames as they are: the same byte counts.
+    std::vector<std::string> raw_frames;
+    for (const auto& f : sample.frames)
+      raw_frames.emplace_back(static_cast<const char*>(f.data), f.bytes);
+    auto raw_owner = std::make_shared<std::vector<std::string>>(raw_frames);
+    common::OutgoingMessage raw;
+    for (const auto& f : *raw_owner) raw.frames.push_back({f.data(), f.size()});
+    raw.owner = raw_owner;
+    const int warmup = target > (1 << 20) ? 20 : 500;
+    const float last_obs = traj.observations.back();
+
+    bench::Row row{name, message_bytes, {}, {}};
+    for (int rep = 0; rep < repeats; ++rep) {
+      // Raw: ZeroMQ moves the bytes; the receiver checks sizes and one payload byte.
+      auto raw_result = bench::Measure(
+          seconds, warmup, [&] { return raw; },
+          [&](const std::shared_ptr<const common::Multipart>& m) {
+            return m->total_bytes() == message_bytes &&
+                   m->bytes(m->size() - 1) == raw_owner->back().size();
+          });
+      // Encoded: every message is encoded afresh and fully decoded and validated.
+      auto encoded_result = bench::Measure(
+          seconds, warmup, [&] { return common::EncodeTrajectory(traj.t); },
+          [&](const std::shared_ptr<const common::Multipart>& m) {
+            try {
+              common::Trajectory got = common::DecodeTrajectory(m);
+              const auto* obs = static_cast<const float*>(got.observations.data);
+              return got.num_users == traj.t.num_users &&
+                     obs[got.observations.numel() - 1] == last_obs;
+            } catch (const common::Error&) {
+              return false;
+            }
+          });
+      // Keep each side's best run: noise on a shared machine only ever slows a run down.
+      auto rate = [](const bench::Result& r) { return r.bytes / std::max(1e-9, r.seconds); };
+      if (rate(raw_result) > rate(row.raw)) row.raw = raw_result;
+      if (rate(encoded_result) > rate(row.encoded)) row.encoded = encoded_result;
+      row.raw.wrong += raw_result.wrong;
+      row.encoded.wrong += encoded_result.wrong;
+    }
+    rows.push_back(row);
+  }
+
+  uint64_t wrong = 0;
+  std::string out = "[";
+  if (!json) {
+    std::printf("%-6s %12s | %12s %10s | %12s %10s | %7s %6s\n", "size", "msg bytes", "raw msg/s",
+                "raw MB/s", "traj/s", "traj MB/s", "ratio", "#wrong");
+  }
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const auto& r = rows[i];
+    const double raw_mps = r.raw.messages / r.raw.seconds,
+                 enc_mps = r.encoded.messages / r.encoded.seconds;
+    const double raw_mbs = r.raw.bytes / r.raw.seconds / 1e6,
+                 enc_mbs = r.encoded.bytes / r.encoded.seconds / 1e6;
+    const uint64_t row_wrong = r.raw.wrong + r.encoded.wrong;
+    wrong += row_wrong;
+    if (json) {
+      common::JsonObject o;
+      o.Add("size", r.name)
+          .Add("message_bytes", static_cast<uint64_t>(r.message_bytes))
+          .Add("raw_messages_per_s", raw_mps)
+          .Add("raw_mb_per_s", raw_mbs)
+          .Add("trajectories_per_s", enc_mps)
+          .Add("trajectory_mb_per_s", enc_mbs)
+          .Add("ratio", enc_mbs / raw_mbs)
+          .Add("wrong", row_wrong);
+      out += (i ? "," : "") + o.str();
+    } else {
+      std::printf("%-6s %12zu | %12.0f %10.1f | %12.0f %10.1f | %6.1f%% %6llu\n", r.name.c_str(),
+                  r.message_bytes, raw_mps, raw_mbs, enc_mps, enc_mbs, 100 * enc_mbs / raw_mbs,
+                  static_cast<unsigned long long>(row_wrong));
+    }
+  }
+  if (json) std::printf("%s]\n", out.c_str());
+  return wrong == 0 ? 0 : 1;
+}
