@@ -241,6 +241,8 @@ LearnerSummary RunLearner(const common::RunConfig& config, const std::string& ef
     publisher.PublishRunEnded(run_id, summary.stop_reason);
     control.Serve(info, After(0.1));
   }
+  // The endpoint is only meaningful while this learner runs.
+  std::filesystem::remove(run_dir + "/" + kControlEndpointFile);
   RLREC_LOG(Info) << "stopped (" << summary.stop_reason << ") after " << counters.updates
                   << " updates, " << counters.env_steps << " env steps; checkpoint " << run_dir
                   << "/checkpoints/final.pt";

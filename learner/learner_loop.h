@@ -20,8 +20,9 @@ struct LearnerSummary {
   std::string stop_reason;
 };
 
-// Name of the file, in the run folder, that holds the lead's control endpoint once it is
-// bound: launchers and tests read it to point actors at the learner.
+// Name of the file, in the run folder, that holds the lead's control endpoint from the time
+// it is bound until the learner stops: launchers and tests read it to point actors at the
+// learner.
 inline constexpr char kControlEndpointFile[] = "control.endpoint";
 
 // Trains until the budget (time, updates or env steps) is spent or `stop` becomes true.
