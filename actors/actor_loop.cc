@@ -5,8 +5,9 @@
 #include <thread>
 #include <vector>
 
+#include "actors/interest_evolution.h"
+#include "actors/simulator_config.h"
 #include "actors/snapshot_cache.h"
-#include "actors/topic_simulator.h"
 #include "common/control.h"
 #include "common/logging.h"
 #include "common/policy_model.h"
@@ -91,14 +92,8 @@ ActorStats RunActor(const common::RunConfig& config, uint32_t actor_id,
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
 
-  TopicSimulatorOptions sim_options;
-  sim_options.num_users = config.sim.users_per_actor;
-  sim_options.num_candidates = config.sim.candidates;
-  sim_options.num_topics = config.sim.topics;
-  sim_options.time_budget = config.sim.time_budget;
-  sim_options.seed = config.run.seed;
-  sim_options.stream = actor_id;
-  TopicSimulator sim(sim_options);
+  InterestEvolutionSimulator sim(
+      SimulatorOptions(config, TrainingUsers(actor_id), config.sim.users_per_actor));
   const int64_t T = config.actor.unroll, E = sim.num_users(), C = sim.num_candidates();
   const int64_t F = sim.feature_dim(), R = C + 1, K = config.sim.slate_size;
 

@@ -45,12 +45,29 @@ po::options_description ConfigOptions(RunConfig* c) {
       "stop after this many environment steps (0: no limit)");
   Add(d, "run.report_every_s", &c->run.report_every_s,
       "seconds between progress lines and metrics.jsonl rows");
-  Add(d, "sim.model", &c->sim.model, "user simulator: topic");
+  Add(d, "sim.model", &c->sim.model, "user simulator: interest_evolution");
   Add(d, "sim.users_per_actor", &c->sim.users_per_actor, "users each actor steps as one batch");
   Add(d, "sim.candidates", &c->sim.candidates, "candidate items offered per step (C)");
   Add(d, "sim.slate_size", &c->sim.slate_size, "items recommended per step (K <= C)");
   Add(d, "sim.topics", &c->sim.topics, "number of item topics");
   Add(d, "sim.time_budget", &c->sim.time_budget, "session time budget of each user");
+  Add(d, "sim.observe_interests", &c->sim.observe_interests,
+      "the agent sees true interests instead of the user's history (true/false)");
+  Add(d, "sim.choice", &c->sim.choice, "user choice model: proportional or mnl");
+  Add(d, "sim.choice_temperature", &c->sim.choice_temperature,
+      "temperature of the multinomial-logit choice");
+  Add(d, "sim.position_bias", &c->sim.position_bias,
+      "attractiveness factor per slate position (bias^position; 1: no position effect)");
+  Add(d, "sim.corpus_size", &c->sim.corpus_size,
+      "items of a fixed corpus with stable ids (0: fresh documents every step)");
+  Add(d, "sim.popularity_skew", &c->sim.popularity_skew,
+      "Zipf exponent of candidate draws from the corpus (0: uniform)");
+  Add(d, "sim.item_lifetime", &c->sim.item_lifetime,
+      "steps before a corpus item is replaced by a new one (0: never)");
+  Add(d, "sim.cold_start_rate", &c->sim.cold_start_rate,
+      "share of users who arrive without history (1: all, as in RecSim)");
+  Add(d, "sim.interest_drift", &c->sim.interest_drift,
+      "per-step standard deviation of a random walk of interests (0: none)");
   Add(d, "model.hidden", &c->model.hidden, "width of the user encoder and item embeddings");
   Add(d, "model.temperature", &c->model.temperature, "softmax temperature of slate sampling");
   Add(d, "learner.device", &c->learner.device, "device of the learner: cpu or cuda");
@@ -130,6 +147,7 @@ std::string LineOf(const std::string& path, const std::string& key) {
 
 std::string AnyToString(const boost::any& v) {
   if (auto p = boost::any_cast<std::string>(&v)) return *p;
+  if (auto p = boost::any_cast<bool>(&v)) return *p ? "true" : "false";
   if (auto p = boost::any_cast<int>(&v)) return std::to_string(*p);
   if (auto p = boost::any_cast<uint64_t>(&v)) return std::to_string(*p);
   if (auto p = boost::any_cast<double>(&v)) {
@@ -176,7 +194,8 @@ void ValidateConfig(const RunConfig& c) {
           "a run needs a budget: set run.budget_seconds, run.max_updates or run.max_env_steps");
   Require(c.run.report_every_s > 0 && c.run.report_every_s <= 5, "run.report_every_s",
           Str(c.run.report_every_s), "must be in (0, 5]");
-  Require(c.sim.model == "topic", "sim.model", c.sim.model, "must be one of: topic");
+  Require(c.sim.model == "interest_evolution", "sim.model", c.sim.model,
+          "must be one of: interest_evolution");
   Require(c.sim.users_per_actor >= 1 && c.sim.users_per_actor <= 65536, "sim.users_per_actor",
           Str(c.sim.users_per_actor), "must be in [1, 65536]");
   Require(c.sim.candidates >= 1 && c.sim.candidates <= 100000, "sim.candidates",
@@ -186,6 +205,23 @@ void ValidateConfig(const RunConfig& c) {
   Require(c.sim.topics >= 1 && c.sim.topics <= 4096, "sim.topics", Str(c.sim.topics),
           "must be in [1, 4096]");
   Require(c.sim.time_budget > 0, "sim.time_budget", Str(c.sim.time_budget), "must be > 0");
+  Require(c.sim.choice == "proportional" || c.sim.choice == "mnl", "sim.choice", c.sim.choice,
+          "must be proportional or mnl");
+  Require(c.sim.choice_temperature > 0, "sim.choice_temperature", Str(c.sim.choice_temperature),
+          "must be > 0");
+  Require(c.sim.position_bias > 0 && c.sim.position_bias <= 1, "sim.position_bias",
+          Str(c.sim.position_bias), "must be in (0, 1]");
+  Require(c.sim.corpus_size >= 0 && c.sim.corpus_size <= (1 << 30), "sim.corpus_size",
+          Str(c.sim.corpus_size), "must be in [0, 2^30]");
+  Require(c.sim.popularity_skew >= 0 && c.sim.popularity_skew <= 10, "sim.popularity_skew",
+          Str(c.sim.popularity_skew), "must be in [0, 10]");
+  Require(c.sim.item_lifetime >= 0, "sim.item_lifetime", Str(c.sim.item_lifetime), "must be >= 0");
+  Require(c.sim.item_lifetime == 0 || c.sim.corpus_size > 0, "sim.item_lifetime",
+          Str(c.sim.item_lifetime), "needs a fixed corpus (sim.corpus_size > 0)");
+  Require(c.sim.cold_start_rate >= 0 && c.sim.cold_start_rate <= 1, "sim.cold_start_rate",
+          Str(c.sim.cold_start_rate), "must be in [0, 1]");
+  Require(c.sim.interest_drift >= 0 && c.sim.interest_drift <= 1, "sim.interest_drift",
+          Str(c.sim.interest_drift), "must be in [0, 1]");
   Require(c.model.hidden >= 1 && c.model.hidden <= 65536, "model.hidden", Str(c.model.hidden),
           "must be in [1, 65536]");
   Require(c.model.temperature > 0, "model.temperature", Str(c.model.temperature), "must be > 0");
@@ -302,6 +338,8 @@ std::optional<ParsedArgs> ParseArgs(int argc, const char* const* argv, const cha
   }
   return out;
 }
+
+int ObservationFeatures(const RunConfig& config) { return 2 * config.sim.topics + 2; }
 
 std::string RunDirectory(const RunConfig& config) {
   std::string name = config.run.name;

@@ -22,12 +22,21 @@ struct RunConfig {
     double report_every_s = 2;    // progress line and metrics.jsonl row interval
   } run;
   struct Sim {
-    std::string model = "topic";
+    std::string model = "interest_evolution";
     int users_per_actor = 32;  // E: users one actor steps as a batch
     int candidates = 10;       // C: candidate items offered per step
     int slate_size = 2;        // K: items recommended per step
-    int topics = 20;           // T: topics (also the feature width)
+    int topics = 20;           // T: topics
     double time_budget = 200;  // session budget per user
+    bool observe_interests = false;
+    std::string choice = "proportional";  // or "mnl"
+    double choice_temperature = 1.0;
+    double position_bias = 1.0;    // attractiveness x bias^position; 1: none
+    int corpus_size = 0;           // 0: fresh documents every step
+    double popularity_skew = 0;    // Zipf exponent over the corpus
+    int item_lifetime = 0;         // corpus item turnover in steps; 0: none
+    double cold_start_rate = 1.0;  // share of users arriving without history
+    double interest_drift = 0;     // per-step std of interest drift
   } sim;
   struct Model {
     int hidden = 64;
@@ -89,6 +98,10 @@ void ValidateConfig(const RunConfig& config);
 // The run folder `config` names: run.runs_root/run.name, or a dated name when run.name is
 // empty ("run-20261128-154501"). Does not create it.
 std::string RunDirectory(const RunConfig& config);
+
+// Features per observation row for `config`'s simulator (must equal the simulator's
+// feature_dim(); a test holds them together).
+int ObservationFeatures(const RunConfig& config);
 
 // Runs `body` (a program's main work) and turns escaped rlrec errors into a one-line
 // "PROGRAM: error: ..." on stderr and exit code 2 for invalid input, 1 otherwise.

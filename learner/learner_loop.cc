@@ -85,7 +85,7 @@ LearnerSummary RunLearner(const common::RunConfig& config, const std::string& ef
         "LibTorch, or no GPU on this machine)");
   }
   torch::manual_seed(config.run.seed);
-  const int feature_dim = config.sim.topics + 2;  // the topic simulator's feature width
+  const int feature_dim = common::ObservationFeatures(config);
   common::PolicyModel model(feature_dim, config.model.hidden);
   model->to(device);
   torch::optim::Adam optimizer(model->parameters(),

@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include "actors/topic_simulator.h"
 #include "common/error.h"
 #include "common/policy_model.h"
 #include "tests/test_util.h"

@@ -6,7 +6,6 @@
 #include <map>
 #include <vector>
 
-#include "actors/topic_simulator.h"
 #include "common/policy_model.h"
 
 namespace rlrec::learner {
@@ -86,32 +85,6 @@ TEST(PolicyGradientLossTest, StepOnAPositiveAdvantageMakesThatSlateMoreLikely) {
           .sum()
           .item<double>();
   EXPECT_GT(after, before);
-}
-
-TEST(TopicSimulatorTest, SameSeedAndStreamGiveTheSameSessions) {
-  actors::TopicSimulatorOptions options;
-  options.num_users = 8;
-  actors::TopicSimulator a(options), b(options);
-  options.stream = 1;
-  actors::TopicSimulator other(options);
-  const int E = 8, K = 2, F = a.feature_dim(), R = a.num_candidates() + 1;
-  std::vector<int32_t> slates(E * K);
-  for (int i = 0; i < E * K; ++i) slates[i] = i % K;
-  std::vector<float> ra(E), rb(E), ro(E), oa(E * R * F), ob(E * R * F);
-  std::vector<uint8_t> da(E), db(E), dother(E);
-  bool differs = false;
-  for (int step = 0; step < 300; ++step) {
-    a.Observe(oa.data());
-    b.Observe(ob.data());
-    ASSERT_EQ(oa, ob) << "step " << step;
-    a.Step(slates.data(), K, ra.data(), da.data());
-    b.Step(slates.data(), K, rb.data(), db.data());
-    other.Step(slates.data(), K, ro.data(), dother.data());
-    ASSERT_EQ(ra, rb);
-    ASSERT_EQ(da, db);
-    differs |= ra != ro;
-  }
-  EXPECT_TRUE(differs) << "another stream should simulate other users";
 }
 
 }  // namespace

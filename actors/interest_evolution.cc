@@ -1,0 +1,273 @@
+#include "actors/interest_evolution.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "actors/counter_rng.h"
+#include "common/check.h"
+
+namespace rlrec::actors {
+namespace {
+
+constexpr float kHistoryDecay = 0.9f;
+constexpr double kQualityStd = 0.1;
+
+// Alias tables (Walker/Vose) draw from a discrete distribution in O(1) per draw.
+void BuildAliasTable(const std::vector<double>& p, std::vector<double>* prob,
+                     std::vector<uint32_t>* alias) {
+  const size_t n = p.size();
+  prob->assign(n, 1.0);
+  alias->resize(n);
+  std::vector<double> scaled(n);
+  std::vector<uint32_t> small, large;
+  for (size_t i = 0; i < n; ++i) {
+    scaled[i] = p[i] * n;
+    (*alias)[i] = static_cast<uint32_t>(i);
+    (scaled[i] < 1.0 ? small : large).push_back(static_cast<uint32_t>(i));
+  }
+  while (!small.empty() && !large.empty()) {
+    uint32_t s = small.back(), l = large.back();
+    small.pop_back();
+    (*prob)[s] = scaled[s];
+    (*alias)[s] = l;
+    scaled[l] -= 1.0 - scaled[s];
+    if (scaled[l] < 1.0) {
+      large.pop_back();
+      small.push_back(l);
+    }
+  }
+}
+
+}  // namespace
+
+bool ParseChoice(const std::string& name, InterestEvolutionOptions::Choice* choice) {
+  if (name == "proportional") {
+    *choice = InterestEvolutionOptions::Choice::kProportional;
+  } else if (name == "mnl") {
+    *choice = InterestEvolutionOptions::Choice::kMultinomialLogit;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+InterestEvolutionSimulator::InterestEvolutionSimulator(const InterestEvolutionOptions& options)
+    : options_(options) {
+  const int E = options.num_users, C = options.num_candidates, T = options.num_topics;
+  RLREC_CHECK(E > 0 && C > 0 && T > 0) << "E=" << E << " C=" << C << " T=" << T;
+  topic_quality_.resize(T);
+  if (T == 20) {
+    // RecSim: concat(linspace(-3, 0, 14), linspace(0, 3, 6)).
+    for (int t = 0; t < 14; ++t) topic_quality_[t] = -3.0 + 3.0 * t / 13;
+    for (int t = 0; t < 6; ++t) topic_quality_[14 + t] = 3.0 * t / 5;
+  } else {
+    for (int t = 0; t < T; ++t) topic_quality_[t] = T == 1 ? 0.0 : -3.0 + 6.0 * t / (T - 1);
+  }
+  if (options.corpus_size > 0) {
+    popularity_.resize(options.corpus_size);
+    double total = 0;
+    for (int j = 0; j < options.corpus_size; ++j) {
+      popularity_[j] = 1.0 / std::pow(j + 1.0, options.popularity_skew);
+      total += popularity_[j];
+    }
+    for (double& p : popularity_) p /= total;
+    BuildAliasTable(popularity_, &alias_prob_, &alias_);
+  }
+  user_id_.resize(E);
+  session_step_.resize(E);
+  budget_.resize(E);
+  interests_.resize(size_t(E) * T);
+  clicks_.resize(size_t(E) * T);
+  impressions_.resize(size_t(E) * T);
+  candidate_topic_.resize(size_t(E) * C);
+  candidate_item_.resize(size_t(E) * C);
+  last_click_.assign(E, -1);
+  for (int u = 0; u < E; ++u) {
+    user_id_[u] = options.first_user + u;
+    StartSession(u);
+    DrawCandidates(u);
+  }
+}
+
+uint64_t InterestEvolutionSimulator::Key(int user) const {
+  return StepKey(options_.seed, user_id_[user], session_step_[user]);
+}
+
+void InterestEvolutionSimulator::StartSession(int user) {
+  const int T = options_.num_topics;
+  session_step_[user] = 0;
+  budget_[user] = options_.time_budget;
+  const uint64_t key = Key(user);
+  float* interests = &interests_[size_t(user) * T];
+  float* clicks = &clicks_[size_t(user) * T];
+  for (int t = 0; t < T; ++t) {
+    interests[t] = static_cast<float>(2.0 * Uniform(key, Draw::kInterest, t) - 1.0);
+    clicks[t] = 0.f;
+    impressions_[size_t(user) * T + t] = 0.f;
+  }
+  if (Uniform(key, Draw::kColdStart) >= options_.cold_start_rate) {
+    // A returning user: past clicks on topics drawn in proportion to interest + 1.
+    double total = 0;
+    for (int t = 0; t < T; ++t) total += interests[t] + 1.0;
+    for (int h = 0; h < options_.warm_history; ++h) {
+      double draw = Uniform(key, Draw::kHistory, h) * total;
+      int t = 0;
+      while (t + 1 < T && draw >= interests[t] + 1.0) draw -= interests[t++] + 1.0;
+      clicks[t] += 1.f;
+      impressions_[size_t(user) * T + t] += 1.f;
+    }
+  }
+}
+
+void InterestEvolutionSimulator::DrawCandidates(int user) {
+  const int C = options_.num_candidates, T = options_.num_topics;
+  const uint64_t key = Key(user);
+  int32_t* topics = &candidate_topic_[size_t(user) * C];
+  uint64_t* items = &candidate_item_[size_t(user) * C];
+  if (options_.corpus_size == 0) {
+    for (int c = 0; c < C; ++c) {
+      topics[c] = static_cast<int32_t>(Below(key, Draw::kCandidateTopic, c, T));
+      items[c] = 0;
+    }
+    return;
+  }
+  const uint32_t N = static_cast<uint32_t>(options_.corpus_size);
+  const uint64_t lifetime = options_.item_lifetime;
+  for (int c = 0; c < C; ++c) {
+    const uint64_t bits = Bits(key, Draw::kCandidateItem, c);
+    uint32_t slot = static_cast<uint32_t>(((bits >> 32) * N) >> 32);
+    if (static_cast<double>(bits & 0xffffffffULL) * 0x1.0p-32 >= alias_prob_[slot]) {
+      slot = alias_[slot];
+    }
+    // With turnover, slot j holds generation (clock + phase_j) / lifetime of its items.
+    uint64_t generation = 0;
+    if (lifetime > 0) generation = (clock_ + Mix64(options_.seed ^ slot) % lifetime) / lifetime;
+    const uint64_t item = generation * N + slot;
+    items[c] = item;
+    topics[c] =
+        static_cast<int32_t>(Below(StepKey(options_.seed, ~item, 0), Draw::kItemTopic, 0, T));
+  }
+}
+
+double InterestEvolutionSimulator::CandidateQuality(int user, int c) const {
+  const int topic = candidate_topic(user, c);
+  const double noise =
+      options_.corpus_size == 0
+          ? Normal(Key(user), Draw::kCandidateQuality, c)
+          : Normal(StepKey(options_.seed, ~candidate_item(user, c), 0), Draw::kItemQuality);
+  return topic_quality_[topic] + kQualityStd * noise;
+}
+
+double InterestEvolutionSimulator::Attractiveness(int user, int c, int position) const {
+  const double u_c = interest(user, candidate_topic(user, c));
+  const double bias =
+      options_.position_bias == 1.0 ? 1.0 : std::pow(options_.position_bias, position);
+  if (options_.choice == InterestEvolutionOptions::Choice::kProportional) {
+    return (u_c + 1.0) * bias;
+  }
+  return std::exp(u_c / options_.choice_temperature) * bias;
+}
+
+double InterestEvolutionSimulator::NoClickAttractiveness() const {
+  if (options_.choice == InterestEvolutionOptions::Choice::kProportional) {
+    return options_.no_click_mass + 1.0;
+  }
+  return std::exp(options_.no_click_mass / options_.choice_temperature);
+}
+
+void InterestEvolutionSimulator::Observe(float* out) const {
+  const int E = options_.num_users, C = options_.num_candidates, T = options_.num_topics;
+  const int F = feature_dim(), R = C + 1;
+  std::memset(out, 0, sizeof(float) * size_t(E) * R * F);
+  for (int u = 0; u < E; ++u) {
+    float* row = out + size_t(u) * R * F;
+    std::memcpy(row,
+                options_.observe_interests ? &interests_[size_t(u) * T] : &clicks_[size_t(u) * T],
+                sizeof(float) * T);
+    std::memcpy(row + T, &impressions_[size_t(u) * T], sizeof(float) * T);
+    row[2 * T] = static_cast<float>(session_step_[u] / 100.0);
+    row[2 * T + 1] = 1.f;
+    for (int c = 0; c < C; ++c) {
+      float* candidate = row + size_t(c + 1) * F;
+      candidate[candidate_topic_[size_t(u) * C + c]] = 1.f;
+      if (options_.corpus_size > 0) {
+        const int slot =
+            static_cast<int>(candidate_item_[size_t(u) * C + c] % options_.corpus_size);
+        candidate[2 * T] = static_cast<float>(std::log(popularity_[slot] * options_.corpus_size));
+      }
+      candidate[2 * T + 1] = 1.f;
+    }
+  }
+}
+
+void InterestEvolutionSimulator::Step(const int32_t* slates, int k, float* rewards,
+                                      uint8_t* dones) {
+  const int E = options_.num_users, C = options_.num_candidates, T = options_.num_topics;
+  const double no_click = NoClickAttractiveness();
+  for (int u = 0; u < E; ++u) {
+    const int32_t* slate = slates + size_t(u) * k;
+    const uint64_t key = Key(u);
+    // Total attractiveness first, then walk the slate again to find the click: no scratch.
+    double total = no_click;
+    for (int i = 0; i < k; ++i) {
+      RLREC_CHECK(slate[i] >= 0 && slate[i] < C) << "slate index " << slate[i];
+      total += Attractiveness(u, slate[i], i);
+    }
+    double draw = Uniform(key, Draw::kChoice) * total;
+    int clicked = -1;
+    for (int i = 0; i < k; ++i) {
+      const double a = Attractiveness(u, slate[i], i);
+      if (draw < a) {
+        clicked = i;
+        break;
+      }
+      draw -= a;
+    }
+    float* interests = &interests_[size_t(u) * T];
+    float* clicks = &clicks_[size_t(u) * T];
+    float* impressions = &impressions_[size_t(u) * T];
+    for (int t = 0; t < T; ++t) {
+      clicks[t] *= kHistoryDecay;
+      impressions[t] *= kHistoryDecay;
+    }
+    for (int i = 0; i < k; ++i) impressions[candidate_topic_[size_t(u) * C + slate[i]]] += 1.f;
+    float reward = 0.f;
+    if (clicked >= 0) {
+      const int c = slate[clicked];
+      const int topic = candidate_topic_[size_t(u) * C + c];
+      const double quality = CandidateQuality(u, c);
+      const double watch = std::min(budget_[u], options_.document_length);
+      reward = static_cast<float>(watch);
+      const double x = interests[topic];
+      const double delta = 0.3 * (1.0 - std::fabs(x)) * (1.0 - x);
+      const double moved =
+          Uniform(key, Draw::kInterestMove) < (x + 1.0) / 2.0 ? x + delta : x - delta;
+      interests[topic] = static_cast<float>(std::clamp(moved, -1.0, 1.0));
+      clicks[topic] += 1.f;
+      budget_[u] += -watch + options_.user_update * watch * quality;
+    } else {
+      budget_[u] -= options_.step_penalty;
+    }
+    if (options_.interest_drift > 0) {
+      for (int t = 0; t < T; ++t) {
+        const double drifted =
+            interests[t] + options_.interest_drift * Normal(key, Draw::kDrift, t);
+        interests[t] = static_cast<float>(std::clamp(drifted, -1.0, 1.0));
+      }
+    }
+    rewards[u] = reward;
+    last_click_[u] = clicked;
+    dones[u] = budget_[u] <= 0 ? 1 : 0;
+    ++session_step_[u];
+    if (dones[u]) {
+      user_id_[u] += static_cast<uint64_t>(E);
+      StartSession(u);
+    }
+    DrawCandidates(u);
+  }
+  ++clock_;
+}
+
+}  // namespace rlrec::actors
