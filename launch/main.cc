@@ -5,6 +5,7 @@
 #include "common/check.h"
 #include "common/config.h"
 #include "common/error.h"
+#include "launch/eval_command.h"
 #include "launch/train_command.h"
 
 namespace {
@@ -14,6 +15,7 @@ constexpr char kUsage[] =
     "\n"
     "commands:\n"
     "  train   train a policy: one learner and N actors on this machine\n"
+    "  eval    measure a policy or a baseline on held-out simulated users\n"
     "\n"
     "`rlrec COMMAND --help` lists the options of a command.\n";
 
@@ -24,6 +26,7 @@ int LauncherMain(int argc, const char* const* argv) {
   }
   const std::string command = argv[1];
   if (command == "train") return rlrec::launch::TrainCommand(argc - 1, argv + 1);
+  if (command == "eval") return rlrec::launch::EvalCommand(argc - 1, argv + 1);
   throw rlrec::common::InvalidInput("unknown command '" + command + "' (see rlrec --help)");
 }
 

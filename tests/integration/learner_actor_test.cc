@@ -61,6 +61,18 @@ TEST(LearnerActorTest, TrajectoriesArriveUpdatesHappenWeightsFlowAndAllExitClean
   EXPECT_NE(learner_exit.find("\"reason\":\"max_updates\""), std::string::npos) << learner_exit;
   EXPECT_FALSE(ReadFile(run + "/checkpoints/final.pt").empty());
   EXPECT_NE(ReadFile(run + "/config.ini").find("batch_trajectories = 2"), std::string::npos);
+
+  // The trained policy evaluates on held-out users; the run's config.ini is found by itself.
+  CommandResult eval =
+      RunCommand({BinDir() + "/rlrec", "eval", "--policy",
+                  "checkpoint:" + run + "/checkpoints/final.pt", "--users", "20", "--json"});
+  EXPECT_EQ(eval.exit_code, 0) << eval.output;
+  EXPECT_GT(JsonNumber(eval.output, "mean_return").value_or(0), 0) << eval.output;
+  CommandResult missing = RunCommand(
+      {BinDir() + "/rlrec", "eval", "--policy", "checkpoint:" + run + "/checkpoints/none.pt"});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.output.find("cannot load a policy from checkpoint"), std::string::npos)
+      << missing.output;
 }
 
 }  // namespace

@@ -1,0 +1,48 @@
+#include "actors/checkpoint_policy.h"
+
+#include <torch/torch.h>
+
+#include <cstring>
+
+#include "common/error.h"
+#include "common/policy_model.h"
+
+namespace rlrec::actors {
+namespace {
+
+class CheckpointPolicy : public SlatePolicy {
+ public:
+  CheckpointPolicy(common::PolicyModel model) : model_(std::move(model)) { model_->eval(); }
+  bool needs_observations() const override { return true; }
+  void Choose(const InterestEvolutionSimulator& sim, const float* observations, int k,
+              int32_t* slates) override {
+    torch::NoGradGuard no_grad;
+    const int64_t E = sim.num_users(), R = sim.num_candidates() + 1, F = sim.feature_dim();
+    auto input = torch::from_blob(const_cast<float*>(observations), {E, R, F});
+    auto scores = model_->Forward(input).scores;
+    auto top = std::get<1>(torch::topk(scores, k, /*dim=*/1)).to(torch::kInt32).contiguous();
+    std::memcpy(slates, top.data_ptr<int32_t>(), sizeof(int32_t) * E * k);
+  }
+
+ private:
+  common::PolicyModel model_;
+};
+
+}  // namespace
+
+std::unique_ptr<SlatePolicy> LoadCheckpointPolicy(const std::string& path,
+                                                  const common::RunConfig& config) {
+  common::PolicyModel model(common::ObservationFeatures(config), config.model.hidden);
+  try {
+    torch::serialize::InputArchive archive, model_archive;
+    archive.load_from(path);
+    archive.read("model", model_archive);
+    model->load(model_archive);
+  } catch (const c10::Error& e) {
+    throw common::InvalidInput("cannot load a policy from checkpoint '" + path + "': " +
+                               e.what_without_backtrace() + " (is --config the run's config.ini?)");
+  }
+  return std::make_unique<CheckpointPolicy>(std::move(model));
+}
+
+}  // namespace rlrec::actors

@@ -1,0 +1,26 @@
+#ifndef RLREC_ACTORS_SLATE_POLICY_H_
+#define RLREC_ACTORS_SLATE_POLICY_H_
+
+#include <cstdint>
+
+#include "actors/interest_evolution.h"
+
+namespace rlrec::actors {
+
+// Chooses a slate for every user of a simulator: what evaluation compares, from baselines
+// that may look inside the simulator (oracles) to a trained policy that sees only the
+// observation. Not thread-safe.
+class SlatePolicy {
+ public:
+  virtual ~SlatePolicy() = default;
+  // Whether Choose reads `observations` (so the caller fills them only when needed).
+  virtual bool needs_observations() const = 0;
+  // Writes `k` distinct candidate indices per user into `slates` ([E, k]). `observations`
+  // is the simulator's current observation ([E, 1 + C, F]) when needs_observations().
+  virtual void Choose(const InterestEvolutionSimulator& sim, const float* observations, int k,
+                      int32_t* slates) = 0;
+};
+
+}  // namespace rlrec::actors
+
+#endif  // RLREC_ACTORS_SLATE_POLICY_H_

@@ -1,0 +1,76 @@
+#include "launch/eval_command.h"
+
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "actors/baselines.h"
+#include "actors/checkpoint_policy.h"
+#include "actors/evaluation.h"
+#include "actors/simulator_config.h"
+#include "common/config.h"
+#include "common/error.h"
+
+namespace rlrec::launch {
+
+int EvalCommand(int argc, const char* const* argv) {
+  namespace po = boost::program_options;
+  std::string policy_name;
+  int users = 0;
+  uint64_t seed = 0;
+  bool json = false;
+  po::options_description own("Eval options");
+  own.add_options()("policy", po::value<std::string>(&policy_name),
+                    "random | popular | oracle-myopic | oracle-quality | checkpoint:PATH")(
+      "users", po::value<int>(&users)->default_value(1000), "held-out users to simulate")(
+      "seed", po::value<uint64_t>(&seed)->default_value(1), "seed of the held-out users")(
+      "json", po::bool_switch(&json), "print one JSON object instead of a table");
+
+  // checkpoint:RUN/checkpoints/X.pt without --config evaluates with RUN/config.ini.
+  std::vector<std::string> words(argv, argv + argc);
+  bool has_config = false;
+  std::string checkpoint;
+  for (size_t i = 0; i < words.size(); ++i) {
+    has_config |= words[i] == "--config" || words[i].rfind("--config=", 0) == 0;
+    std::string value = words[i].rfind("--policy=", 0) == 0                ? words[i].substr(9)
+                        : (words[i] == "--policy" && i + 1 < words.size()) ? words[i + 1]
+                                                                           : "";
+    if (value.rfind("checkpoint:", 0) == 0) checkpoint = value.substr(11);
+  }
+  if (!has_config && !checkpoint.empty()) {
+    auto run_config = std::filesystem::path(checkpoint).parent_path().parent_path() / "config.ini";
+    if (std::filesystem::exists(run_config)) {
+      words.push_back("--config");
+      words.push_back(run_config.string());
+    }
+  }
+  std::vector<const char*> args;
+  for (auto& w : words) args.push_back(w.c_str());
+  auto parsed = common::ParseArgs(static_cast<int>(args.size()), args.data(), "rlrec eval",
+                                  "--policy P [--users N] [--seed S] [--config F] [--json]", own);
+  if (!parsed) return 0;
+  if (policy_name.empty()) throw common::InvalidInput("--policy is required (see --help)");
+  if (users < 1 || users > 10000000) {
+    throw common::InvalidInput("--users " + std::to_string(users) + " is out of range: [1, 1e7]");
+  }
+  const common::RunConfig& config = parsed->config;
+  actors::InterestEvolutionOptions options = actors::SimulatorOptions(config, 0, 1);
+  std::unique_ptr<actors::SlatePolicy> policy;
+  if (!checkpoint.empty()) {
+    policy = actors::LoadCheckpointPolicy(checkpoint, config);
+  } else {
+    policy = actors::MakeBaseline(policy_name, options, seed);
+  }
+  if (!policy) {
+    throw common::InvalidInput("unknown policy '" + policy_name +
+                               "': use random, popular, oracle-myopic, oracle-quality or "
+                               "checkpoint:PATH");
+  }
+  actors::EvalReport report =
+      actors::Evaluate(options, *policy, config.sim.slate_size, users, seed, policy_name);
+  std::cout << (json ? actors::ReportJson(report) + "\n" : actors::FormatReport(report));
+  return 0;
+}
+
+}  // namespace rlrec::launch
