@@ -74,6 +74,8 @@ InterestEvolutionSimulator::InterestEvolutionSimulator(const InterestEvolutionOp
     }
     for (double& p : popularity_) p /= total;
     BuildAliasTable(popularity_, &alias_prob_, &alias_);
+    slot_topic_.resize(options.corpus_size);
+    for (int j = 0; j < options.corpus_size; ++j) slot_topic_[j] = ItemTopic(j);
   }
   user_id_.resize(E);
   session_step_.resize(E);
@@ -84,11 +86,20 @@ InterestEvolutionSimulator::InterestEvolutionSimulator(const InterestEvolutionOp
   candidate_topic_.resize(size_t(E) * C);
   candidate_item_.resize(size_t(E) * C);
   last_click_.assign(E, -1);
+  size_t table = 16;
+  while (table < size_t(2) * C) table *= 2;
+  seen_item_.assign(table, 0);
+  seen_stamp_.assign(table, 0);
   for (int u = 0; u < E; ++u) {
     user_id_[u] = options.first_user + u;
     StartSession(u);
     DrawCandidates(u);
   }
+}
+
+int32_t InterestEvolutionSimulator::ItemTopic(uint64_t item) const {
+  return static_cast<int32_t>(
+      Below(StepKey(options_.seed, ~item, 0), Draw::kItemTopic, 0, options_.num_topics));
 }
 
 uint64_t InterestEvolutionSimulator::Key(int user) const {
@@ -135,19 +146,44 @@ void InterestEvolutionSimulator::DrawCandidates(int user) {
   }
   const uint32_t N = static_cast<uint32_t>(options_.corpus_size);
   const uint64_t lifetime = options_.item_lifetime;
+  // A candidate set holds distinct items: a repeat is drawn again (a few times at most, so
+  // a corpus barely larger than C under a strong skew cannot stall the step).
+  constexpr int kMaxRedraws = 16;
+  const size_t mask = seen_item_.size() - 1;
+  if (++stamp_ == 0) {
+    std::fill(seen_stamp_.begin(), seen_stamp_.end(), 0);
+    stamp_ = 1;
+  }
   for (int c = 0; c < C; ++c) {
-    const uint64_t bits = Bits(key, Draw::kCandidateItem, c);
-    uint32_t slot = static_cast<uint32_t>(((bits >> 32) * N) >> 32);
-    if (static_cast<double>(bits & 0xffffffffULL) * 0x1.0p-32 >= alias_prob_[slot]) {
-      slot = alias_[slot];
+    uint64_t item = 0;
+    for (int attempt = 0; attempt <= kMaxRedraws; ++attempt) {
+      const uint64_t bits = Bits(key, Draw::kCandidateItem, c + uint64_t(attempt) * C);
+      uint32_t slot = static_cast<uint32_t>(((bits >> 32) * N) >> 32);
+      if (static_cast<double>(bits & 0xffffffffULL) * 0x1.0p-32 >= alias_prob_[slot]) {
+        slot = alias_[slot];
+      }
+      // With turnover, slot j holds generation (clock + phase_j) / lifetime of its items.
+      uint64_t generation = 0;
+      if (lifetime > 0) generation = (clock_ + Mix64(options_.seed ^ slot) % lifetime) / lifetime;
+      item = generation * N + slot;
+      size_t h = Mix64(item) & mask;
+      bool repeat = false;
+      while (seen_stamp_[h] == stamp_) {
+        if (seen_item_[h] == item) {
+          repeat = true;
+          break;
+        }
+        h = (h + 1) & mask;
+      }
+      if (!repeat || attempt == kMaxRedraws) {
+        seen_stamp_[h] = stamp_;
+        seen_item_[h] = item;
+        break;
+      }
     }
-    // With turnover, slot j holds generation (clock + phase_j) / lifetime of its items.
-    uint64_t generation = 0;
-    if (lifetime > 0) generation = (clock_ + Mix64(options_.seed ^ slot) % lifetime) / lifetime;
-    const uint64_t item = generation * N + slot;
     items[c] = item;
-    topics[c] =
-        static_cast<int32_t>(Below(StepKey(options_.seed, ~item, 0), Draw::kItemTopic, 0, T));
+    // Items of the first generation (all of them without turnover) have their topic cached.
+    topics[c] = item < N ? slot_topic_[item] : ItemTopic(item);
   }
 }
 

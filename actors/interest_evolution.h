@@ -43,7 +43,7 @@ struct InterestEvolutionOptions {
 // allocation per step) with counter-based randomness keyed by (seed, user id, session step):
 // a user's session is the same whatever E, the number of actors or threads.
 //
-// Per step, each user is offered C documents (topic uniform over T, one-hot features,
+// Per step, each user is offered C distinct documents (topic uniform over T, one-hot features,
 // quality ~ Normal(m[topic], 0.1) with m = linspace(-3, 0, 14) ++ linspace(0, 3, 6) for
 // T = 20, a linear ramp otherwise). Choice (proportional): item i of the slate scores
 // u[c_i] + 1, no click scores no_click_mass + 1; P(i) = s_i / (sum s + no-click). A click
@@ -97,6 +97,8 @@ class InterestEvolutionSimulator : public UserSimulator {
  private:
   void StartSession(int user);
   void DrawCandidates(int user);
+  // The topic of corpus item `item`: a pure function of the seed and the item id.
+  int32_t ItemTopic(uint64_t item) const;
   uint64_t Key(int user) const;
 
   const InterestEvolutionOptions options_;
@@ -104,6 +106,7 @@ class InterestEvolutionSimulator : public UserSimulator {
   std::vector<double> popularity_;     // [N] corpus sampling weights, fixed
   std::vector<double> alias_prob_;     // [N] alias table for popularity draws, fixed
   std::vector<uint32_t> alias_;        // [N]
+  std::vector<int32_t> slot_topic_;    // [N] topic of each slot's first item, fixed
   uint64_t clock_ = 0;                 // steps taken by the whole batch (item turnover)
 
   // Per user ([E], [E * T] or [E * C]).
@@ -116,6 +119,12 @@ class InterestEvolutionSimulator : public UserSimulator {
   std::vector<int32_t> candidate_topic_;
   std::vector<uint64_t> candidate_item_;
   std::vector<int32_t> last_click_;
+
+  // Scratch of DrawCandidates' duplicate check: an open-addressing set of item ids, cleared
+  // by bumping the stamp. Sized at construction, so drawing allocates nothing.
+  std::vector<uint64_t> seen_item_;
+  std::vector<uint32_t> seen_stamp_;
+  uint32_t stamp_ = 0;
 };
 
 // Parses "proportional" or "mnl"; returns false for anything else.

@@ -211,8 +211,10 @@ void ValidateConfig(const RunConfig& c) {
           "must be > 0");
   Require(c.sim.position_bias > 0 && c.sim.position_bias <= 1, "sim.position_bias",
           Str(c.sim.position_bias), "must be in (0, 1]");
-  Require(c.sim.corpus_size >= 0 && c.sim.corpus_size <= (1 << 30), "sim.corpus_size",
-          Str(c.sim.corpus_size), "must be in [0, 2^30]");
+  Require(c.sim.corpus_size == 0 ||
+              (c.sim.corpus_size >= c.sim.candidates && c.sim.corpus_size <= (1 << 30)),
+          "sim.corpus_size", Str(c.sim.corpus_size),
+          "must be 0 (fresh documents) or in [sim.candidates, 2^30]");
   Require(c.sim.popularity_skew >= 0 && c.sim.popularity_skew <= 10, "sim.popularity_skew",
           Str(c.sim.popularity_skew), "must be in [0, 10]");
   Require(c.sim.item_lifetime >= 0, "sim.item_lifetime", Str(c.sim.item_lifetime), "must be >= 0");
@@ -337,6 +339,16 @@ std::optional<ParsedArgs> ParseArgs(int argc, const char* const* argv, const cha
     return std::nullopt;
   }
   return out;
+}
+
+std::vector<std::string> OverridesAsFlags(int argc, const char* const* argv) {
+  std::vector<std::string> words;
+  for (int i = 0; i < argc; ++i) {
+    std::string a = argv[i];
+    if (i > 0 && a.rfind("-", 0) != 0 && a.find('=') != std::string::npos) a = "--" + a;
+    words.push_back(a);
+  }
+  return words;
 }
 
 int ObservationFeatures(const RunConfig& config) { return 2 * config.sim.topics + 2; }

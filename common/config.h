@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace rlrec::common {
 
@@ -91,6 +92,10 @@ struct ParsedArgs {
 std::optional<ParsedArgs> ParseArgs(int argc, const char* const* argv, const char* program,
                                     const char* usage,
                                     const boost::program_options::options_description& extra);
+
+// argv with every "section.key=value" word after argv[0] rewritten as "--section.key=value",
+// so launcher commands take overrides the way `rlrec train ... learner.discount=0.9` reads.
+std::vector<std::string> OverridesAsFlags(int argc, const char* const* argv);
 
 // Checks every value of `config`; throws Error(kInvalidInput) naming the first bad key.
 void ValidateConfig(const RunConfig& config);

@@ -28,7 +28,7 @@ int EvalCommand(int argc, const char* const* argv) {
       "json", po::bool_switch(&json), "print one JSON object instead of a table");
 
   // checkpoint:RUN/checkpoints/X.pt without --config evaluates with RUN/config.ini.
-  std::vector<std::string> words(argv, argv + argc);
+  std::vector<std::string> words = common::OverridesAsFlags(argc, argv);
   bool has_config = false;
   std::string checkpoint;
   for (size_t i = 0; i < words.size(); ++i) {
@@ -47,8 +47,9 @@ int EvalCommand(int argc, const char* const* argv) {
   }
   std::vector<const char*> args;
   for (auto& w : words) args.push_back(w.c_str());
-  auto parsed = common::ParseArgs(static_cast<int>(args.size()), args.data(), "rlrec eval",
-                                  "--policy P [--users N] [--seed S] [--config F] [--json]", own);
+  auto parsed = common::ParseArgs(
+      static_cast<int>(args.size()), args.data(), "rlrec eval",
+      "--policy P [--users N] [--seed S] [--config F] [--json] [section.key=value ...]", own);
   if (!parsed) return 0;
   if (policy_name.empty()) throw common::InvalidInput("--policy is required (see --help)");
   if (users < 1 || users > 10000000) {

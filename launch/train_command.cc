@@ -87,12 +87,7 @@ std::string ProgramDirectory() {
 int TrainCommand(int argc, const char* const* argv) {
   namespace po = boost::program_options;
   // key=value overrides become --key=value, so every program reads them the same way.
-  std::vector<std::string> words;
-  for (int i = 0; i < argc; ++i) {
-    std::string a = argv[i];
-    if (i > 0 && a.rfind("-", 0) != 0 && a.find('=') != std::string::npos) a = "--" + a;
-    words.push_back(a);
-  }
+  std::vector<std::string> words = common::OverridesAsFlags(argc, argv);
   std::vector<const char*> args;
   for (auto& w : words) args.push_back(w.c_str());
   int actors = -1;

@@ -196,28 +196,31 @@ TEST(InterestEvolutionTest, AUsersSessionIsIdenticalWhateverTheBatchSize) {
   EXPECT_EQ(alone, batched);
 }
 
-TEST(InterestEvolutionTest, FixedCorpusHasStableItemsDrawnWithThePopularitySkew) {
-  Options o = Many(5000);
+TEST(InterestEvolutionTest, FixedCorpusHasStableDistinctItemsDrawnWithThePopularitySkew) {
+  Options o = Many(20000);
   o.corpus_size = 100;
   o.popularity_skew = 1.0;
   InterestEvolutionSimulator sim(o);
   std::map<uint64_t, int> topic_of;
-  std::vector<int> draws(100, 0);
-  for (int u = 0; u < 5000; ++u) {
+  std::vector<int> first_draws(100, 0);
+  for (int u = 0; u < 20000; ++u) {
+    std::set<uint64_t> offered;
     for (int c = 0; c < 10; ++c) {
       uint64_t item = sim.candidate_item(u, c);
       ASSERT_LT(item, 100u);
-      ++draws[item];
-      auto [it, fresh] = topic_of.emplace(item, sim.candidate_topic(u, c));
+      offered.insert(item);
+      auto it = topic_of.emplace(item, sim.candidate_topic(u, c)).first;
       EXPECT_EQ(it->second, sim.candidate_topic(u, c)) << "item " << item << " changed topic";
-      (void)fresh;
     }
+    EXPECT_EQ(offered.size(), 10u) << "a candidate set repeats an item";
+    // The first candidate is never a redraw: it follows the popularity weights exactly.
+    ++first_draws[sim.candidate_item(u, 0)];
   }
   double harmonic = 0;
   for (int j = 1; j <= 100; ++j) harmonic += 1.0 / j;
   for (int j : {0, 1, 9, 99}) {
     const double p = 1.0 / (j + 1) / harmonic;
-    EXPECT_NEAR(draws[j], 50000 * p, 5 * std::sqrt(50000 * p * (1 - p)) + 1) << "item " << j;
+    EXPECT_NEAR(first_draws[j], 20000 * p, 5 * std::sqrt(20000 * p * (1 - p)) + 1) << "item " << j;
     EXPECT_NEAR(sim.Popularity(j), p, 1e-12);
   }
 }

@@ -37,6 +37,7 @@ namespace {
 
 struct Case {
   int candidates, slate;
+  int corpus = 0;  // 0: fresh documents every step (the model's default)
 };
 
 struct Figures {
@@ -52,6 +53,8 @@ Figures Run(const Case& c, double seconds) {
   actors::InterestEvolutionOptions o;
   o.num_users = 256;
   o.num_candidates = c.candidates;
+  o.corpus_size = c.corpus;
+  o.popularity_skew = c.corpus > 0 ? 1.0 : 0.0;
   actors::InterestEvolutionSimulator sim(o);
   const int E = o.num_users, K = c.slate, C = c.candidates;
   std::vector<int32_t> slates(size_t(E) * K), order(C);
@@ -127,16 +130,18 @@ int main(int argc, char** argv) {
   uint64_t wrong = 0;
   std::string out = "[";
   if (!json) {
-    std::printf("%5s %3s | %14s %12s %10s %10s %6s\n", "C", "K", "env-steps/s", "allocs", "CTR",
-                "sessions", "#wrong");
+    std::printf("%5s %3s %7s | %14s %12s %10s %10s %6s\n", "C", "K", "corpus", "env-steps/s",
+                "allocs", "CTR", "sessions", "#wrong");
   }
-  for (const bench::Case c : {bench::Case{10, 2}, bench::Case{100, 10}}) {
+  for (const bench::Case c :
+       {bench::Case{10, 2}, bench::Case{100, 10}, bench::Case{100, 10, /*corpus=*/10000}}) {
     bench::Figures f = bench::Run(c, seconds);
     wrong += f.wrong;
     if (json) {
       common::JsonObject o;
       o.Add("candidates", c.candidates)
           .Add("slate_size", c.slate)
+          .Add("corpus_size", c.corpus)
           .Add("env_steps_per_s", f.steps_per_s)
           .Add("allocations_in_loop", f.allocations)
           .Add("click_rate", f.click_rate)
@@ -144,8 +149,9 @@ int main(int argc, char** argv) {
           .Add("wrong", f.wrong);
       out += (out.size() > 1 ? "," : "") + o.str();
     } else {
-      std::printf("%5d %3d | %14.0f %12llu %10.3f %10llu %6llu\n", c.candidates, c.slate,
-                  f.steps_per_s, static_cast<unsigned long long>(f.allocations), f.click_rate,
+      std::printf("%5d %3d %7s | %14.0f %12llu %10.3f %10llu %6llu\n", c.candidates, c.slate,
+                  c.corpus ? std::to_string(c.corpus).c_str() : "fresh", f.steps_per_s,
+                  static_cast<unsigned long long>(f.allocations), f.click_rate,
                   static_cast<unsigned long long>(f.sessions_ended),
                   static_cast<unsigned long long>(f.wrong));
     }
