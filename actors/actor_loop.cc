@@ -41,14 +41,44 @@ bool Connect(common::ControlClient& control, uint32_t actor_id, Deadline deadlin
 // The tensors of one unroll. Fresh for every unroll: the previous one may still be queued
 // in ZeroMQ, which reads these bytes in place.
 struct UnrollBuffers {
-  UnrollBuffers(int64_t T, int64_t E, int64_t R, int64_t F, int64_t K)
+  UnrollBuffers(int64_t T, int64_t E, int64_t R, int64_t F, int64_t K, int64_t H)
       : observations(torch::empty({T, E, R, F})),
         slates(torch::empty({T, E, K}, torch::kInt32)),
         log_probs(torch::empty({T, E})),
         rewards(torch::empty({T, E})),
         dones(torch::empty({T, E}, torch::kUInt8)),
-        bootstrap(torch::empty({E, R, F})) {}
+        bootstrap(torch::empty({E, R, F})),
+        context(Context({T, E}, R - 1, H)),
+        bootstrap_context(Context({E}, R - 1, H)) {}
+
+  struct Context {
+    Context(std::vector<int64_t> lead, int64_t C, int64_t H) {
+      auto with = [&](int64_t last) {
+        auto shape = lead;
+        shape.push_back(last);
+        return shape;
+      };
+      candidate_items = torch::empty(with(C), torch::kInt64);
+      history_items = torch::empty(with(H), torch::kInt64);
+      history_topics = torch::empty(with(H), torch::kInt32);
+      history_responses = torch::empty(with(H));
+    }
+    // Buffers for step `t`'s observation, or the bootstrap's when `t` < 0.
+    ObservationBuffers At(int64_t t, const torch::Tensor& features) {
+      auto pick = [&](const torch::Tensor& x) { return t < 0 ? x : x[t]; };
+      return {features.data_ptr<float>(), pick(candidate_items).data_ptr<int64_t>(),
+              pick(history_items).data_ptr<int64_t>(), pick(history_topics).data_ptr<int32_t>(),
+              pick(history_responses).data_ptr<float>()};
+    }
+    common::ContextViews Views() const {
+      return {common::ViewOfTensor(candidate_items), common::ViewOfTensor(history_items),
+              common::ViewOfTensor(history_topics), common::ViewOfTensor(history_responses)};
+    }
+    torch::Tensor candidate_items, history_items, history_topics, history_responses;
+  };
+
   torch::Tensor observations, slates, log_probs, rewards, dones, bootstrap;
+  Context context, bootstrap_context;
 };
 
 }  // namespace
@@ -96,6 +126,7 @@ ActorStats RunActor(const common::RunConfig& config, uint32_t actor_id,
       SimulatorOptions(config, TrainingUsers(actor_id), config.sim.users_per_actor));
   const int64_t T = config.actor.unroll, E = sim.num_users(), C = sim.num_candidates();
   const int64_t F = sim.feature_dim(), R = C + 1, K = config.sim.slate_size;
+  const int64_t H = sim.history_length();
 
   common::PolicyModel model(static_cast<int>(F), config.model.hidden);
   model->eval();
@@ -122,11 +153,11 @@ ActorStats RunActor(const common::RunConfig& config, uint32_t actor_id,
       stats.last_version = snapshot->version;
       ++stats.snapshots_applied;
     }
-    auto buffers = std::make_shared<UnrollBuffers>(T, E, R, F, K);
+    auto buffers = std::make_shared<UnrollBuffers>(T, E, R, F, K, H);
     common::Trajectory trajectory;
     for (int64_t t = 0; t < T; ++t) {
       auto observation = buffers->observations[t];
-      sim.Observe(observation.data_ptr<float>());
+      sim.Observe(buffers->context.At(t, observation));
       auto output = model->Forward(observation);
       auto sample = common::SampleSlates(output.scores, K, config.model.temperature, generator);
       auto slates = buffers->slates[t];
@@ -144,7 +175,7 @@ ActorStats RunActor(const common::RunConfig& config, uint32_t actor_id,
         }
       }
     }
-    sim.Observe(buffers->bootstrap.data_ptr<float>());
+    sim.Observe(buffers->bootstrap_context.At(-1, buffers->bootstrap));
 
     trajectory.actor_id = actor_id;
     trajectory.policy_version = snapshot->version;
@@ -156,6 +187,8 @@ ActorStats RunActor(const common::RunConfig& config, uint32_t actor_id,
     trajectory.rewards = common::ViewOfTensor(buffers->rewards);
     trajectory.dones = common::ViewOfTensor(buffers->dones);
     trajectory.bootstrap_observation = common::ViewOfTensor(buffers->bootstrap);
+    trajectory.context = buffers->context.Views();
+    trajectory.bootstrap_context = buffers->bootstrap_context.Views();
     trajectory.owner = buffers;
     auto message = common::EncodeTrajectory(trajectory);
 

@@ -91,7 +91,7 @@ EvalReport Evaluate(const InterestEvolutionOptions& options, SlatePolicy& policy
     std::vector<double> session_return(E, 0), session_length(E, 0);
     int remaining = E;
     while (remaining > 0) {
-      if (policy.needs_observations()) sim.Observe(observations.data());
+      if (policy.needs_observations()) sim.Observe({observations.data()});
       policy.Choose(sim, observations.data(), k, slates.data());
       for (int u = 0; u < E; ++u) {
         if (!active[u]) continue;

@@ -86,6 +86,12 @@ InterestEvolutionSimulator::InterestEvolutionSimulator(const InterestEvolutionOp
   candidate_topic_.resize(size_t(E) * C);
   candidate_item_.resize(size_t(E) * C);
   last_click_.assign(E, -1);
+  const size_t H = static_cast<size_t>(std::max(0, options.history_length));
+  history_item_.assign(E * H, -1);
+  history_topic_.assign(E * H, -1);
+  history_response_.assign(E * H, 0.f);
+  history_head_.assign(E, 0);
+  history_count_.assign(E, 0);
   size_t table = 16;
   while (table < size_t(2) * C) table *= 2;
   seen_item_.assign(table, 0);
@@ -106,10 +112,23 @@ uint64_t InterestEvolutionSimulator::Key(int user) const {
   return StepKey(options_.seed, user_id_[user], session_step_[user]);
 }
 
+void InterestEvolutionSimulator::Remember(int user, int64_t item, int32_t topic, float response) {
+  const int H = options_.history_length;
+  if (H <= 0) return;
+  const size_t at = size_t(user) * H + history_head_[user];
+  history_item_[at] = item;
+  history_topic_[at] = topic;
+  history_response_[at] = response;
+  history_head_[user] = (history_head_[user] + 1) % H;
+  history_count_[user] = std::min(history_count_[user] + 1, H);
+}
+
 void InterestEvolutionSimulator::StartSession(int user) {
   const int T = options_.num_topics;
   session_step_[user] = 0;
   budget_[user] = options_.time_budget;
+  history_head_[user] = 0;
+  history_count_[user] = 0;
   const uint64_t key = Key(user);
   float* interests = &interests_[size_t(user) * T];
   float* clicks = &clicks_[size_t(user) * T];
@@ -128,6 +147,7 @@ void InterestEvolutionSimulator::StartSession(int user) {
       while (t + 1 < T && draw >= interests[t] + 1.0) draw -= interests[t++] + 1.0;
       clicks[t] += 1.f;
       impressions_[size_t(user) * T + t] += 1.f;
+      Remember(user, -1, t, static_cast<float>(options_.document_length));
     }
   }
 }
@@ -213,9 +233,10 @@ double InterestEvolutionSimulator::NoClickAttractiveness() const {
   return std::exp(options_.no_click_mass / options_.choice_temperature);
 }
 
-void InterestEvolutionSimulator::Observe(float* out) const {
+void InterestEvolutionSimulator::Observe(const ObservationBuffers& buffers) const {
   const int E = options_.num_users, C = options_.num_candidates, T = options_.num_topics;
-  const int F = feature_dim(), R = C + 1;
+  const int F = feature_dim(), R = C + 1, H = options_.history_length;
+  float* out = buffers.features;
   std::memset(out, 0, sizeof(float) * size_t(E) * R * F);
   for (int u = 0; u < E; ++u) {
     float* row = out + size_t(u) * R * F;
@@ -234,6 +255,25 @@ void InterestEvolutionSimulator::Observe(float* out) const {
         candidate[2 * T] = static_cast<float>(std::log(popularity_[slot] * options_.corpus_size));
       }
       candidate[2 * T + 1] = 1.f;
+      if (buffers.candidate_items) {
+        buffers.candidate_items[size_t(u) * C + c] =
+            options_.corpus_size > 0 ? static_cast<int64_t>(candidate_item_[size_t(u) * C + c])
+                                     : -1;
+      }
+    }
+    if (H <= 0 || !buffers.history_items) continue;
+    for (int j = 0; j < H; ++j) {
+      const size_t to = size_t(u) * H + j;
+      if (j < history_count_[u]) {
+        const size_t from = size_t(u) * H + (history_head_[u] - 1 - j + 2 * H) % H;
+        buffers.history_items[to] = history_item_[from];
+        buffers.history_topics[to] = history_topic_[from];
+        buffers.history_responses[to] = history_response_[from];
+      } else {
+        buffers.history_items[to] = -1;
+        buffers.history_topics[to] = -1;
+        buffers.history_responses[to] = 0.f;
+      }
     }
   }
 }
@@ -268,7 +308,6 @@ void InterestEvolutionSimulator::Step(const int32_t* slates, int k, float* rewar
       clicks[t] *= kHistoryDecay;
       impressions[t] *= kHistoryDecay;
     }
-    for (int i = 0; i < k; ++i) impressions[candidate_topic_[size_t(u) * C + slate[i]]] += 1.f;
     float reward = 0.f;
     if (clicked >= 0) {
       const int c = slate[clicked];
@@ -292,6 +331,14 @@ void InterestEvolutionSimulator::Step(const int32_t* slates, int k, float* rewar
             interests[t] + options_.interest_drift * Normal(key, Draw::kDrift, t);
         interests[t] = static_cast<float>(std::clamp(drifted, -1.0, 1.0));
       }
+    }
+    for (int i = 0; i < k; ++i) {
+      const int32_t topic = candidate_topic_[size_t(u) * C + slate[i]];
+      impressions[topic] += 1.f;
+      const int64_t item = options_.corpus_size > 0
+                               ? static_cast<int64_t>(candidate_item_[size_t(u) * C + slate[i]])
+                               : -1;
+      Remember(u, item, topic, i == clicked ? reward : 0.f);
     }
     rewards[u] = reward;
     last_click_[u] = clicked;

@@ -34,6 +34,7 @@ struct InterestEvolutionOptions {
   double cold_start_rate = 1.0;     // share of users who arrive without history
   int warm_history = 10;            // past clicks of a user who is not cold
   double interest_drift = 0;        // per-step std of a random walk of every interest
+  int history_length = 10;          // H: impressions the agent sees of each user's past
 
   uint64_t seed = 1;
   uint64_t first_user = 0;  // slot s starts with user first_user + s, then + E per session
@@ -54,7 +55,9 @@ struct InterestEvolutionOptions {
 // Observation rows have F = 2T + 2 features. User row: [0, T) the user's decayed clicks per
 // topic (or the true interests with observe_interests), [T, 2T) decayed impressions per
 // topic, [2T] session steps / 100, [2T + 1] 1. Candidate rows: one-hot topic, then at [2T]
-// the item's log popularity weight (fixed corpus), [2T + 1] 1. Not thread-safe.
+// the item's log popularity weight (fixed corpus), [2T + 1] 1. Besides the rows, the agent
+// sees candidate item ids (fixed corpus) and the user's last H impressions in this session,
+// newest first: (item id, topic, watch time or 0). Not thread-safe.
 class InterestEvolutionSimulator : public UserSimulator {
  public:
   explicit InterestEvolutionSimulator(const InterestEvolutionOptions& options);
@@ -64,7 +67,8 @@ class InterestEvolutionSimulator : public UserSimulator {
   int num_users() const override { return options_.num_users; }
   int num_candidates() const override { return options_.num_candidates; }
   int feature_dim() const override { return FeatureDim(options_.num_topics); }
-  void Observe(float* out) const override;
+  int history_length() const override { return options_.history_length; }
+  void Observe(const ObservationBuffers& out) const override;
   void Step(const int32_t* slates, int k, float* rewards, uint8_t* dones) override;
 
   // What the simulator knows and the agent does not, for oracles and evaluation.
@@ -96,6 +100,8 @@ class InterestEvolutionSimulator : public UserSimulator {
 
  private:
   void StartSession(int user);
+  // Appends one impression to `user`'s history.
+  void Remember(int user, int64_t item, int32_t topic, float response);
   void DrawCandidates(int user);
   // The topic of corpus item `item`: a pure function of the seed and the item id.
   int32_t ItemTopic(uint64_t item) const;
@@ -119,6 +125,11 @@ class InterestEvolutionSimulator : public UserSimulator {
   std::vector<int32_t> candidate_topic_;
   std::vector<uint64_t> candidate_item_;
   std::vector<int32_t> last_click_;
+  std::vector<int64_t> history_item_;  // [E * H] ring buffers
+  std::vector<int32_t> history_topic_;
+  std::vector<float> history_response_;
+  std::vector<int32_t> history_head_;   // [E] next write position
+  std::vector<int32_t> history_count_;  // [E]
 
   // Scratch of DrawCandidates' duplicate check: an open-addressing set of item ids, cleared
   // by bumping the stamp. Sized at construction, so drawing allocates nothing.

@@ -25,6 +25,7 @@ InterestEvolutionOptions SimulatorOptions(const common::RunConfig& config, uint6
   o.item_lifetime = sim.item_lifetime;
   o.cold_start_rate = sim.cold_start_rate;
   o.interest_drift = sim.interest_drift;
+  o.history_length = sim.history_length;
   o.seed = config.run.seed;
   o.first_user = first_user;
   return o;

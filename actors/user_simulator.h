@@ -5,21 +5,32 @@
 
 namespace rlrec::actors {
 
+// Where Observe writes one observation of E users. The caller owns the arrays.
+struct ObservationBuffers {
+  float* features = nullptr;           // [E, 1 + C, F]: row 0 the user, rows 1..C candidates
+  int64_t* candidate_items = nullptr;  // [E, C]: stable item ids, -1 for fresh documents
+  int64_t* history_items = nullptr;    // [E, H]: last H impressions, newest first; -1: none
+  int32_t* history_topics = nullptr;   // [E, H]; -1: none
+  float* history_responses = nullptr;  // [E, H]: watch time, 0 without a click
+};
+
 // A batch of E simulated users, each in a session. Every step offers each user C candidate
 // items; the agent answers with a slate of K of them; the user responds with a reward and
 // maybe ends the session, after which a new session (a new user) starts in that slot.
-// Observations are float [E, 1 + C, F]: row 0 describes the user as the agent may see them,
-// rows 1..C the candidates. Free of LibTorch: buffers are plain arrays the caller owns.
-// Not thread-safe.
+// Observations (ObservationBuffers) hold feature rows [E, 1 + C, F] (row 0 describes the user
+// as the agent may see them, rows 1..C the candidates), candidate item ids and the user's
+// recent impressions with their responses. Free of LibTorch: buffers are plain arrays the caller
+// owns. Not thread-safe.
 class UserSimulator {
  public:
   virtual ~UserSimulator() = default;
   virtual int num_users() const = 0;       // E
   virtual int num_candidates() const = 0;  // C
   virtual int feature_dim() const = 0;     // F
+  virtual int history_length() const = 0;  // H
 
-  // Writes the current observation of every user into `out` (E * (1 + C) * F floats).
-  virtual void Observe(float* out) const = 0;
+  // Writes the current observation of every user into `out`.
+  virtual void Observe(const ObservationBuffers& out) const = 0;
 
   // Applies `slates` (E * k candidate indices in [0, C), slate order) and writes each user's
   // reward and done flag (1 when the session ended at this step). Sessions that ended are

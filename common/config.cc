@@ -66,6 +66,8 @@ po::options_description ConfigOptions(RunConfig* c) {
       "steps before a corpus item is replaced by a new one (0: never)");
   Add(d, "sim.cold_start_rate", &c->sim.cold_start_rate,
       "share of users who arrive without history (1: all, as in RecSim)");
+  Add(d, "sim.history_length", &c->sim.history_length,
+      "past impressions (item, topic, response) of the user the agent sees");
   Add(d, "sim.interest_drift", &c->sim.interest_drift,
       "per-step standard deviation of a random walk of interests (0: none)");
   Add(d, "model.hidden", &c->model.hidden, "width of the user encoder and item embeddings");
@@ -222,6 +224,8 @@ void ValidateConfig(const RunConfig& c) {
           Str(c.sim.item_lifetime), "needs a fixed corpus (sim.corpus_size > 0)");
   Require(c.sim.cold_start_rate >= 0 && c.sim.cold_start_rate <= 1, "sim.cold_start_rate",
           Str(c.sim.cold_start_rate), "must be in [0, 1]");
+  Require(c.sim.history_length >= 0 && c.sim.history_length <= 1000, "sim.history_length",
+          Str(c.sim.history_length), "must be in [0, 1000]");
   Require(c.sim.interest_drift >= 0 && c.sim.interest_drift <= 1, "sim.interest_drift",
           Str(c.sim.interest_drift), "must be in [0, 1]");
   Require(c.model.hidden >= 1 && c.model.hidden <= 65536, "model.hidden", Str(c.model.hidden),

@@ -38,6 +38,7 @@ struct RunConfig {
     int item_lifetime = 0;         // corpus item turnover in steps; 0: none
     double cold_start_rate = 1.0;  // share of users arriving without history
     double interest_drift = 0;     // per-step std of interest drift
+    int history_length = 10;       // H: past impressions the agent sees
   } sim;
   struct Model {
     int hidden = 64;

@@ -9,6 +9,16 @@
 
 namespace rlrec::common {
 
+// What the agent knows of a state beyond its feature rows (see trajectory.capnp's Context):
+// candidate item ids and the user's last H impressions, with leading dimensions [T, E] in a
+// trajectory and [E] for its bootstrap state.
+struct ContextViews {
+  TensorView candidate_items;    // int64   [..., C]; -1 for fresh documents
+  TensorView history_items;      // int64   [..., H]; -1: none yet
+  TensorView history_topics;     // int32   [..., H]; -1: none yet
+  TensorView history_responses;  // float32 [..., H]
+};
+
 // One unroll of `unroll_length` (T) steps of `num_users` (E) simulated users, all taken under
 // snapshot `policy_version`. R = 1 + C rows per observation (the user, then C candidates) of
 // F features; K items per slate. The views point at bytes that `owner` keeps alive: the
@@ -25,6 +35,8 @@ struct Trajectory {
   TensorView dones;                    // uint8   [T, E]
   TensorView bootstrap_observation;    // float32 [E, R, F]
   std::vector<float> episode_returns;  // sessions that ended inside this unroll
+  ContextViews context;                // [T, E, ...]
+  ContextViews bootstrap_context;      // [E, ...]
   std::shared_ptr<const void> owner;
 };
 

@@ -23,6 +23,24 @@ void Expect(const TensorView& t, const char* name, DType dtype, const std::vecto
   }
 }
 
+void WriteContext(CapnpOutgoing& message, wire::Context::Builder out, const ContextViews& c) {
+  message.WriteTensor(out.initCandidateItems(), c.candidate_items);
+  message.WriteTensor(out.initHistoryItems(), c.history_items);
+  message.WriteTensor(out.initHistoryTopics(), c.history_topics);
+  message.WriteTensor(out.initHistoryResponses(), c.history_responses);
+}
+
+ContextViews ReadContext(wire::Context::Reader in, const std::string& prefix, size_t rank) {
+  ContextViews c;
+  c.candidate_items =
+      ReadTensor(in.getCandidateItems(), (prefix + "candidate_items").c_str(), rank);
+  c.history_items = ReadTensor(in.getHistoryItems(), (prefix + "history_items").c_str(), rank);
+  c.history_topics = ReadTensor(in.getHistoryTopics(), (prefix + "history_topics").c_str(), rank);
+  c.history_responses =
+      ReadTensor(in.getHistoryResponses(), (prefix + "history_responses").c_str(), rank);
+  return c;
+}
+
 }  // namespace
 
 void ValidateTrajectory(const Trajectory& t) {
@@ -55,6 +73,36 @@ void ValidateTrajectory(const Trajectory& t) {
   Expect(t.rewards, "rewards", DType::kFloat32, {T, E});
   Expect(t.dones, "dones", DType::kUInt8, {T, E});
   Expect(t.bootstrap_observation, "bootstrap_observation", DType::kFloat32, {E, R, F});
+  for (bool bootstrap : {false, true}) {
+    const ContextViews& c = bootstrap ? t.bootstrap_context : t.context;
+    std::vector<int64_t> lead = bootstrap ? std::vector<int64_t>{E} : std::vector<int64_t>{T, E};
+    const char* prefix = bootstrap ? "bootstrap_context." : "context.";
+    auto with = [&](int64_t last) {
+      auto shape = lead;
+      shape.push_back(last);
+      return shape;
+    };
+    Expect(c.candidate_items, (std::string(prefix) + "candidate_items").c_str(), DType::kInt64,
+           with(R - 1));
+    const auto& history_shape = c.history_items.shape;
+    const int64_t H = history_shape.size() == lead.size() + 1 ? history_shape.back() : -1;
+    if (H < 0) {
+      throw InvalidInput(std::string("trajectory tensor '") + prefix + "history_items' is " +
+                         c.history_items.Describe() + ", expected rank " +
+                         std::to_string(lead.size() + 1));
+    }
+    Expect(c.history_items, (std::string(prefix) + "history_items").c_str(), DType::kInt64,
+           with(H));
+    Expect(c.history_topics, (std::string(prefix) + "history_topics").c_str(), DType::kInt32,
+           with(H));
+    Expect(c.history_responses, (std::string(prefix) + "history_responses").c_str(),
+           DType::kFloat32, with(H));
+    if (bootstrap &&
+        H != (t.context.history_items.shape.empty() ? -1 : t.context.history_items.shape.back())) {
+      throw InvalidInput("trajectory bootstrap history length " + std::to_string(H) +
+                         " differs from the steps' history length");
+    }
+  }
   const auto* slate = static_cast<const int32_t*>(t.slates.data);
   for (int64_t i = 0, n = t.slates.numel(); i < n; ++i) {
     if (slate[i] < 0 || slate[i] >= R - 1) {
@@ -70,8 +118,12 @@ OutgoingMessage EncodeTrajectory(const Trajectory& t) {
   // referenced: a segment above ZeroMQ's 8 KiB batch size arrives word-aligned and is read
   // in place, while several small segments would each arrive unaligned and be copied.
   size_t words = 128 + t.episode_returns.size() / 2;
-  for (const TensorView* v : {&t.observations, &t.slates, &t.behaviour_log_probs, &t.rewards,
-                              &t.dones, &t.bootstrap_observation}) {
+  for (const TensorView* v :
+       {&t.observations, &t.slates, &t.behaviour_log_probs, &t.rewards, &t.dones,
+        &t.bootstrap_observation, &t.context.candidate_items, &t.context.history_items,
+        &t.context.history_topics, &t.context.history_responses,
+        &t.bootstrap_context.candidate_items, &t.bootstrap_context.history_items,
+        &t.bootstrap_context.history_topics, &t.bootstrap_context.history_responses}) {
     words += 8 + v->shape.size() / 2 + CapnpOutgoing::CopiedWords(v->data, v->bytes);
   }
   auto message = std::make_shared<CapnpOutgoing>(words);
@@ -90,6 +142,8 @@ OutgoingMessage EncodeTrajectory(const Trajectory& t) {
   message->WriteTensor(root.initBootstrapObservation(), t.bootstrap_observation);
   auto returns = root.initEpisodeReturns(static_cast<unsigned>(t.episode_returns.size()));
   for (size_t i = 0; i < t.episode_returns.size(); ++i) returns.set(i, t.episode_returns[i]);
+  WriteContext(*message, root.initContext(), t.context);
+  WriteContext(*message, root.initBootstrapContext(), t.bootstrap_context);
   return ToFrames(std::move(message));
 }
 
@@ -116,6 +170,8 @@ Trajectory DecodeTrajectory(std::shared_ptr<const Multipart> frames) {
         ReadTensor(root.getBootstrapObservation(), "bootstrap_observation", 3);
     auto returns = root.getEpisodeReturns();
     for (float r : returns) t.episode_returns.push_back(r);
+    t.context = ReadContext(root.getContext(), "context.", 3);
+    t.bootstrap_context = ReadContext(root.getBootstrapContext(), "bootstrap_context.", 2);
   } catch (const kj::Exception& e) {
     throw InvalidInput(std::string("trajectory: malformed Cap'n Proto message: ") +
                        e.getDescription().cStr());

@@ -14,7 +14,23 @@ Batch MakeBatch(const std::vector<common::Trajectory>& trajectories, torch::Devi
     dones.push_back(common::TensorFromView(t.dones, t.owner));
     boot.push_back(common::TensorFromView(t.bootstrap_observation, t.owner));
   }
+  auto context = [&](bool bootstrap) {
+    std::vector<torch::Tensor> items, history, topics, responses;
+    for (const auto& t : trajectories) {
+      const common::ContextViews& c = bootstrap ? t.bootstrap_context : t.context;
+      items.push_back(common::TensorFromView(c.candidate_items, t.owner));
+      history.push_back(common::TensorFromView(c.history_items, t.owner));
+      topics.push_back(common::TensorFromView(c.history_topics, t.owner));
+      responses.push_back(common::TensorFromView(c.history_responses, t.owner));
+    }
+    const int64_t dim = bootstrap ? 0 : 1;
+    return Batch::Context{torch::cat(items, dim).to(device), torch::cat(history, dim).to(device),
+                          torch::cat(topics, dim).to(device, torch::kInt64),
+                          torch::cat(responses, dim).to(device)};
+  };
   Batch b;
+  b.context = context(false);
+  b.bootstrap_context = context(true);
   b.observations = torch::cat(obs, 1).to(device);
   b.slates = torch::cat(slates, 1).to(device, torch::kInt64);
   b.behaviour_log_probs = torch::cat(logp, 1).to(device);

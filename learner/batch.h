@@ -18,6 +18,15 @@ struct Batch {
   torch::Tensor rewards;                // float [T, N]
   torch::Tensor dones;                  // float [T, N], 1 where a session ended
   torch::Tensor bootstrap_observation;  // float [N, R, F]
+  // What the agent knows beyond the feature rows (see common/trajectory.h), for steps
+  // ([T, N, ...]) and the bootstrap state ([N, ...]).
+  struct Context {
+    torch::Tensor candidate_items;    // int64 [..., C]
+    torch::Tensor history_items;      // int64 [..., H]
+    torch::Tensor history_topics;     // int64 [..., H]
+    torch::Tensor history_responses;  // float [..., H]
+  };
+  Context context, bootstrap_context;
 };
 
 // Stacks `trajectories` into one batch on `device`. Reads the trajectories' bytes in place

@@ -92,7 +92,7 @@ LearnerSummary RunLearner(const common::RunConfig& config, const std::string& ef
                                torch::optim::AdamOptions(config.learner.learning_rate));
 
   ExpectedShape expected{config.actor.unroll, config.sim.candidates + 1, feature_dim,
-                         config.sim.slate_size};
+                         config.sim.slate_size, config.sim.history_length};
   TrajectoryReceiver receiver(context,
                               Endpoint(config.transport.host, config.transport.trajectory_port),
                               config.transport.receive_hwm, expected);

@@ -23,8 +23,10 @@ std::optional<common::Trajectory> TrajectoryReceiver::Receive(common::Deadline d
     try {
       common::Trajectory t = common::DecodeTrajectory(message);
       const auto& obs = t.observations.shape;
+      const int64_t history = t.context.history_items.shape.back();
       if (t.unroll_length != expected_.unroll || obs[2] != expected_.rows ||
-          obs[3] != expected_.features || t.slates.shape[2] != expected_.slate_size) {
+          obs[3] != expected_.features || t.slates.shape[2] != expected_.slate_size ||
+          history != expected_.history) {
         throw common::InvalidInput(
             "trajectory from actor " + std::to_string(t.actor_id) +
             " has T=" + std::to_string(t.unroll_length) + " R=" + std::to_string(obs[2]) +

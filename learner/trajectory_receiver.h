@@ -16,6 +16,7 @@ struct ExpectedShape {
   int64_t rows = 0;        // R = 1 + C
   int64_t features = 0;    // F
   int64_t slate_size = 0;  // K
+  int64_t history = 0;     // H
 };
 
 // Binds a learner rank's trajectory PULL socket and decodes what arrives. A message that

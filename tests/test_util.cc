@@ -113,8 +113,10 @@ common::Trajectory MakeTestTrajectory(int T, int E, int C, int F, int K, uint64_
                                       uint32_t actor_id) {
   struct Buffers {
     std::vector<float> observations, log_probs, rewards, bootstrap;
-    std::vector<int32_t> slates;
+    std::vector<int32_t> slates, history_topics, boot_history_topics;
     std::vector<uint8_t> dones;
+    std::vector<int64_t> candidate_items, history_items, boot_candidate_items, boot_history_items;
+    std::vector<float> history_responses, boot_history_responses;
   };
   auto b = std::make_shared<Buffers>();
   const int R = C + 1;
@@ -147,6 +149,37 @@ common::Trajectory MakeTestTrajectory(int T, int E, int C, int F, int K, uint64_
   t.bootstrap_observation =
       view(common::DType::kFloat32, {E, R, F}, b->bootstrap.data(), b->bootstrap.size() * 4);
   t.episode_returns = {12.5f, 40.0f};
+  const int H = 4;
+  auto fill_context = [&](std::vector<int64_t> lead, std::vector<int64_t>& items,
+                          std::vector<int64_t>& history, std::vector<int32_t>& topics,
+                          std::vector<float>& responses, common::ContextViews& c) {
+    int64_t n = 1;
+    for (int64_t d : lead) n *= d;
+    items.resize(n * C);
+    for (size_t i = 0; i < items.size(); ++i) items[i] = int64_t(i) * 3 - 1;
+    history.resize(n * H);
+    topics.resize(n * H);
+    responses.resize(n * H);
+    for (size_t i = 0; i < history.size(); ++i) {
+      history[i] = int64_t(i % 11) - 1;
+      topics[i] = int32_t(i % 5) - 1;
+      responses[i] = float(i % 3);
+    }
+    auto shape = [&](int64_t last) {
+      auto s = lead;
+      s.push_back(last);
+      return s;
+    };
+    c.candidate_items = view(common::DType::kInt64, shape(C), items.data(), items.size() * 8);
+    c.history_items = view(common::DType::kInt64, shape(H), history.data(), history.size() * 8);
+    c.history_topics = view(common::DType::kInt32, shape(H), topics.data(), topics.size() * 4);
+    c.history_responses =
+        view(common::DType::kFloat32, shape(H), responses.data(), responses.size() * 4);
+  };
+  fill_context({T, E}, b->candidate_items, b->history_items, b->history_topics,
+               b->history_responses, t.context);
+  fill_context({E}, b->boot_candidate_items, b->boot_history_items, b->boot_history_topics,
+               b->boot_history_responses, t.bootstrap_context);
   t.owner = b;
   return t;
 }

@@ -176,7 +176,7 @@ std::vector<float> SessionOf(uint64_t id, int users) {
   std::vector<float> rewards(users), obs(size_t(users) * R * F), trace;
   std::vector<uint8_t> dones(users);
   for (int step = 0; step < 100000; ++step) {
-    sim.Observe(obs.data());
+    sim.Observe({obs.data()});
     int slot = -1;
     for (int u = 0; u < users; ++u) slot = sim.user_id(u) == id ? u : slot;
     sim.Step(slates.data(), k, rewards.data(), dones.data());
@@ -252,7 +252,7 @@ TEST(InterestEvolutionTest, ColdStartRateMixesUsersWithAndWithoutHistory) {
   InterestEvolutionSimulator sim(o);
   const int F = sim.feature_dim(), R = 11;
   std::vector<float> obs(size_t(20000) * R * F);
-  sim.Observe(obs.data());
+  sim.Observe({obs.data()});
   int cold = 0;
   for (int u = 0; u < 20000; ++u) {
     float history = 0;
@@ -265,7 +265,7 @@ TEST(InterestEvolutionTest, ColdStartRateMixesUsersWithAndWithoutHistory) {
   EXPECT_NEAR(cold, 6000, 5 * std::sqrt(20000 * 0.3 * 0.7));
   // The default, as in RecSim: every user arrives without history.
   InterestEvolutionSimulator all_cold(Many(100));
-  all_cold.Observe(obs.data());
+  all_cold.Observe({obs.data()});
   for (int u = 0; u < 100; ++u) {
     for (int t = 0; t < 20; ++t) ASSERT_EQ(obs[size_t(u) * R * F + t], 0.f);
   }
@@ -303,13 +303,57 @@ TEST(InterestEvolutionTest, ObservationShowsHistoryOrTrueInterestsAsConfigured) 
   InterestEvolutionSimulator sim(o);
   const int F = sim.feature_dim(), R = 11;
   std::vector<float> obs(size_t(3) * R * F);
-  sim.Observe(obs.data());
+  sim.Observe({obs.data()});
   for (int u = 0; u < 3; ++u) {
     for (int t = 0; t < 20; ++t) EXPECT_EQ(obs[size_t(u) * R * F + t], sim.interest(u, t));
     for (int c = 0; c < 10; ++c) {
       const float* row = &obs[(size_t(u) * R + c + 1) * F];
       EXPECT_EQ(row[sim.candidate_topic(u, c)], 1.f);
       EXPECT_EQ(row[2 * 20 + 1], 1.f);
+    }
+  }
+}
+
+TEST(InterestEvolutionTest, HistoryShowsTheLastImpressionsNewestFirstWithTheirResponses) {
+  Options o = Many(1);
+  o.history_length = 5;
+  o.corpus_size = 50;
+  InterestEvolutionSimulator sim(o);
+  const int F = sim.feature_dim(), R = 11, H = 5;
+  std::vector<float> features(R * F), responses(H);
+  std::vector<int64_t> candidates(10), items(H);
+  std::vector<int32_t> topics(H);
+  ObservationBuffers buffers{features.data(), candidates.data(), items.data(), topics.data(),
+                             responses.data()};
+  sim.Observe(buffers);
+  for (int j = 0; j < H; ++j) {
+    EXPECT_EQ(items[j], -1) << "a new session has no history";
+    EXPECT_EQ(topics[j], -1);
+  }
+  for (int c = 0; c < 10; ++c) EXPECT_EQ(candidates[c], int64_t(sim.candidate_item(0, c)));
+  // Three steps of slates (2, 5): six impressions, of which the last five are kept.
+  std::vector<std::vector<int64_t>> shown;
+  std::vector<std::vector<int32_t>> shown_topics;
+  std::vector<float> clicked_reward;
+  std::vector<int> clicked_at;
+  const int32_t slate[] = {2, 5};
+  float reward;
+  uint8_t done;
+  for (int step = 0; step < 3; ++step) {
+    shown.push_back({int64_t(sim.candidate_item(0, 2)), int64_t(sim.candidate_item(0, 5))});
+    shown_topics.push_back({sim.candidate_topic(0, 2), sim.candidate_topic(0, 5)});
+    sim.Step(slate, 2, &reward, &done);
+    ASSERT_FALSE(done);
+    clicked_at.push_back(sim.last_click(0));
+    clicked_reward.push_back(reward);
+  }
+  sim.Observe(buffers);
+  int j = 0;
+  for (int step = 2; step >= 0 && j < H; --step) {
+    for (int i = 1; i >= 0 && j < H; --i, ++j) {
+      EXPECT_EQ(items[j], shown[step][i]) << "history entry " << j;
+      EXPECT_EQ(topics[j], shown_topics[step][i]) << "history entry " << j;
+      EXPECT_EQ(responses[j], clicked_at[step] == i ? clicked_reward[step] : 0.f);
     }
   }
 }

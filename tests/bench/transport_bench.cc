@@ -29,7 +29,8 @@ using common::Clock;
 struct TestTrajectory {
   explicit TestTrajectory(size_t target_bytes) {
     const int64_t T = 20, C = 10, R = C + 1, F = 22, K = 2;
-    const size_t per_user = T * R * F * 4 + R * F * 4 + T * (K * 4 + 4 + 4 + 1);
+    const size_t per_user =
+        T * R * F * 4 + R * F * 4 + T * (K * 4 + 4 + 4 + 1) + (T + 1) * (C * 8 + 10 * (8 + 4 + 4));
     const int64_t E = std::max<int64_t>(1, target_bytes / per_user);
     observations.resize(T * E * R * F);
     for (size_t i = 0; i < observations.size(); ++i) observations[i] = float(i % 1000);
@@ -48,9 +49,28 @@ struct TestTrajectory {
     t.rewards = {DType::kFloat32, {T, E}, rewards.data(), rewards.size() * 4};
     t.dones = {DType::kUInt8, {T, E}, dones.data(), dones.size()};
     t.bootstrap_observation = {DType::kFloat32, {E, R, F}, bootstrap.data(), bootstrap.size() * 4};
+    const int64_t H = 10;
+    items.assign(T * E * C, 7);
+    history.assign(T * E * H, 3);
+    topics.assign(T * E * H, 1);
+    responses.assign(T * E * H, 4.f);
+    boot_items.assign(E * C, 7);
+    boot_history.assign(E * H, 3);
+    boot_topics.assign(E * H, 1);
+    boot_responses.assign(E * H, 4.f);
+    t.context = {{DType::kInt64, {T, E, C}, items.data(), items.size() * 8},
+                 {DType::kInt64, {T, E, H}, history.data(), history.size() * 8},
+                 {DType::kInt32, {T, E, H}, topics.data(), topics.size() * 4},
+                 {DType::kFloat32, {T, E, H}, responses.data(), responses.size() * 4}};
+    t.bootstrap_context = {
+        {DType::kInt64, {E, C}, boot_items.data(), boot_items.size() * 8},
+        {DType::kInt64, {E, H}, boot_history.data(), boot_history.size() * 8},
+        {DType::kInt32, {E, H}, boot_topics.data(), boot_topics.size() * 4},
+        {DType::kFloat32, {E, H}, boot_responses.data(), boot_responses.size() * 4}};
   }
-  std::vector<float> observations, bootstrap, log_probs, rewards;
-  std::vector<int32_t> slates;
+  std::vector<float> observations, bootstrap, log_probs, rewards, responses, boot_responses;
+  std::vector<int32_t> slates, topics, boot_topics;
+  std::vector<int64_t> items, history, boot_items, boot_history;
   std::vector<uint8_t> dones;
   common::Trajectory t;
 };

@@ -46,6 +46,13 @@ TEST(TrajectoryCodecTest, RoundTripsEveryFieldThroughRealZeroMqFrames) {
   EXPECT_TRUE(SameBytes(got.dones, sent.dones));
   EXPECT_TRUE(SameBytes(got.bootstrap_observation, sent.bootstrap_observation));
   EXPECT_EQ(got.episode_returns, sent.episode_returns);
+  for (auto [a, b] : {std::pair{&got.context, &sent.context},
+                      std::pair{&got.bootstrap_context, &sent.bootstrap_context}}) {
+    EXPECT_TRUE(SameBytes(a->candidate_items, b->candidate_items));
+    EXPECT_TRUE(SameBytes(a->history_items, b->history_items));
+    EXPECT_TRUE(SameBytes(a->history_topics, b->history_topics));
+    EXPECT_TRUE(SameBytes(a->history_responses, b->history_responses));
+  }
 }
 
 TEST(TrajectoryCodecTest, DecodedTensorsLieInsideTheReceivedFrames) {
@@ -57,8 +64,12 @@ TEST(TrajectoryCodecTest, DecodedTensorsLieInsideTheReceivedFrames) {
   ASSERT_NE(frames, nullptr);
   EXPECT_GT(frames->size(), 1u) << "the large payload should travel as a segment of its own";
   Trajectory got = DecodeTrajectory(frames);
-  for (const TensorView* v : {&got.observations, &got.slates, &got.behaviour_log_probs,
-                              &got.rewards, &got.dones, &got.bootstrap_observation}) {
+  for (const TensorView* v :
+       {&got.observations, &got.slates, &got.behaviour_log_probs, &got.rewards, &got.dones,
+        &got.bootstrap_observation, &got.context.candidate_items, &got.context.history_items,
+        &got.context.history_topics, &got.context.history_responses,
+        &got.bootstrap_context.candidate_items, &got.bootstrap_context.history_items,
+        &got.bootstrap_context.history_topics, &got.bootstrap_context.history_responses}) {
     EXPECT_TRUE(Inside(v->data, v->bytes, *frames)) << v->Describe() << " was copied";
   }
   EXPECT_TRUE(SameBytes(got.observations, sent.observations));
@@ -130,6 +141,18 @@ TEST(TrajectoryCodecTest, InconsistentShapesAndSlatesAreRejected) {
   ExpectRejected(pipe.Deliver(EncodeTrajectory(bad_slate)), "outside the 4 candidates");
 }
 
+TEST(TrajectoryCodecTest, ContextOfTheWrongShapeIsRejected) {
+  ZmqContext context;
+  LoopbackPipe pipe(context);
+  Trajectory t = MakeTestTrajectory(5, 3, 4, 6, 2);
+  t.context.candidate_items.shape = {5, 3, 3};
+  t.context.candidate_items.bytes = 5 * 3 * 3 * 8;
+  ExpectRejected(pipe.Deliver(EncodeTrajectory(t)), "'context.candidate_items' is int64[5, 3, 3]");
+  Trajectory h = MakeTestTrajectory(5, 3, 4, 6, 2);
+  h.bootstrap_context.history_topics.dtype = DType::kFloat32;
+  ExpectRejected(pipe.Deliver(EncodeTrajectory(h)), "bootstrap_context.history_topics");
+}
+
 TEST(TrajectoryCodecTest, PayloadSizeThatContradictsTheShapeIsRejected) {
   ZmqContext context;
   LoopbackPipe pipe(context);
@@ -143,7 +166,7 @@ TEST(TrajectoryCodecTest, OtherProtocolVersionIsRejected) {
   LoopbackPipe pipe(context);
   auto message = std::make_shared<CapnpOutgoing>();
   message->builder().initRoot<wire::Trajectory>().setProtocolVersion(kProtocolVersion + 1);
-  ExpectRejected(pipe.Deliver(ToFrames(message)), "protocol version 2");
+  ExpectRejected(pipe.Deliver(ToFrames(message)), "protocol version 3");
 }
 
 }  // namespace
