@@ -73,17 +73,17 @@ std::string Human(double x) {
 LearnerSummary RunLearner(const common::RunConfig& config, const std::string& effective_ini,
                           const std::string& run_dir, const common::ZmqContext& context,
                           const std::atomic<bool>& stop) {
-  std::filesystem::create_directories(run_dir + "/checkpoints");
-  WriteFileAtomically(run_dir + "/config.ini", effective_ini);
-  common::MetricsWriter metrics(run_dir + "/metrics.jsonl");
-  const std::string run_id = std::filesystem::path(run_dir).filename().string();
-
   torch::Device device(config.learner.device == "cuda" ? torch::kCUDA : torch::kCPU);
   if (device.is_cuda() && !torch::cuda::is_available()) {
     throw common::InvalidInput(
         "learner.device = cuda, but this LibTorch sees no CUDA device (a CPU build of "
         "LibTorch, or no GPU on this machine)");
   }
+  std::filesystem::create_directories(run_dir + "/checkpoints");
+  WriteFileAtomically(run_dir + "/config.ini", effective_ini);
+  common::MetricsWriter metrics(run_dir + "/metrics.jsonl");
+  const std::string run_id = std::filesystem::path(run_dir).filename().string();
+
   torch::manual_seed(config.run.seed);
   const int feature_dim = common::ObservationFeatures(config);
   common::PolicyModel model(feature_dim, config.model.hidden);

@@ -4,6 +4,8 @@
 
 #include <csignal>
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "common/check.h"
 #include "common/config.h"
@@ -22,7 +24,22 @@ int LearnerMain(int argc, const char* const* argv) {
   po::options_description own("Learner options");
   own.add_options()("run-dir", po::value<std::string>(&run_dir),
                     "run folder (default: run.runs_root/run.name)");
-  auto args = rlrec::common::ParseArgs(argc, argv, "rlrec-learner", "--config FILE [options]", own);
+  // --device X is shorthand for --learner.device=X (cuda needs a CUDA build of LibTorch).
+  std::vector<std::string> words;
+  for (int i = 0; i < argc; ++i) {
+    std::string word = argv[i];
+    if (word == "--device" && i + 1 < argc) {
+      word = std::string("--learner.device=") + argv[++i];
+    } else if (word.rfind("--device=", 0) == 0) {
+      word = "--learner.device=" + word.substr(9);
+    }
+    words.push_back(word);
+  }
+  std::vector<const char*> args_in;
+  for (const auto& w : words) args_in.push_back(w.c_str());
+  auto args =
+      rlrec::common::ParseArgs(static_cast<int>(args_in.size()), args_in.data(), "rlrec-learner",
+                               "--config FILE [--device cpu|cuda] [options]", own);
   if (!args) return 0;
   if (run_dir.empty()) run_dir = rlrec::common::RunDirectory(args->config);
   std::signal(SIGINT, OnSignal);
