@@ -81,6 +81,12 @@ po::options_description ConfigOptions(RunConfig* c) {
   Add(d, "learner.max_grad_norm", &c->learner.max_grad_norm, "gradient norm clip (0: no clipping)");
   Add(d, "learner.publish_every", &c->learner.publish_every,
       "publish a weight snapshot every this many updates");
+  Add(d, "learner.objective", &c->learner.objective,
+      "loss: vtrace (IMPALA, corrects for policy lag) or pg (on-policy policy gradient)");
+  Add(d, "learner.rho_bar", &c->learner.rho_bar, "V-trace clip of the importance weights");
+  Add(d, "learner.c_bar", &c->learner.c_bar, "V-trace clip of the trace weights");
+  Add(d, "learner.max_policy_lag", &c->learner.max_policy_lag,
+      "drop trajectories more than this many snapshots old (0: keep all)");
   Add(d, "learner.threads", &c->learner.threads, "LibTorch threads of the learner");
   Add(d, "actor.count", &c->actor.count, "actors the local launcher starts (0: one per core)");
   Add(d, "actor.unroll", &c->actor.unroll, "steps per trajectory");
@@ -247,6 +253,12 @@ void ValidateConfig(const RunConfig& c) {
           "must be >= 0");
   Require(c.learner.publish_every >= 1, "learner.publish_every", Str(c.learner.publish_every),
           "must be >= 1");
+  Require(c.learner.objective == "vtrace" || c.learner.objective == "pg", "learner.objective",
+          c.learner.objective, "must be vtrace or pg");
+  Require(c.learner.rho_bar > 0, "learner.rho_bar", Str(c.learner.rho_bar), "must be > 0");
+  Require(c.learner.c_bar > 0, "learner.c_bar", Str(c.learner.c_bar), "must be > 0");
+  Require(c.learner.max_policy_lag >= 0, "learner.max_policy_lag", Str(c.learner.max_policy_lag),
+          "must be >= 0");
   Require(c.learner.threads >= 1 && c.learner.threads <= 256, "learner.threads",
           Str(c.learner.threads), "must be in [1, 256]");
   Require(c.actor.count >= 0 && c.actor.count <= 4096, "actor.count", Str(c.actor.count),

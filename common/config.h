@@ -53,6 +53,10 @@ struct RunConfig {
     double entropy_coef = 0.01;
     double max_grad_norm = 40;
     int publish_every = 2;
+    std::string objective = "vtrace";  // or "pg": on-policy policy gradient
+    double rho_bar = 1.0;              // V-trace importance-weight clip
+    double c_bar = 1.0;                // V-trace trace clip
+    int max_policy_lag = 0;            // drop older trajectories (in snapshots); 0: keep all
     int threads = 1;
   } learner;
   struct Actor {

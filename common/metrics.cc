@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 
 #include "common/error.h"
@@ -23,6 +24,17 @@ std::string JsonEscape(const std::string& s) {
     }
   }
   return out;
+}
+
+std::optional<double> JsonNumberField(const std::string& line, const std::string& key) {
+  const std::string needle = "\"" + key + "\":";
+  auto at = line.find(needle);
+  if (at == std::string::npos) return std::nullopt;
+  const char* start = line.c_str() + at + needle.size();
+  char* end = nullptr;
+  double value = std::strtod(start, &end);
+  if (end == start) return std::nullopt;
+  return value;
 }
 
 void JsonObject::Key(const std::string& key) {

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <optional>
 #include <string>
 
 namespace rlrec::common {
@@ -41,6 +42,10 @@ class MetricsWriter {
   std::FILE* file_;
   std::string path_;
 };
+
+// The number stored under "key" in a flat JSON object on one line (as MetricsWriter writes
+// them), or nullopt when the key is absent or its value is not a number (null included).
+std::optional<double> JsonNumberField(const std::string& line, const std::string& key);
 
 // Escapes `s` as the body of a JSON string.
 std::string JsonEscape(const std::string& s);

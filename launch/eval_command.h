@@ -3,8 +3,8 @@
 
 namespace rlrec::launch {
 
-// `rlrec eval --policy P --users N --seed S [--config F] [--json] [key=value ...]`: runs N held-out simulated
-// users (ids training never uses) with policy P (random, popular, oracle-myopic,
+// `rlrec eval --policy P --users N --seed S [--config F] [--json] [key=value ...]`: runs N held-out
+// simulated users (ids training never uses) with policy P (random, popular, oracle-myopic,
 // oracle-quality or checkpoint:PATH) and prints mean return with its 95% interval, session
 // length, click-through, watch time, precision/recall/F1/NDCG@K, coverage and diversity.
 // For checkpoint:RUN/checkpoints/X.pt without --config, RUN/config.ini is used.

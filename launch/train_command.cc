@@ -16,6 +16,7 @@
 #include "common/deadline.h"
 #include "common/error.h"
 #include "launch/child_process.h"
+#include "launch/plot_command.h"
 #include "learner/learner_loop.h"
 
 namespace rlrec::launch {
@@ -195,6 +196,12 @@ int TrainCommand(int argc, const char* const* argv) {
 
   std::printf("rlrec train: learner exited with status %d; run folder %s\n", learner_status,
               run_dir.c_str());
+  try {
+    std::printf("rlrec train: curves in %s\n", PlotRun(run_dir).c_str());
+  } catch (const common::Error& e) {
+    // The run itself is complete; a missing plot is worth a line, not a failure.
+    std::printf("rlrec train: no curves drawn: %s\n", e.what());
+  }
   return learner_status;
 }
 

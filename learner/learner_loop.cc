@@ -18,6 +18,7 @@
 #include "learner/checkpoint.h"
 #include "learner/pg_loss.h"
 #include "learner/trajectory_receiver.h"
+#include "learner/vtrace.h"
 #include "learner/weight_publisher.h"
 
 namespace rlrec::learner {
@@ -54,6 +55,7 @@ struct ReportWindow {
   uint64_t lag_min = std::numeric_limits<uint64_t>::max(), lag_max = 0;
   double lag_sum = 0;
   uint64_t lag_count = 0;
+  double rho_sum = 0;
 };
 
 std::string Human(double x) {
@@ -115,6 +117,11 @@ LearnerSummary RunLearner(const common::RunConfig& config, const std::string& ef
 
   PgLossOptions loss_options{config.learner.discount, config.learner.value_coef,
                              config.learner.entropy_coef, config.model.temperature};
+  VTraceOptions vtrace_options{config.learner.discount,     config.learner.value_coef,
+                               config.learner.entropy_coef, config.model.temperature,
+                               config.learner.rho_bar,      config.learner.c_bar};
+  const bool use_vtrace = config.learner.objective == "vtrace";
+  uint64_t dropped_stale = 0;
   const auto start = Clock::now();
   ReportWindow window;
   std::vector<common::Trajectory> pending;
@@ -145,6 +152,8 @@ LearnerSummary RunLearner(const common::RunConfig& config, const std::string& ef
         .Add("policy_lag_max", any_lag ? double(window.lag_max) : nan)
         .Add("trajectories_received", receiver.received())
         .Add("decode_errors", receiver.decode_errors())
+        .Add("dropped_stale", dropped_stale)
+        .Add("mean_rho", use_vtrace && window.loss_count ? window.rho_sum / n : nan)
         .Add("snapshot_version", counters.snapshot_version)
         .Add("actors_seen", static_cast<uint64_t>(control.actors_seen().size()))
         .Add("final", final_row ? 1 : 0);
@@ -197,6 +206,13 @@ LearnerSummary RunLearner(const common::RunConfig& config, const std::string& ef
     if (common::SecondsSince(window.start) >= config.run.report_every_s) report(false);
 
     if (auto trajectory = receiver.Receive(After(0.02))) {
+      const uint64_t lag = counters.snapshot_version -
+                           std::min(trajectory->policy_version, counters.snapshot_version);
+      if (config.learner.max_policy_lag > 0 &&
+          lag > static_cast<uint64_t>(config.learner.max_policy_lag)) {
+        ++dropped_stale;  // too old to correct for: its steps do not count as trained on
+        continue;
+      }
       counters.env_steps += uint64_t{trajectory->unroll_length} * trajectory->num_users;
       for (float r : trajectory->episode_returns) window.return_sum += r;
       window.episodes += trajectory->episode_returns.size();
@@ -214,7 +230,10 @@ LearnerSummary RunLearner(const common::RunConfig& config, const std::string& ef
     }
     Batch batch = MakeBatch(pending, device);
     pending.clear();
-    LossTerms terms = PolicyGradientLoss(model, batch, loss_options);
+    double mean_rho = 0;
+    LossTerms terms = use_vtrace ? VTraceLoss(model, batch, vtrace_options, &mean_rho)
+                                 : PolicyGradientLoss(model, batch, loss_options);
+    window.rho_sum += mean_rho;
     optimizer.zero_grad();
     terms.total.backward();
     if (config.learner.max_grad_norm > 0) {

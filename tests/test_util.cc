@@ -13,6 +13,7 @@
 #include <sstream>
 #include <thread>
 
+#include "common/metrics.h"
 #include "launch/child_process.h"
 
 namespace rlrec::testing {
@@ -80,14 +81,7 @@ std::string WaitForFirstLine(const std::string& path, double timeout_s) {
 }
 
 std::optional<double> JsonNumber(const std::string& line, const std::string& key) {
-  const std::string needle = "\"" + key + "\":";
-  auto at = line.find(needle);
-  if (at == std::string::npos) return std::nullopt;
-  const char* start = line.c_str() + at + needle.size();
-  char* end = nullptr;
-  double value = std::strtod(start, &end);
-  if (end == start) return std::nullopt;
-  return value;
+  return common::JsonNumberField(line, key);
 }
 
 LoopbackPipe::LoopbackPipe(const common::ZmqContext& context)
@@ -110,7 +104,7 @@ std::shared_ptr<const common::Multipart> LoopbackPipe::DeliverRaw(
 }
 
 common::Trajectory MakeTestTrajectory(int T, int E, int C, int F, int K, uint64_t version,
-                                      uint32_t actor_id) {
+                                      uint32_t actor_id, int H) {
   struct Buffers {
     std::vector<float> observations, log_probs, rewards, bootstrap;
     std::vector<int32_t> slates, history_topics, boot_history_topics;
@@ -149,7 +143,6 @@ common::Trajectory MakeTestTrajectory(int T, int E, int C, int F, int K, uint64_
   t.bootstrap_observation =
       view(common::DType::kFloat32, {E, R, F}, b->bootstrap.data(), b->bootstrap.size() * 4);
   t.episode_returns = {12.5f, 40.0f};
-  const int H = 4;
   auto fill_context = [&](std::vector<int64_t> lead, std::vector<int64_t>& items,
                           std::vector<int64_t>& history, std::vector<int32_t>& topics,
                           std::vector<float>& responses, common::ContextViews& c) {

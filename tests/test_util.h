@@ -59,7 +59,7 @@ class LoopbackPipe {
 // A valid trajectory of T steps, E users, C candidates, F features and K-item slates, with
 // recognisable contents (element i of each tensor is derived from i), owning its bytes.
 common::Trajectory MakeTestTrajectory(int T, int E, int C, int F, int K, uint64_t version = 3,
-                                      uint32_t actor_id = 7);
+                                      uint32_t actor_id = 7, int H = 4);
 
 // Flags of a small, quick job for multi-process tests.
 std::vector<std::string> SmallJobFlags();

@@ -101,6 +101,13 @@ TEST(LauncherTest, UnknownCommandIsRefused) {
   EXPECT_NE(r.output.find("rlrec: error: unknown command 'trian'"), std::string::npos) << r.output;
 }
 
+TEST(LauncherTest, PlotRefusesAFolderWithoutMetrics) {
+  TempDir dir;
+  CommandResult r = RunCommand({BinDir() + "/rlrec", "plot", dir.path()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("no metrics.jsonl in run folder"), std::string::npos) << r.output;
+}
+
 TEST(LauncherTest, KeyValueOverridesReachTheConfiguration) {
   CommandResult r =
       RunCommand({BinDir() + "/rlrec", "train", "--config", SourceDir() + "/configs/local.ini",

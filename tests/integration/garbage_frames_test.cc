@@ -69,5 +69,40 @@ TEST(GarbageFramesTest, BadFramesAreCountedAsDecodeErrorsWhileTrainingGoesOn) {
   EXPECT_NE(ReadFile(run + "/learner.log").find("dropped trajectory message"), std::string::npos);
 }
 
+TEST(StaleTrajectoryTest, TrajectoriesOlderThanMaxPolicyLagAreDroppedAndCounted) {
+  TempDir dir;
+  const std::string run = dir.path() + "/run";
+  auto learner = StartLearner(run, {"--run.max_updates=40", "--learner.max_policy_lag=2"});
+  std::string control = WaitForControlEndpoint(run);
+  ASSERT_FALSE(control.empty()) << ReadFile(run + "/learner.log");
+  auto actor = StartActor(run, control, 0);
+  common::ZmqContext context;
+  common::ControlClient client(context, control, 2, 5);
+  common::LearnerInfo info = client.Hello(/*actor_id=*/98);
+  uint64_t version = 0;
+  for (int i = 0; i < 600 && version < 5; ++i) {
+    version = client.Status().latest_version;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_GE(version, 5u) << ReadFile(run + "/learner.log");
+  common::ZmqSocket push(context, ZMQ_PUSH, "stale PUSH");
+  push.Connect(info.trajectory_endpoints[0]);
+  // Valid trajectories of the job's shape, collected under snapshot 0: lag >= 5 > 2.
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(push.Send(common::EncodeTrajectory(MakeTestTrajectory(
+                              10, 8, 10, 42, 2, /*version=*/0, /*actor_id=*/98, /*H=*/10)),
+                          common::After(5)));
+  }
+  auto status = learner->WaitFor(180);
+  ASSERT_TRUE(status) << ReadFile(run + "/learner.log");
+  EXPECT_EQ(*status, 0);
+  EXPECT_TRUE(actor->WaitFor(30));
+  auto rows = ReadLines(run + "/metrics.jsonl");
+  ASSERT_FALSE(rows.empty());
+  EXPECT_EQ(JsonNumber(rows.back(), "dropped_stale"), 3) << rows.back();
+  EXPECT_EQ(JsonNumber(rows.back(), "decode_errors"), 0) << rows.back();
+  EXPECT_LE(JsonNumber(rows.back(), "policy_lag_max").value_or(99), 2) << rows.back();
+}
+
 }  // namespace
 }  // namespace rlrec::testing

@@ -51,6 +51,9 @@ TEST(TrainCommandTest, SigintStopsEveryProcessAndLeavesACompleteRunFolder) {
     EXPECT_NE(ReadFile(run + "/logs/actor-" + std::to_string(id) + ".log").find("actor_exit"),
               std::string::npos);
   }
+  // The launcher drew the curves at the end.
+  EXPECT_EQ(ReadFile(run + "/curves.png").substr(0, 4), "\x89PNG")
+      << ReadFile(dir.path() + "/train.log");
 }
 
 }  // namespace
