@@ -72,7 +72,9 @@ TEST(GarbageFramesTest, BadFramesAreCountedAsDecodeErrorsWhileTrainingGoesOn) {
 TEST(StaleTrajectoryTest, TrajectoriesOlderThanMaxPolicyLagAreDroppedAndCounted) {
   TempDir dir;
   const std::string run = dir.path() + "/run";
-  auto learner = StartLearner(run, {"--run.max_updates=40", "--learner.max_policy_lag=2"});
+  // The real actor's lag stays far below 20 (small queues); the test's trajectories are
+  // at least 25 snapshots old.
+  auto learner = StartLearner(run, {"--run.max_updates=80", "--learner.max_policy_lag=20"});
   std::string control = WaitForControlEndpoint(run);
   ASSERT_FALSE(control.empty()) << ReadFile(run + "/learner.log");
   auto actor = StartActor(run, control, 0);
@@ -80,14 +82,14 @@ TEST(StaleTrajectoryTest, TrajectoriesOlderThanMaxPolicyLagAreDroppedAndCounted)
   common::ControlClient client(context, control, 2, 5);
   common::LearnerInfo info = client.Hello(/*actor_id=*/98);
   uint64_t version = 0;
-  for (int i = 0; i < 600 && version < 5; ++i) {
+  for (int i = 0; i < 600 && version < 25; ++i) {
     version = client.Status().latest_version;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  ASSERT_GE(version, 5u) << ReadFile(run + "/learner.log");
+  ASSERT_GE(version, 25u) << ReadFile(run + "/learner.log");
   common::ZmqSocket push(context, ZMQ_PUSH, "stale PUSH");
   push.Connect(info.trajectory_endpoints[0]);
-  // Valid trajectories of the job's shape, collected under snapshot 0: lag >= 5 > 2.
+  // Valid trajectories of the job's shape, collected under snapshot 0: lag >= 25 > 20.
   for (int i = 0; i < 3; ++i) {
     ASSERT_TRUE(push.Send(common::EncodeTrajectory(MakeTestTrajectory(
                               10, 8, 10, 42, 2, /*version=*/0, /*actor_id=*/98, /*H=*/10)),
@@ -101,7 +103,7 @@ TEST(StaleTrajectoryTest, TrajectoriesOlderThanMaxPolicyLagAreDroppedAndCounted)
   ASSERT_FALSE(rows.empty());
   EXPECT_EQ(JsonNumber(rows.back(), "dropped_stale"), 3) << rows.back();
   EXPECT_EQ(JsonNumber(rows.back(), "decode_errors"), 0) << rows.back();
-  EXPECT_LE(JsonNumber(rows.back(), "policy_lag_max").value_or(99), 2) << rows.back();
+  EXPECT_LE(JsonNumber(rows.back(), "policy_lag_max").value_or(99), 20) << rows.back();
 }
 
 }  // namespace
