@@ -42,7 +42,8 @@ struct InterestEvolutionOptions {
 
 // The interest-evolution user model, vectorised over E users (structure of arrays, no heap
 // allocation per step) with counter-based randomness keyed by (seed, user id, session step):
-// a user's session is the same whatever E, the number of actors or threads.
+// a user's session is the same whatever E, the number of actors or threads. (With item
+// turnover, which follows the batch's clock, a session also depends on when it starts.)
 //
 // Per step, each user is offered C distinct documents (topic uniform over T, one-hot features,
 // quality ~ Normal(m[topic], 0.1) with m = linspace(-3, 0, 14) ++ linspace(0, 3, 6) for
