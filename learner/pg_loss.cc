@@ -15,34 +15,42 @@ torch::Tensor DiscountedReturns(const torch::Tensor& rewards, const torch::Tenso
   return returns;
 }
 
-LossTerms PolicyGradientLoss(common::PolicyModel& model, const Batch& batch,
-                             const PgLossOptions& options) {
+BatchForward ForwardBatch(common::PolicyModel& model, const Batch& batch, double temperature) {
   const int64_t T = batch.observations.size(0), N = batch.observations.size(1);
   const int64_t R = batch.observations.size(2), F = batch.observations.size(3);
-  // One forward pass over every step and the bootstrap state.
   auto states =
       torch::cat({batch.observations.reshape({T * N, R, F}), batch.bootstrap_observation}, 0);
   auto out = model->Forward(states);
-  auto scores = out.scores.narrow(0, 0, T * N);
-  auto values = out.values.narrow(0, 0, T * N).view({T, N});
-  auto bootstrap_values = out.values.narrow(0, T * N, N);
+  BatchForward f;
+  f.scores = out.scores.narrow(0, 0, T * N);
+  f.values = out.values.narrow(0, 0, T * N).view({T, N});
+  f.bootstrap_values = out.values.narrow(0, T * N, N);
+  f.log_probs =
+      common::SlateLogProb(f.scores, batch.slates.reshape({T * N, -1}), temperature).view({T, N});
+  f.entropy = common::FirstChoiceEntropy(f.scores, temperature).mean();
+  return f;
+}
 
-  auto returns = DiscountedReturns(batch.rewards, batch.dones, bootstrap_values, options.discount);
-  auto advantages = (returns - values).detach();
-  auto log_probs =
-      common::SlateLogProb(scores, batch.slates.reshape({T * N, -1}), options.temperature)
-          .view({T, N});
-  auto policy_loss = -(log_probs * advantages).mean();
-  auto value_loss = 0.5 * (returns - values).pow(2).mean();
-  auto entropy = common::FirstChoiceEntropy(scores, options.temperature).mean();
-
+LossTerms CombineLoss(const torch::Tensor& policy_loss, const torch::Tensor& value_loss,
+                      const BatchForward& forward, double value_coef, double entropy_coef) {
   LossTerms terms;
-  terms.total = policy_loss + options.value_coef * value_loss - options.entropy_coef * entropy;
+  terms.total = policy_loss + value_coef * value_loss - entropy_coef * forward.entropy;
   terms.policy_loss = policy_loss.item<double>();
   terms.value_loss = value_loss.item<double>();
-  terms.entropy = entropy.item<double>();
-  terms.mean_value = values.mean().item<double>();
+  terms.entropy = forward.entropy.item<double>();
+  terms.mean_value = forward.values.mean().item<double>();
   return terms;
+}
+
+LossTerms PolicyGradientLoss(common::PolicyModel& model, const Batch& batch,
+                             const PgLossOptions& options) {
+  BatchForward f = ForwardBatch(model, batch, options.temperature);
+  auto returns =
+      DiscountedReturns(batch.rewards, batch.dones, f.bootstrap_values, options.discount);
+  auto advantages = (returns - f.values).detach();
+  auto policy_loss = -(f.log_probs * advantages).mean();
+  auto value_loss = 0.5 * (returns - f.values).pow(2).mean();
+  return CombineLoss(policy_loss, value_loss, f, options.value_coef, options.entropy_coef);
 }
 
 }  // namespace rlrec::learner

@@ -25,6 +25,21 @@ struct LossTerms {
   double mean_value = 0;
 };
 
+// The model's outputs over a batch, from one forward pass over every step and the bootstrap
+// state.
+struct BatchForward {
+  torch::Tensor scores;            // [T * N, C]
+  torch::Tensor values;            // [T, N]
+  torch::Tensor bootstrap_values;  // [N]
+  torch::Tensor log_probs;         // [T, N]: log-probability of the batch's slates now
+  torch::Tensor entropy;           // scalar: mean first-choice entropy
+};
+BatchForward ForwardBatch(common::PolicyModel& model, const Batch& batch, double temperature);
+
+// The loss from its three terms and their weights, with the scalars filled in.
+LossTerms CombineLoss(const torch::Tensor& policy_loss, const torch::Tensor& value_loss,
+                      const BatchForward& forward, double value_coef, double entropy_coef);
+
 // Discounted returns within the unroll, bootstrapped from `bootstrap_values` after the last
 // step and cut where a session ended: G_t = r_t + discount * (1 - done_t) * G_{t+1}.
 // rewards, dones: [T, N]; bootstrap_values: [N]. Returns [T, N], without gradient.

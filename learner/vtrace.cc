@@ -33,30 +33,13 @@ VTraceTargets ComputeVTrace(const torch::Tensor& behaviour_log_probs,
 
 LossTerms VTraceLoss(common::PolicyModel& model, const Batch& batch, const VTraceOptions& options,
                      double* mean_rho) {
-  const int64_t T = batch.observations.size(0), N = batch.observations.size(1);
-  const int64_t R = batch.observations.size(2), F = batch.observations.size(3);
-  auto states =
-      torch::cat({batch.observations.reshape({T * N, R, F}), batch.bootstrap_observation}, 0);
-  auto out = model->Forward(states);
-  auto scores = out.scores.narrow(0, 0, T * N);
-  auto values = out.values.narrow(0, 0, T * N).view({T, N});
-  auto bootstrap_values = out.values.narrow(0, T * N, N);
-  auto log_probs =
-      common::SlateLogProb(scores, batch.slates.reshape({T * N, -1}), options.temperature)
-          .view({T, N});
-  VTraceTargets targets = ComputeVTrace(batch.behaviour_log_probs, log_probs, batch.rewards,
-                                        batch.dones, values, bootstrap_values, options);
-  auto policy_loss = -(log_probs * targets.pg_advantages).mean();
-  auto value_loss = 0.5 * (targets.vs - values).pow(2).mean();
-  auto entropy = common::FirstChoiceEntropy(scores, options.temperature).mean();
-  LossTerms terms;
-  terms.total = policy_loss + options.value_coef * value_loss - options.entropy_coef * entropy;
-  terms.policy_loss = policy_loss.item<double>();
-  terms.value_loss = value_loss.item<double>();
-  terms.entropy = entropy.item<double>();
-  terms.mean_value = values.mean().item<double>();
+  BatchForward f = ForwardBatch(model, batch, options.temperature);
+  VTraceTargets targets = ComputeVTrace(batch.behaviour_log_probs, f.log_probs, batch.rewards,
+                                        batch.dones, f.values, f.bootstrap_values, options);
+  auto policy_loss = -(f.log_probs * targets.pg_advantages).mean();
+  auto value_loss = 0.5 * (targets.vs - f.values).pow(2).mean();
   if (mean_rho) *mean_rho = targets.rhos.mean().item<double>();
-  return terms;
+  return CombineLoss(policy_loss, value_loss, f, options.value_coef, options.entropy_coef);
 }
 
 }  // namespace rlrec::learner
