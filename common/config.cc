@@ -82,9 +82,12 @@ po::options_description ConfigOptions(RunConfig* c) {
   Add(d, "learner.publish_every", &c->learner.publish_every,
       "publish a weight snapshot every this many updates");
   Add(d, "learner.objective", &c->learner.objective,
-      "loss: vtrace (IMPALA, corrects for policy lag) or pg (on-policy policy gradient)");
+      "loss: vtrace (IMPALA, corrects for policy lag), topk_reinforce (REINFORCE with the "
+      "top-K off-policy correction) or pg (on-policy policy gradient)");
   Add(d, "learner.rho_bar", &c->learner.rho_bar, "V-trace clip of the importance weights");
   Add(d, "learner.c_bar", &c->learner.c_bar, "V-trace clip of the trace weights");
+  Add(d, "learner.importance_cap", &c->learner.importance_cap,
+      "topk_reinforce: cap of the slate importance weight pi / mu");
   Add(d, "learner.max_policy_lag", &c->learner.max_policy_lag,
       "drop trajectories more than this many snapshots old (0: keep all)");
   Add(d, "learner.threads", &c->learner.threads, "LibTorch threads of the learner");
@@ -253,8 +256,11 @@ void ValidateConfig(const RunConfig& c) {
           "must be >= 0");
   Require(c.learner.publish_every >= 1, "learner.publish_every", Str(c.learner.publish_every),
           "must be >= 1");
-  Require(c.learner.objective == "vtrace" || c.learner.objective == "pg", "learner.objective",
-          c.learner.objective, "must be vtrace or pg");
+  Require(c.learner.objective == "vtrace" || c.learner.objective == "pg" ||
+              c.learner.objective == "topk_reinforce",
+          "learner.objective", c.learner.objective, "must be vtrace, topk_reinforce or pg");
+  Require(c.learner.importance_cap > 0, "learner.importance_cap", Str(c.learner.importance_cap),
+          "must be > 0");
   Require(c.learner.rho_bar > 0, "learner.rho_bar", Str(c.learner.rho_bar), "must be > 0");
   Require(c.learner.c_bar > 0, "learner.c_bar", Str(c.learner.c_bar), "must be > 0");
   Require(c.learner.max_policy_lag >= 0, "learner.max_policy_lag", Str(c.learner.max_policy_lag),

@@ -53,9 +53,10 @@ struct RunConfig {
     double entropy_coef = 0.01;
     double max_grad_norm = 40;
     int publish_every = 2;
-    std::string objective = "vtrace";  // or "pg": on-policy policy gradient
+    std::string objective = "vtrace";  // or "pg", "topk_reinforce"
     double rho_bar = 1.0;              // V-trace importance-weight clip
     double c_bar = 1.0;                // V-trace trace clip
+    double importance_cap = 5.0;       // topk_reinforce: cap of pi / mu
     int max_policy_lag = 0;            // drop older trajectories (in snapshots); 0: keep all
     int threads = 1;
   } learner;

@@ -17,6 +17,7 @@
 #include "learner/batch.h"
 #include "learner/checkpoint.h"
 #include "learner/pg_loss.h"
+#include "learner/topk_reinforce.h"
 #include "learner/trajectory_receiver.h"
 #include "learner/vtrace.h"
 #include "learner/weight_publisher.h"
@@ -120,7 +121,11 @@ LearnerSummary RunLearner(const common::RunConfig& config, const std::string& ef
   VTraceOptions vtrace_options{config.learner.discount,     config.learner.value_coef,
                                config.learner.entropy_coef, config.model.temperature,
                                config.learner.rho_bar,      config.learner.c_bar};
+  TopKReinforceOptions topk_options{config.learner.discount, config.learner.value_coef,
+                                    config.learner.entropy_coef, config.model.temperature,
+                                    config.learner.importance_cap};
   const bool use_vtrace = config.learner.objective == "vtrace";
+  const bool use_topk = config.learner.objective == "topk_reinforce";
   uint64_t dropped_stale = 0;
   const auto start = Clock::now();
   ReportWindow window;
@@ -232,6 +237,7 @@ LearnerSummary RunLearner(const common::RunConfig& config, const std::string& ef
     pending.clear();
     double mean_rho = 0;
     LossTerms terms = use_vtrace ? VTraceLoss(model, batch, vtrace_options, &mean_rho)
+                      : use_topk ? TopKReinforceLoss(model, batch, topk_options)
                                  : PolicyGradientLoss(model, batch, loss_options);
     window.rho_sum += mean_rho;
     optimizer.zero_grad();
