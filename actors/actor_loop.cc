@@ -159,7 +159,8 @@ ActorStats RunActor(const common::RunConfig& config, uint32_t actor_id,
       auto observation = buffers->observations[t];
       sim.Observe(buffers->context.At(t, observation));
       auto output = model->Forward(observation);
-      auto sample = common::SampleSlates(output.scores, K, config.model.temperature, generator);
+      auto sample = common::SampleSlates(output.scores, K, config.model.temperature, generator,
+                                         config.model.epsilon);
       auto slates = buffers->slates[t];
       slates.copy_(sample.slates);
       buffers->log_probs[t].copy_(sample.log_probs);

@@ -72,6 +72,8 @@ po::options_description ConfigOptions(RunConfig* c) {
       "per-step standard deviation of a random walk of interests (0: none)");
   Add(d, "model.hidden", &c->model.hidden, "width of the user encoder and item embeddings");
   Add(d, "model.temperature", &c->model.temperature, "softmax temperature of slate sampling");
+  Add(d, "model.epsilon", &c->model.epsilon,
+      "share of slates the actors draw uniformly at random, for exploration");
   Add(d, "learner.device", &c->learner.device, "device of the learner: cpu or cuda");
   Add(d, "learner.batch_trajectories", &c->learner.batch_trajectories, "trajectories per update");
   Add(d, "learner.learning_rate", &c->learner.learning_rate, "Adam learning rate");
@@ -240,6 +242,8 @@ void ValidateConfig(const RunConfig& c) {
   Require(c.model.hidden >= 1 && c.model.hidden <= 65536, "model.hidden", Str(c.model.hidden),
           "must be in [1, 65536]");
   Require(c.model.temperature > 0, "model.temperature", Str(c.model.temperature), "must be > 0");
+  Require(c.model.epsilon >= 0 && c.model.epsilon < 1, "model.epsilon", Str(c.model.epsilon),
+          "must be in [0, 1)");
   Require(c.learner.device == "cpu" || c.learner.device == "cuda", "learner.device",
           c.learner.device, "must be cpu or cuda");
   Require(c.learner.batch_trajectories >= 1 && c.learner.batch_trajectories <= 4096,

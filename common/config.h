@@ -43,6 +43,7 @@ struct RunConfig {
   struct Model {
     int hidden = 64;
     double temperature = 1.0;
+    double epsilon = 0.0;  // share of slates drawn uniformly at random (exploration)
   } model;
   struct Learner {
     std::string device = "cpu";

@@ -1,5 +1,6 @@
 #include "common/policy_model.h"
 
+#include <cmath>
 #include <limits>
 
 namespace rlrec::common {
@@ -27,13 +28,24 @@ PolicyOutput PolicyModelImpl::Forward(const torch::Tensor& observations) {
 }
 
 SlateSample SampleSlates(const torch::Tensor& scores, int64_t k, double temperature,
-                         torch::Generator& generator) {
+                         torch::Generator& generator, double epsilon) {
   auto logits = scores / temperature;
   auto uniform = torch::rand(logits.sizes(), generator, logits.options())
                      .clamp_(std::numeric_limits<float>::min(), 1.0);
   auto gumbel = -torch::log(-torch::log(uniform));
   auto slates = std::get<1>(torch::topk(logits + gumbel, k, /*dim=*/1));
-  return {slates, SlateLogProb(scores, slates, temperature)};
+  if (epsilon <= 0) return {slates, SlateLogProb(scores, slates, temperature)};
+  // Explore: the top K of uniform keys is a uniformly random ordered K-subset.
+  auto random_keys = torch::rand(logits.sizes(), generator, logits.options());
+  auto random_slates = std::get<1>(torch::topk(random_keys, k, /*dim=*/1));
+  auto explore = torch::rand({scores.size(0), 1}, generator, logits.options()) < epsilon;
+  slates = torch::where(explore, random_slates, slates);
+  double log_uniform = 0;  // -log(C (C - 1) ... (C - K + 1))
+  for (int64_t i = 0; i < k; ++i) log_uniform -= std::log(static_cast<double>(scores.size(1) - i));
+  auto policy = SlateLogProb(scores, slates, temperature);
+  auto mixture = torch::logaddexp(policy + std::log1p(-epsilon),
+                                  torch::full_like(policy, std::log(epsilon) + log_uniform));
+  return {slates, mixture};
 }
 
 torch::Tensor SlateLogProb(const torch::Tensor& scores, const torch::Tensor& slates,

@@ -39,8 +39,11 @@ struct SlateSample {
 // Draws K distinct candidates per row from the Plackett-Luce distribution of
 // softmax(scores / temperature): the Gumbel top-K of the perturbed logits is an exact
 // sample of sequential sampling without replacement. `generator` makes draws reproducible.
+// With `epsilon` > 0, each row's slate is instead, with probability epsilon, K distinct
+// candidates in uniformly random order; the log-probability is then the exact one of the
+// mixture, log((1 - epsilon) PL(slate) + epsilon / (C (C - 1) ... (C - K + 1))).
 SlateSample SampleSlates(const torch::Tensor& scores, int64_t k, double temperature,
-                         torch::Generator& generator);
+                         torch::Generator& generator, double epsilon = 0.0);
 
 // The exact Plackett-Luce log-probability of `slates` (int64 [N, K]) under
 // softmax(scores / temperature): sum over positions of the chosen logit minus the

@@ -59,6 +59,30 @@ TEST(SampleSlatesTest, DrawsDistinctItemsWithPlackettLuceFrequencies) {
   EXPECT_TRUE(torch::allclose(recomputed, sample.log_probs));
 }
 
+TEST(SampleSlatesTest, EpsilonMixesInUniformSlatesWithTheMixturesExactLogProbability) {
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(5);
+  const int n = 40000;
+  // Item 0 dominates the policy: without exploration, slate (1, 2) is nearly impossible.
+  auto scores = torch::tensor({20.f, 0.f, 0.f, 0.f}).repeat({n, 1});
+  auto sample = common::SampleSlates(scores, 2, 1.0, generator, /*epsilon=*/0.3);
+  auto slates = sample.slates.accessor<int64_t, 2>();
+  int twelve = 0;
+  for (int i = 0; i < n; ++i) {
+    ASSERT_NE(slates[i][0], slates[i][1]);
+    twelve += slates[i][0] == 1 && slates[i][1] == 2;
+  }
+  // P(1, 2) = 0.3 / 12 + 0.7 * (tiny).
+  const double p = 0.3 / 12;
+  EXPECT_NEAR(twelve, n * p, 5 * std::sqrt(n * p * (1 - p)));
+  for (int i = 0; i < 5; ++i) {
+    const double policy =
+        common::SlateLogProb(scores[i].unsqueeze(0), sample.slates[i].unsqueeze(0), 1.0)
+            .item<double>();
+    const double mixture = std::log(0.7 * std::exp(policy) + 0.3 / 12);
+    EXPECT_NEAR(sample.log_probs[i].item<double>(), mixture, 1e-5);
+  }
+}
+
 TEST(PolicyGradientLossTest, StepOnAPositiveAdvantageMakesThatSlateMoreLikely) {
   torch::manual_seed(0);
   common::PolicyModel model(6, 16);
