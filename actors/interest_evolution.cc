@@ -86,6 +86,9 @@ InterestEvolutionSimulator::InterestEvolutionSimulator(const InterestEvolutionOp
   candidate_topic_.resize(size_t(E) * C);
   candidate_item_.resize(size_t(E) * C);
   last_click_.assign(E, -1);
+  slate_attractiveness_.resize(C);
+  position_weight_.resize(C);
+  for (int p = 0; p < C; ++p) position_weight_[p] = std::pow(options.position_bias, p);
   const size_t H = static_cast<size_t>(std::max(0, options.history_length));
   history_item_.assign(E * H, -1);
   history_topic_.assign(E * H, -1);
@@ -218,8 +221,7 @@ double InterestEvolutionSimulator::CandidateQuality(int user, int c) const {
 
 double InterestEvolutionSimulator::Attractiveness(int user, int c, int position) const {
   const double u_c = interest(user, candidate_topic(user, c));
-  const double bias =
-      options_.position_bias == 1.0 ? 1.0 : std::pow(options_.position_bias, position);
+  const double bias = position_weight_[position];
   if (options_.choice == InterestEvolutionOptions::Choice::kProportional) {
     return (u_c + 1.0) * bias;
   }
@@ -285,16 +287,17 @@ void InterestEvolutionSimulator::Step(const int32_t* slates, int k, float* rewar
   for (int u = 0; u < E; ++u) {
     const int32_t* slate = slates + size_t(u) * k;
     const uint64_t key = Key(u);
-    // Total attractiveness first, then walk the slate again to find the click: no scratch.
+    // Each item's attractiveness once (into scratch sized at construction), then the draw.
+    RLREC_CHECK(k <= C) << "slate of " << k << " items from " << C << " candidates";
     double total = no_click;
     for (int i = 0; i < k; ++i) {
       RLREC_CHECK(slate[i] >= 0 && slate[i] < C) << "slate index " << slate[i];
-      total += Attractiveness(u, slate[i], i);
+      total += slate_attractiveness_[i] = Attractiveness(u, slate[i], i);
     }
     double draw = Uniform(key, Draw::kChoice) * total;
     int clicked = -1;
     for (int i = 0; i < k; ++i) {
-      const double a = Attractiveness(u, slate[i], i);
+      const double a = slate_attractiveness_[i];
       if (draw < a) {
         clicked = i;
         break;

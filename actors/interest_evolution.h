@@ -109,12 +109,14 @@ class InterestEvolutionSimulator : public UserSimulator {
   uint64_t Key(int user) const;
 
   const InterestEvolutionOptions options_;
-  std::vector<double> topic_quality_;  // [T], fixed
-  std::vector<double> popularity_;     // [N] corpus sampling weights, fixed
-  std::vector<double> alias_prob_;     // [N] alias table for popularity draws, fixed
-  std::vector<uint32_t> alias_;        // [N]
-  std::vector<int32_t> slot_topic_;    // [N] topic of each slot's first item, fixed
-  uint64_t clock_ = 0;                 // steps taken by the whole batch (item turnover)
+  std::vector<double> topic_quality_;         // [T], fixed
+  std::vector<double> position_weight_;       // [C] position_bias^position, fixed
+  std::vector<double> slate_attractiveness_;  // [C] scratch of Step
+  std::vector<double> popularity_;            // [N] corpus sampling weights, fixed
+  std::vector<double> alias_prob_;            // [N] alias table for popularity draws, fixed
+  std::vector<uint32_t> alias_;               // [N]
+  std::vector<int32_t> slot_topic_;           // [N] topic of each slot's first item, fixed
+  uint64_t clock_ = 0;                        // steps taken by the whole batch (item turnover)
 
   // Per user ([E], [E * T] or [E * C]).
   std::vector<uint64_t> user_id_;
