@@ -12,7 +12,7 @@ namespace {
 
 class CheckpointPolicy : public SlatePolicy {
  public:
-  CheckpointPolicy(common::PolicyModel model) : model_(std::move(model)) { model_->eval(); }
+  explicit CheckpointPolicy(common::PolicyModel model) : model_(std::move(model)) { model_->eval(); }
   bool needs_observations() const override { return true; }
   void Choose(const InterestEvolutionSimulator& sim, const float* observations, int k,
               int32_t* slates) override {

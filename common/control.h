@@ -38,7 +38,7 @@ class ControlClient {
   LearnerInfo Status();
 
  private:
-  std::unique_ptr<Multipart> Request(const std::string& request_bytes, const char* what);
+  std::unique_ptr<Multipart> Request(const OutgoingMessage& request, const char* what);
 
   const ZmqContext& context_;
   std::string endpoint_;

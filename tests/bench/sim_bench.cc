@@ -16,6 +16,7 @@
 #include "actors/interest_evolution.h"
 #include "common/deadline.h"
 #include "common/metrics.h"
+#include "tests/bench/bench_flags.h"
 
 namespace {
 std::atomic<uint64_t> g_allocations{0};
@@ -116,16 +117,8 @@ int main(int argc, char** argv) {
   using namespace rlrec;
   double seconds = 3;
   bool json = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--json") {
-      json = true;
-    } else if (a == "--seconds" && i + 1 < argc) {
-      seconds = std::stod(argv[++i]);
-    } else {
-      std::fprintf(stderr, "usage: sim_bench [--seconds S] [--json]\n");
-      return 2;
-    }
+  if (!bench::ParseBenchFlags(argc, argv, "sim_bench [--seconds S] [--json]", &seconds, &json)) {
+    return 2;
   }
   uint64_t wrong = 0;
   std::string out = "[";

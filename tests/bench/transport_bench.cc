@@ -17,6 +17,7 @@
 #include "common/protocol.h"
 #include "common/trajectory_codec.h"
 #include "common/zmq_socket.h"
+#include "tests/bench/bench_flags.h"
 
 namespace rlrec::bench {
 namespace {
@@ -139,18 +140,9 @@ int main(int argc, char** argv) {
   double seconds = 3;
   int repeats = 3;
   bool json = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--json") {
-      json = true;
-    } else if (a == "--seconds" && i + 1 < argc) {
-      seconds = std::stod(argv[++i]);
-    } else if (a == "--repeats" && i + 1 < argc) {
-      repeats = std::stoi(argv[++i]);
-    } else {
-      std::fprintf(stderr, "usage: transport_bench [--seconds S] [--repeats N] [--json]\n");
-      return 2;
-    }
+  if (!bench::ParseBenchFlags(argc, argv, "transport_bench [--seconds S] [--repeats N] [--json]",
+                              &seconds, &json, &repeats)) {
+    return 2;
   }
   std::vector<bench::Row> rows;
   for (auto [name, target] :
