@@ -8,6 +8,7 @@
 #include "actors/interest_evolution.h"
 #include "actors/simulator_config.h"
 #include "actors/snapshot_cache.h"
+#include "common/check.h"
 #include "common/control.h"
 #include "common/logging.h"
 #include "common/policy_model.h"
@@ -128,7 +129,8 @@ ActorStats RunActor(const common::RunConfig& config, uint32_t actor_id,
   const int64_t F = sim.feature_dim(), R = C + 1, K = config.sim.slate_size;
   const int64_t H = sim.history_length();
 
-  common::PolicyModel model(static_cast<int>(F), config.model.hidden);
+  RLREC_CHECK(F == common::ObservationFeatures(config)) << "simulator features " << F;
+  common::PolicyModel model(common::ModelOptions(config));
   model->eval();
   common::LoadSnapshotIntoModel(*snapshot, *model);
   stats.first_version = stats.last_version = snapshot->version;
@@ -158,7 +160,9 @@ ActorStats RunActor(const common::RunConfig& config, uint32_t actor_id,
     for (int64_t t = 0; t < T; ++t) {
       auto observation = buffers->observations[t];
       sim.Observe(buffers->context.At(t, observation));
-      auto output = model->Forward(observation);
+      const auto& c = buffers->context;
+      auto output = model->Forward({observation, c.candidate_items[t], c.history_items[t],
+                                    c.history_topics[t], c.history_responses[t]});
       auto sample = common::SampleSlates(output.scores, K, config.model.temperature, generator,
                                          config.model.epsilon);
       auto slates = buffers->slates[t];
@@ -208,6 +212,18 @@ ActorStats RunActor(const common::RunConfig& config, uint32_t actor_id,
     if (!sent) continue;
     ++stats.unrolls_sent;
     stats.env_steps += static_cast<uint64_t>(T * E);
+    // Lockstep: the next unroll runs on the snapshot this one trains.
+    if (config.learner.synchronous) {
+      const Deadline deadline = After(transport.connect_timeout_s);
+      while (cache.Latest()->version <= snapshot->version && !stop && !cache.run_ended()) {
+        if (Clock::now() >= deadline) {
+          throw common::Unavailable("synchronous: no snapshot after version " +
+                                    std::to_string(snapshot->version) + " within " +
+                                    std::to_string(transport.connect_timeout_s) + " s");
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+    }
   }
   return stats;
 }

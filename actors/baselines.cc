@@ -7,7 +7,7 @@
 
 namespace rlrec::actors {
 
-void RandomPolicy::Choose(const InterestEvolutionSimulator& sim, const float*, int k,
+void RandomPolicy::Choose(const InterestEvolutionSimulator& sim, const ObservationBuffers&, int k,
                           int32_t* slates) {
   const int C = sim.num_candidates();
   order_.resize(C);
@@ -22,7 +22,7 @@ void RandomPolicy::Choose(const InterestEvolutionSimulator& sim, const float*, i
   }
 }
 
-void TopScorePolicy::Choose(const InterestEvolutionSimulator& sim, const float*, int k,
+void TopScorePolicy::Choose(const InterestEvolutionSimulator& sim, const ObservationBuffers&, int k,
                             int32_t* slates) {
   const int C = sim.num_candidates();
   const int N = std::max(1, sim.options().corpus_size);

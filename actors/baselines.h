@@ -15,7 +15,8 @@ class RandomPolicy : public SlatePolicy {
  public:
   explicit RandomPolicy(uint64_t seed) : seed_(seed) {}
   bool needs_observations() const override { return false; }
-  void Choose(const InterestEvolutionSimulator& sim, const float*, int k, int32_t* slates) override;
+  void Choose(const InterestEvolutionSimulator& sim, const ObservationBuffers&, int k,
+              int32_t* slates) override;
 
  private:
   uint64_t seed_;
@@ -32,7 +33,8 @@ class TopScorePolicy : public SlatePolicy {
   };
   explicit TopScorePolicy(Score score) : score_(score) {}
   bool needs_observations() const override { return false; }
-  void Choose(const InterestEvolutionSimulator& sim, const float*, int k, int32_t* slates) override;
+  void Choose(const InterestEvolutionSimulator& sim, const ObservationBuffers&, int k,
+              int32_t* slates) override;
 
  private:
   Score score_;

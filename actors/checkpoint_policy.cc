@@ -12,13 +12,20 @@ namespace {
 
 class CheckpointPolicy : public SlatePolicy {
  public:
-  explicit CheckpointPolicy(common::PolicyModel model) : model_(std::move(model)) { model_->eval(); }
+  explicit CheckpointPolicy(common::PolicyModel model) : model_(std::move(model)) {
+    model_->eval();
+  }
   bool needs_observations() const override { return true; }
-  void Choose(const InterestEvolutionSimulator& sim, const float* observations, int k,
+  void Choose(const InterestEvolutionSimulator& sim, const ObservationBuffers& observation, int k,
               int32_t* slates) override {
     torch::NoGradGuard no_grad;
-    const int64_t E = sim.num_users(), R = sim.num_candidates() + 1, F = sim.feature_dim();
-    auto input = torch::from_blob(const_cast<float*>(observations), {E, R, F});
+    const int64_t E = sim.num_users(), C = sim.num_candidates(), F = sim.feature_dim();
+    const int64_t H = sim.history_length();
+    common::PolicyInput input{torch::from_blob(observation.features, {E, C + 1, F}),
+                              torch::from_blob(observation.candidate_items, {E, C}, torch::kInt64),
+                              torch::from_blob(observation.history_items, {E, H}, torch::kInt64),
+                              torch::from_blob(observation.history_topics, {E, H}, torch::kInt32),
+                              torch::from_blob(observation.history_responses, {E, H})};
     auto scores = model_->Forward(input).scores;
     auto top = std::get<1>(torch::topk(scores, k, /*dim=*/1)).to(torch::kInt32).contiguous();
     std::memcpy(slates, top.data_ptr<int32_t>(), sizeof(int32_t) * E * k);
@@ -32,7 +39,7 @@ class CheckpointPolicy : public SlatePolicy {
 
 std::unique_ptr<SlatePolicy> LoadCheckpointPolicy(const std::string& path,
                                                   const common::RunConfig& config) {
-  common::PolicyModel model(common::ObservationFeatures(config), config.model.hidden);
+  common::PolicyModel model(common::ModelOptions(config));
   try {
     torch::serialize::InputArchive archive, model_archive;
     archive.load_from(path);

@@ -83,7 +83,16 @@ EvalReport Evaluate(const InterestEvolutionOptions& options, SlatePolicy& policy
     o.first_user = EvaluationUsers(seed) + static_cast<uint64_t>(start);
     InterestEvolutionSimulator sim(o);
     const int E = o.num_users, R = C + 1, F = sim.feature_dim();
-    std::vector<float> observations(policy.needs_observations() ? size_t(E) * R * F : 0);
+    const bool observe = policy.needs_observations();
+    const int H = sim.history_length();
+    std::vector<float> features(observe ? size_t(E) * R * F : 0);
+    std::vector<int64_t> candidate_items(observe ? size_t(E) * C : 0);
+    std::vector<int64_t> history_items(observe ? size_t(E) * H : 0);
+    std::vector<int32_t> history_topics(observe ? size_t(E) * H : 0);
+    std::vector<float> history_responses(observe ? size_t(E) * H : 0);
+    const ObservationBuffers observation{features.data(), candidate_items.data(),
+                                         history_items.data(), history_topics.data(),
+                                         history_responses.data()};
     std::vector<int32_t> slates(size_t(E) * k);
     std::vector<float> rewards(E);
     std::vector<uint8_t> dones(E);
@@ -91,8 +100,8 @@ EvalReport Evaluate(const InterestEvolutionOptions& options, SlatePolicy& policy
     std::vector<double> session_return(E, 0), session_length(E, 0);
     int remaining = E;
     while (remaining > 0) {
-      if (policy.needs_observations()) sim.Observe({observations.data()});
-      policy.Choose(sim, observations.data(), k, slates.data());
+      if (observe) sim.Observe(observation);
+      policy.Choose(sim, observation, k, slates.data());
       for (int u = 0; u < E; ++u) {
         if (!active[u]) continue;
         for (int c = 0; c < C; ++c) {

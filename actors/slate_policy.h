@@ -13,12 +13,13 @@ namespace rlrec::actors {
 class SlatePolicy {
  public:
   virtual ~SlatePolicy() = default;
-  // Whether Choose reads `observations` (so the caller fills them only when needed).
+  // Whether Choose reads the observation (so the caller fills it only when needed).
   virtual bool needs_observations() const = 0;
-  // Writes `k` distinct candidate indices per user into `slates` ([E, k]). `observations`
-  // is the simulator's current observation ([E, 1 + C, F]) when needs_observations().
-  virtual void Choose(const InterestEvolutionSimulator& sim, const float* observations, int k,
-                      int32_t* slates) = 0;
+  // Writes `k` distinct candidate indices per user into `slates` ([E, k]). `observation`
+  // holds the simulator's current observation (features and ids) when needs_observations();
+  // its pointers may be null otherwise.
+  virtual void Choose(const InterestEvolutionSimulator& sim, const ObservationBuffers& observation,
+                      int k, int32_t* slates) = 0;
 };
 
 }  // namespace rlrec::actors

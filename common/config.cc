@@ -45,6 +45,9 @@ po::options_description ConfigOptions(RunConfig* c) {
       "stop after this many environment steps (0: no limit)");
   Add(d, "run.report_every_s", &c->run.report_every_s,
       "seconds between progress lines and metrics.jsonl rows");
+  Add(d, "run.report_every_updates", &c->run.report_every_updates,
+      "write progress rows every this many updates instead (0: every report_every_s; "
+      "synchronous runs then use 10, so their rows are reproducible)");
   Add(d, "sim.model", &c->sim.model, "user simulator: interest_evolution");
   Add(d, "sim.users_per_actor", &c->sim.users_per_actor, "users each actor steps as one batch");
   Add(d, "sim.candidates", &c->sim.candidates, "candidate items offered per step (C)");
@@ -74,6 +77,11 @@ po::options_description ConfigOptions(RunConfig* c) {
   Add(d, "model.temperature", &c->model.temperature, "softmax temperature of slate sampling");
   Add(d, "model.epsilon", &c->model.epsilon,
       "share of slates the actors draw uniformly at random, for exploration");
+  Add(d, "model.user_encoder", &c->model.user_encoder,
+      "encoder of the user's history: pooled (mean of impression embeddings) or gru");
+  Add(d, "model.item_buckets", &c->model.item_buckets,
+      "rows of the item-id embedding, ids taken modulo it (0: sim.corpus_size; no item-id "
+      "embedding when both are 0)");
   Add(d, "learner.device", &c->learner.device, "device of the learner: cpu or cuda");
   Add(d, "learner.batch_trajectories", &c->learner.batch_trajectories, "trajectories per update");
   Add(d, "learner.learning_rate", &c->learner.learning_rate, "Adam learning rate");
@@ -93,6 +101,10 @@ po::options_description ConfigOptions(RunConfig* c) {
   Add(d, "learner.max_policy_lag", &c->learner.max_policy_lag,
       "drop trajectories more than this many snapshots old (0: keep all)");
   Add(d, "learner.threads", &c->learner.threads, "LibTorch threads of the learner");
+  Add(d, "learner.synchronous", &c->learner.synchronous,
+      "lockstep mode: each actor waits for every new snapshot, each update takes one unroll "
+      "from every actor (actor.count of them) in actor-id order; with a fixed seed and "
+      "run.max_updates, two runs give the same metrics and weights bit for bit");
   Add(d, "actor.count", &c->actor.count, "actors the local launcher starts (0: one per core)");
   Add(d, "actor.unroll", &c->actor.unroll, "steps per trajectory");
   Add(d, "actor.threads", &c->actor.threads, "LibTorch threads of each actor");
@@ -244,6 +256,10 @@ void ValidateConfig(const RunConfig& c) {
   Require(c.model.temperature > 0, "model.temperature", Str(c.model.temperature), "must be > 0");
   Require(c.model.epsilon >= 0 && c.model.epsilon < 1, "model.epsilon", Str(c.model.epsilon),
           "must be in [0, 1)");
+  Require(c.model.user_encoder == "pooled" || c.model.user_encoder == "gru", "model.user_encoder",
+          c.model.user_encoder, "must be pooled or gru");
+  Require(c.model.item_buckets >= 0 && c.model.item_buckets <= 100000000, "model.item_buckets",
+          Str(c.model.item_buckets), "must be in [0, 100000000]");
   Require(c.learner.device == "cpu" || c.learner.device == "cuda", "learner.device",
           c.learner.device, "must be cpu or cuda");
   Require(c.learner.batch_trajectories >= 1 && c.learner.batch_trajectories <= 4096,

@@ -17,10 +17,11 @@ struct RunConfig {
     std::string name;  // run folder name under runs_root; empty: dated name
     std::string runs_root = "runs";
     uint64_t seed = 1;
-    double budget_seconds = 120;  // wall-clock budget of the learner; 0 = none
-    uint64_t max_updates = 0;     // 0 = no limit
-    uint64_t max_env_steps = 0;   // 0 = no limit
-    double report_every_s = 2;    // progress line and metrics.jsonl row interval
+    double budget_seconds = 120;        // wall-clock budget of the learner; 0 = none
+    uint64_t max_updates = 0;           // 0 = no limit
+    uint64_t max_env_steps = 0;         // 0 = no limit
+    double report_every_s = 2;          // progress line and metrics.jsonl row interval
+    uint64_t report_every_updates = 0;  // rows by update count instead; 0: by time
   } run;
   struct Sim {
     std::string model = "interest_evolution";
@@ -43,7 +44,9 @@ struct RunConfig {
   struct Model {
     int hidden = 64;
     double temperature = 1.0;
-    double epsilon = 0.0;  // share of slates drawn uniformly at random (exploration)
+    double epsilon = 0.0;                 // share of slates drawn uniformly at random (exploration)
+    std::string user_encoder = "pooled";  // history encoder: "pooled" or "gru"
+    int item_buckets = 0;                 // item-id embedding rows; 0: sim.corpus_size
   } model;
   struct Learner {
     std::string device = "cpu";
@@ -60,6 +63,7 @@ struct RunConfig {
     double importance_cap = 5.0;       // topk_reinforce: cap of pi / mu
     int max_policy_lag = 0;            // drop older trajectories (in snapshots); 0: keep all
     int threads = 1;
+    bool synchronous = false;  // lockstep with every actor: bit-for-bit reproducible runs
   } learner;
   struct Actor {
     int count = 0;  // actors the local launcher starts; 0 = one per core

@@ -3,26 +3,103 @@
 #include <cmath>
 #include <limits>
 
+#include "common/config.h"
+
 namespace rlrec::common {
 
-PolicyModelImpl::PolicyModelImpl(int feature_dim, int hidden) : feature_dim_(feature_dim) {
-  user_in_ = register_module("user_in", torch::nn::Linear(feature_dim, hidden));
-  user_out_ = register_module("user_out", torch::nn::Linear(hidden, hidden));
-  item_in_ = register_module("item_in", torch::nn::Linear(feature_dim, hidden));
-  item_out_ = register_module("item_out", torch::nn::Linear(hidden, hidden));
-  item_bias_ = register_module("item_bias", torch::nn::Linear(feature_dim, 1));
-  value_hidden_ = register_module("value_hidden", torch::nn::Linear(hidden, hidden));
-  value_out_ = register_module("value_out", torch::nn::Linear(hidden, 1));
+PolicyModelOptions ModelOptions(const RunConfig& config) {
+  PolicyModelOptions o;
+  o.feature_dim = ObservationFeatures(config);
+  o.hidden = config.model.hidden;
+  o.item_buckets =
+      config.model.item_buckets > 0 ? config.model.item_buckets : config.sim.corpus_size;
+  o.topics = config.sim.topics;
+  o.user_encoder = config.model.user_encoder;
+  return o;
 }
 
-PolicyOutput PolicyModelImpl::Forward(const torch::Tensor& observations) {
-  TORCH_CHECK(observations.dim() == 3 && observations.size(2) == feature_dim_,
-              "observations must be [N, 1 + C, ", feature_dim_, "], got ", observations.sizes());
-  auto user_row = observations.select(1, 0);                         // [N, F]
-  auto items = observations.narrow(1, 1, observations.size(1) - 1);  // [N, C, F]
-  auto user = user_out_(torch::relu(user_in_(user_row)));            // [N, H]
-  auto item = item_out_(torch::relu(item_in_(items)));               // [N, C, H]
-  auto scores = torch::bmm(item, user.unsqueeze(2)).squeeze(2) + item_bias_(items).squeeze(2);
+PolicyModelImpl::PolicyModelImpl(const PolicyModelOptions& options) : options_(options) {
+  TORCH_CHECK(options.feature_dim > 0 && options.hidden > 0 && options.item_buckets >= 0 &&
+                  options.topics >= 0,
+              "bad policy model sizes");
+  TORCH_CHECK(options.user_encoder == "pooled" || options.user_encoder == "gru",
+              "model.user_encoder must be pooled or gru, got '", options.user_encoder, "'");
+  const int F = options.feature_dim, D = options.hidden;
+  // Row 0 of the id embeddings stands for "no id" (and, in the history, an empty entry).
+  item_embedding_ =
+      register_module("item_embedding", torch::nn::Embedding(options.item_buckets + 1, D));
+  item_score_bias_ =
+      register_module("item_score_bias", torch::nn::Embedding(options.item_buckets + 1, 1));
+  topic_embedding_ =
+      register_module("topic_embedding", torch::nn::Embedding(options.topics + 1, D));
+  response_in_ = register_module("response_in", torch::nn::Linear(2, D));
+  if (options.user_encoder == "gru") {
+    history_gru_ = register_module("history_gru", torch::nn::GRUCell(D, D));
+  }
+  user_in_ = register_module("user_in", torch::nn::Linear(F + D, D));
+  user_out_ = register_module("user_out", torch::nn::Linear(D, D));
+  item_in_ = register_module("item_in", torch::nn::Linear(F, D));
+  item_out_ = register_module("item_out", torch::nn::Linear(D, D));
+  item_bias_ = register_module("item_bias", torch::nn::Linear(F, 1));
+  value_hidden_ = register_module("value_hidden", torch::nn::Linear(D, D));
+  value_out_ = register_module("value_out", torch::nn::Linear(D, 1));
+  // Small id embeddings: at the start, scores come from the features, and ids earn their
+  // weight as their items are seen.
+  torch::NoGradGuard no_grad;
+  item_embedding_->weight.normal_(0, 0.01);
+  item_score_bias_->weight.zero_();
+  topic_embedding_->weight.normal_(0, 0.1);
+}
+
+torch::Tensor PolicyModelImpl::ItemRows(const torch::Tensor& ids) const {
+  auto ids64 = ids.to(torch::kLong);
+  if (options_.item_buckets == 0) return torch::zeros_like(ids64);
+  return torch::where(ids64 >= 0, ids64.remainder(options_.item_buckets) + 1,
+                      torch::zeros_like(ids64));
+}
+
+torch::Tensor PolicyModelImpl::EncodeHistory(const PolicyInput& input) {
+  const int64_t N = input.features.size(0), D = options_.hidden;
+  auto topics = input.history_topics.to(torch::kLong);  // [N, H]
+  auto valid = (topics >= 0).to(torch::kFloat);         // an entry is an impression
+  auto response = input.history_responses.clamp_min(0);
+  auto response_features =
+      torch::stack({torch::log1p(response), (response > 0).to(torch::kFloat)}, 2);
+  auto tokens = item_embedding_(ItemRows(input.history_items)) +
+                topic_embedding_(topics.clamp_min(-1) + 1) +
+                response_in_(response_features);  // [N, H, D]
+  if (options_.user_encoder == "pooled") {
+    auto count = valid.sum(1, /*keepdim=*/true).clamp_min(1);
+    return (tokens * valid.unsqueeze(2)).sum(1) / count;
+  }
+  // Oldest to newest; an empty entry leaves the state as it was.
+  auto state = torch::zeros({N, D}, tokens.options());
+  for (int64_t j = tokens.size(1) - 1; j >= 0; --j) {
+    auto next = history_gru_(tokens.select(1, j), state);
+    state = torch::where(valid.select(1, j).unsqueeze(1) > 0, next, state);
+  }
+  return state;
+}
+
+PolicyOutput PolicyModelImpl::Forward(const PolicyInput& input) {
+  const auto& features = input.features;
+  TORCH_CHECK(features.dim() == 3 && features.size(2) == options_.feature_dim,
+              "features must be [N, 1 + C, ", options_.feature_dim, "], got ", features.sizes());
+  const int64_t N = features.size(0), C = features.size(1) - 1;
+  TORCH_CHECK(input.candidate_items.sizes() == torch::IntArrayRef({N, C}),
+              "candidate_items must be [", N, ", ", C, "], got ", input.candidate_items.sizes());
+  TORCH_CHECK(input.history_items.dim() == 2 && input.history_items.size(0) == N &&
+                  input.history_topics.sizes() == input.history_items.sizes() &&
+                  input.history_responses.sizes() == input.history_items.sizes(),
+              "history tensors must all be [", N, ", H]");
+  auto user_row = features.select(1, 0);                                             // [N, F]
+  auto items = features.narrow(1, 1, C);                                             // [N, C, F]
+  auto history = EncodeHistory(input);                                               // [N, D]
+  auto user = user_out_(torch::relu(user_in_(torch::cat({user_row, history}, 1))));  // [N, D]
+  auto candidate_rows = ItemRows(input.candidate_items);                             // [N, C]
+  auto item = item_out_(torch::relu(item_in_(items))) + item_embedding_(candidate_rows);
+  auto scores = torch::bmm(item, user.unsqueeze(2)).squeeze(2) + item_bias_(items).squeeze(2) +
+                item_score_bias_(candidate_rows).squeeze(2);
   auto values = value_out_(torch::relu(value_hidden_(user))).squeeze(1);
   return {scores, values};
 }

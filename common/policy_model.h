@@ -3,7 +3,35 @@
 
 #include <torch/torch.h>
 
+#include <string>
+
 namespace rlrec::common {
+
+struct RunConfig;
+
+// Sizes and choices of the policy network.
+struct PolicyModelOptions {
+  int feature_dim = 0;   // F: features per observation row
+  int hidden = 64;       // D: width of every embedding and layer
+  int item_buckets = 0;  // item-id embedding rows (id mod buckets); 0: ids are not embedded
+  int topics = 0;        // topic ids in [0, topics) in the history
+  std::string user_encoder = "pooled";  // history encoder: "pooled" (mean) or "gru"
+};
+
+// The model `config` describes: features of its simulator, model.hidden, model.item_buckets
+// (0 there: sim.corpus_size), sim.topics and model.user_encoder.
+PolicyModelOptions ModelOptions(const RunConfig& config);
+
+// What the policy sees of N states: the feature rows and the ids behind them (see
+// common/trajectory.h). History entries are newest first; -1 marks an empty entry or, for
+// items, a document without a stable id.
+struct PolicyInput {
+  torch::Tensor features;           // float [N, 1 + C, F]: row 0 the user, rows 1..C candidates
+  torch::Tensor candidate_items;    // int64 [N, C]
+  torch::Tensor history_items;      // int64 [N, H]
+  torch::Tensor history_topics;     // int32 or int64 [N, H]
+  torch::Tensor history_responses;  // float [N, H]: watch time, 0 without a click
+};
 
 // What the policy computes for a batch of N states.
 struct PolicyOutput {
@@ -11,19 +39,29 @@ struct PolicyOutput {
   torch::Tensor values;  // float [N]: estimated return from the state
 };
 
-// The recommendation policy: a user encoder over the user row of the observation, an item
-// encoder over each candidate row, candidate scores as their dot product plus a per-item
-// bias from the item features, and a value head on the user vector.
-// Observations are float [N, 1 + C, F] (row 0: the user; rows 1..C: candidates).
+// The recommendation policy. A user encoder reads the user's history (each impression an
+// item-id embedding plus a topic embedding plus a projection of the response, averaged over
+// the valid entries or run oldest-to-newest through a GRU) together with the user feature row;
+// an item encoder turns each candidate's feature row into a vector and adds its item-id
+// embedding (shared with the history). A candidate's score is the dot product of the two plus
+// a bias from its features and a learned per-item bias; a value head reads the user vector.
 // Like every torch::nn::Module, not safe for concurrent forward and parameter updates.
 class PolicyModelImpl : public torch::nn::Module {
  public:
-  PolicyModelImpl(int feature_dim, int hidden);
-  PolicyOutput Forward(const torch::Tensor& observations);
-  int feature_dim() const { return feature_dim_; }
+  explicit PolicyModelImpl(const PolicyModelOptions& options);
+  // Throws c10::Error when the input's shapes disagree with each other or with the options.
+  PolicyOutput Forward(const PolicyInput& input);
+  const PolicyModelOptions& options() const { return options_; }
 
  private:
-  int feature_dim_;
+  torch::Tensor ItemRows(const torch::Tensor& ids) const;  // embedding row of each id
+  torch::Tensor EncodeHistory(const PolicyInput& input);   // [N, D]
+
+  PolicyModelOptions options_;
+  torch::nn::Embedding item_embedding_{nullptr}, item_score_bias_{nullptr};
+  torch::nn::Embedding topic_embedding_{nullptr};
+  torch::nn::Linear response_in_{nullptr};
+  torch::nn::GRUCell history_gru_{nullptr};
   torch::nn::Linear user_in_{nullptr}, user_out_{nullptr};
   torch::nn::Linear item_in_{nullptr}, item_out_{nullptr}, item_bias_{nullptr};
   torch::nn::Linear value_hidden_{nullptr}, value_out_{nullptr};

@@ -124,7 +124,10 @@ int TrainCommand(int argc, const char* const* argv) {
   std::printf("rlrec train: run folder %s, 1 learner, %d actor(s)\n", run_dir.c_str(), actors);
   std::fflush(stdout);
 
-  ChildProcess learner({bin + "/rlrec-learner", "--config", ini, "--run-dir", run_dir}, "",
+  // The learner learns the actor count from the launcher (synchronous updates wait for each).
+  ChildProcess learner({bin + "/rlrec-learner", "--config", ini, "--run-dir", run_dir,
+                        "--actor.count=" + std::to_string(actors)},
+                       "",
                        /*capture=*/true);
   OutputRelay relay(learner.output_fd(), run_dir + "/logs/learner.log");
 

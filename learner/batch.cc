@@ -40,4 +40,18 @@ Batch MakeBatch(const std::vector<common::Trajectory>& trajectories, torch::Devi
   return b;
 }
 
+common::PolicyInput AllStates(const Batch& batch) {
+  const int64_t T = batch.observations.size(0), N = batch.observations.size(1);
+  // [T, N, ...] steps, then the [N, ...] bootstrap states, as [T * N + N, ...].
+  auto join = [&](const torch::Tensor& steps, const torch::Tensor& bootstrap) {
+    std::vector<int64_t> shape{T * N};
+    for (int64_t d = 2; d < steps.dim(); ++d) shape.push_back(steps.size(d));
+    return torch::cat({steps.reshape(shape), bootstrap}, 0);
+  };
+  const Batch::Context &c = batch.context, &b = batch.bootstrap_context;
+  return {join(batch.observations, batch.bootstrap_observation),
+          join(c.candidate_items, b.candidate_items), join(c.history_items, b.history_items),
+          join(c.history_topics, b.history_topics), join(c.history_responses, b.history_responses)};
+}
+
 }  // namespace rlrec::learner

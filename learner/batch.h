@@ -5,6 +5,7 @@
 
 #include <vector>
 
+#include "common/policy_model.h"
 #include "common/trajectory.h"
 
 namespace rlrec::learner {
@@ -32,6 +33,10 @@ struct Batch {
 // Stacks `trajectories` into one batch on `device`. Reads the trajectories' bytes in place
 // (they are not modified); the batch owns its own copies.
 Batch MakeBatch(const std::vector<common::Trajectory>& trajectories, torch::Device device);
+
+// The model input of every state of `batch`: the T * N steps (step-major, row t * N + n) then
+// the N bootstrap states.
+common::PolicyInput AllStates(const Batch& batch);
 
 }  // namespace rlrec::learner
 

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <vector>
 
 #include "common/control.h"
@@ -76,6 +77,17 @@ std::string Human(double x) {
 LearnerSummary RunLearner(const common::RunConfig& config, const std::string& effective_ini,
                           const std::string& run_dir, const common::ZmqContext& context,
                           const std::atomic<bool>& stop) {
+  const bool synchronous = config.learner.synchronous;
+  if (synchronous && config.actor.count <= 0) {
+    throw common::InvalidInput(
+        "learner.synchronous needs actor.count > 0: each update waits for one unroll from each "
+        "of that many actors (rlrec train passes the number it starts)");
+  }
+  // Synchronous rows come by update count, so two runs write the same rows.
+  const uint64_t report_every_updates = config.run.report_every_updates > 0
+                                            ? config.run.report_every_updates
+                                        : synchronous ? 10
+                                                      : 0;
   torch::Device device(config.learner.device == "cuda" ? torch::kCUDA : torch::kCPU);
   if (device.is_cuda() && !torch::cuda::is_available()) {
     throw common::InvalidInput(
@@ -89,7 +101,7 @@ LearnerSummary RunLearner(const common::RunConfig& config, const std::string& ef
 
   torch::manual_seed(config.run.seed);
   const int feature_dim = common::ObservationFeatures(config);
-  common::PolicyModel model(feature_dim, config.model.hidden);
+  common::PolicyModel model(common::ModelOptions(config));
   model->to(device);
   torch::optim::Adam optimizer(model->parameters(),
                                torch::optim::AdamOptions(config.learner.learning_rate));
@@ -130,6 +142,10 @@ LearnerSummary RunLearner(const common::RunConfig& config, const std::string& ef
   const auto start = Clock::now();
   ReportWindow window;
   std::vector<common::Trajectory> pending;
+  // Synchronous mode: this update's unroll from each actor, by actor id.
+  std::map<uint32_t, common::Trajectory> lockstep;
+  const size_t batch_size = synchronous ? static_cast<size_t>(config.actor.count)
+                                        : static_cast<size_t>(config.learner.batch_trajectories);
   LearnerSummary summary;
 
   auto report = [&](bool final_row) {
@@ -208,7 +224,10 @@ LearnerSummary RunLearner(const common::RunConfig& config, const std::string& ef
     info.env_steps = counters.env_steps;
     control.Serve(info, Clock::now());
     publisher.RepublishIfDue();
-    if (common::SecondsSince(window.start) >= config.run.report_every_s) report(false);
+    if (report_every_updates == 0 &&
+        common::SecondsSince(window.start) >= config.run.report_every_s) {
+      report(false);
+    }
 
     if (auto trajectory = receiver.Receive(After(0.02))) {
       const uint64_t lag = counters.snapshot_version -
@@ -218,12 +237,30 @@ LearnerSummary RunLearner(const common::RunConfig& config, const std::string& ef
         ++dropped_stale;  // too old to correct for: its steps do not count as trained on
         continue;
       }
+      if (synchronous && (lag != 0 || trajectory->actor_id >= batch_size ||
+                          lockstep.count(trajectory->actor_id))) {
+        // Not this step's unroll of an expected actor: lockstep cannot use it.
+        RLREC_LOG(Warning) << "synchronous: dropped an unroll of actor " << trajectory->actor_id
+                           << " on snapshot " << trajectory->policy_version << " (now "
+                           << counters.snapshot_version << ", " << batch_size << " actors)";
+        ++dropped_stale;
+        continue;
+      }
       counters.env_steps += uint64_t{trajectory->unroll_length} * trajectory->num_users;
       for (float r : trajectory->episode_returns) window.return_sum += r;
       window.episodes += trajectory->episode_returns.size();
-      pending.push_back(std::move(*trajectory));
+      if (synchronous) {
+        const uint32_t id = trajectory->actor_id;
+        lockstep.emplace(id, std::move(*trajectory));
+      } else {
+        pending.push_back(std::move(*trajectory));
+      }
     }
-    if (pending.size() < static_cast<size_t>(config.learner.batch_trajectories)) continue;
+    if (synchronous && lockstep.size() == batch_size) {
+      for (auto& [id, t] : lockstep) pending.push_back(std::move(t));  // in actor-id order
+      lockstep.clear();
+    }
+    if (pending.size() < batch_size) continue;
 
     for (const auto& t : pending) {
       uint64_t lag =
@@ -252,10 +289,12 @@ LearnerSummary RunLearner(const common::RunConfig& config, const std::string& ef
     window.value_loss += terms.value_loss;
     window.entropy += terms.entropy;
     window.total_loss += terms.total.item<double>();
-    if (counters.updates % config.learner.publish_every == 0) {
+    // Synchronous actors wait for the next snapshot: publish after every update.
+    if (synchronous || counters.updates % config.learner.publish_every == 0) {
       ++counters.snapshot_version;
       publisher.Publish(common::SnapshotFromModel(*model, run_id, counters.snapshot_version));
     }
+    if (report_every_updates > 0 && counters.updates % report_every_updates == 0) report(false);
   }
 
   report(true);

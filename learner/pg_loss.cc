@@ -17,10 +17,7 @@ torch::Tensor DiscountedReturns(const torch::Tensor& rewards, const torch::Tenso
 
 BatchForward ForwardBatch(common::PolicyModel& model, const Batch& batch, double temperature) {
   const int64_t T = batch.observations.size(0), N = batch.observations.size(1);
-  const int64_t R = batch.observations.size(2), F = batch.observations.size(3);
-  auto states =
-      torch::cat({batch.observations.reshape({T * N, R, F}), batch.bootstrap_observation}, 0);
-  auto out = model->Forward(states);
+  auto out = model->Forward(AllStates(batch));
   BatchForward f;
   f.scores = out.scores.narrow(0, 0, T * N);
   f.values = out.values.narrow(0, 0, T * N).view({T, N});

@@ -50,10 +50,10 @@ TEST(BaselinesTest, OraclesPickTheTopCandidatesByWhatTheyKnow) {
   InterestEvolutionSimulator sim(o);
   std::vector<int32_t> slates(50 * 2);
   TopScorePolicy myopic(TopScorePolicy::Score::kAttractiveness);
-  myopic.Choose(sim, nullptr, 2, slates.data());
+  myopic.Choose(sim, {}, 2, slates.data());
   TopScorePolicy quality(TopScorePolicy::Score::kQuality);
   std::vector<int32_t> by_quality(50 * 2);
-  quality.Choose(sim, nullptr, 2, by_quality.data());
+  quality.Choose(sim, {}, 2, by_quality.data());
   for (int u = 0; u < 50; ++u) {
     const double first = sim.Attractiveness(u, slates[u * 2], 0);
     EXPECT_GE(first, sim.Attractiveness(u, slates[u * 2 + 1], 0));
@@ -76,7 +76,7 @@ TEST(BaselinesTest, RandomSlatesHoldDistinctCandidates) {
   InterestEvolutionSimulator sim(o);
   RandomPolicy random(7);
   std::vector<int32_t> slates(200 * 5);
-  random.Choose(sim, nullptr, 5, slates.data());
+  random.Choose(sim, {}, 5, slates.data());
   for (int u = 0; u < 200; ++u) {
     std::set<int32_t> distinct(slates.begin() + u * 5, slates.begin() + u * 5 + 5);
     EXPECT_EQ(distinct.size(), 5u);

@@ -4,6 +4,7 @@
 
 #include "common/error.h"
 #include "common/policy_model.h"
+#include "tests/model_inputs.h"
 #include "tests/test_util.h"
 
 namespace rlrec::common {
@@ -11,9 +12,9 @@ namespace {
 
 TEST(SnapshotTest, SnapshotSentInChunksLoadsIntoAnotherModelWithIdenticalOutputs) {
   torch::manual_seed(1);
-  PolicyModel source(22, 64);
+  PolicyModel source(testing::SmallModel(22, 64, 100, 10, "gru"));
   torch::manual_seed(2);
-  PolicyModel target(22, 64);
+  PolicyModel target(testing::SmallModel(22, 64, 100, 10, "gru"));
   auto blob = SnapshotFromModel(*source, "run", 4);
   ZmqContext context;
   testing::LoopbackPipe pipe(context);
@@ -24,21 +25,21 @@ TEST(SnapshotTest, SnapshotSentInChunksLoadsIntoAnotherModelWithIdenticalOutputs
   }
   ASSERT_NE(received, nullptr);
   LoadSnapshotIntoModel(*received, *target);
-  auto observations = torch::randn({5, 11, 22});
-  auto a = source->Forward(observations), b = target->Forward(observations);
+  auto input = testing::RandomInput(5, 10, 22, 4, 100, 10, 3);
+  auto a = source->Forward(input), b = target->Forward(input);
   EXPECT_TRUE(torch::equal(a.scores, b.scores));
   EXPECT_TRUE(torch::equal(a.values, b.values));
 }
 
 TEST(SnapshotTest, SnapshotOfAnotherModelShapeIsRefusedAndNothingIsLoaded) {
-  PolicyModel small(22, 32), large(22, 64);
+  PolicyModel small(testing::SmallModel(22, 32)), large(testing::SmallModel(22, 64));
   auto before = large->parameters()[0].clone();
   auto blob = SnapshotFromModel(*small, "run", 1);
   try {
     LoadSnapshotIntoModel(*blob, *large);
     FAIL() << "loaded a 32-wide snapshot into a 64-wide model";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("user_in.weight"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("item_embedding.weight"), std::string::npos) << e.what();
   }
   EXPECT_TRUE(torch::equal(before, large->parameters()[0]));
 }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/policy_model.h"
+#include "tests/model_inputs.h"
 
 namespace rlrec::learner {
 namespace {
@@ -85,7 +86,7 @@ TEST(SampleSlatesTest, EpsilonMixesInUniformSlatesWithTheMixturesExactLogProbabi
 
 TEST(PolicyGradientLossTest, StepOnAPositiveAdvantageMakesThatSlateMoreLikely) {
   torch::manual_seed(0);
-  common::PolicyModel model(6, 16);
+  common::PolicyModel model(testing::SmallModel(6, 16));
   Batch batch;
   const int64_t T = 1, N = 4, R = 5, F = 6;
   batch.observations = torch::randn({T, N, R, F});
@@ -94,20 +95,25 @@ TEST(PolicyGradientLossTest, StepOnAPositiveAdvantageMakesThatSlateMoreLikely) {
   batch.behaviour_log_probs = torch::zeros({T, N});
   batch.rewards = torch::full({T, N}, 100.f);  // far above any initial value estimate
   batch.dones = torch::ones({T, N});
+  batch.context = testing::EmptyContext({T, N}, R - 1);
+  batch.bootstrap_context = testing::EmptyContext({N}, R - 1);
+  auto first_step = [&] {
+    return common::PolicyInput{batch.observations[0], batch.context.candidate_items[0],
+                               batch.context.history_items[0], batch.context.history_topics[0],
+                               batch.context.history_responses[0]};
+  };
   PgLossOptions options{0.9, 0.0, 0.0, 1.0};
-  auto before =
-      common::SlateLogProb(model->Forward(batch.observations[0]).scores, batch.slates[0], 1.0)
-          .sum()
-          .item<double>();
+  auto before = common::SlateLogProb(model->Forward(first_step()).scores, batch.slates[0], 1.0)
+                    .sum()
+                    .item<double>();
   torch::optim::SGD sgd(model->parameters(), 0.01);
   auto terms = PolicyGradientLoss(model, batch, options);
   sgd.zero_grad();
   terms.total.backward();
   sgd.step();
-  auto after =
-      common::SlateLogProb(model->Forward(batch.observations[0]).scores, batch.slates[0], 1.0)
-          .sum()
-          .item<double>();
+  auto after = common::SlateLogProb(model->Forward(first_step()).scores, batch.slates[0], 1.0)
+                   .sum()
+                   .item<double>();
   EXPECT_GT(after, before);
 }
 

@@ -1,0 +1,102 @@
+#include "common/policy_model.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/model_inputs.h"
+
+namespace rlrec::common {
+namespace {
+
+using testing::Clone;
+using testing::RandomInput;
+using testing::SmallModel;
+
+class PolicyModelEncoderTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(PolicyModelEncoderTest, TheUsersHistoryChangesTheScoresAndTheValue) {
+  torch::manual_seed(3);
+  PolicyModel model(SmallModel(8, 16, /*item_buckets=*/50, /*topics=*/5, GetParam()));
+  auto a = RandomInput(6, 4, 8, 5, 50, 5, /*filled=*/5);
+  auto b = Clone(a);
+  b.history_items = torch::randint(50, {6, 5}, torch::kInt64);
+  auto out_a = model->Forward(a), again = model->Forward(a), out_b = model->Forward(b);
+  EXPECT_TRUE(torch::equal(out_a.scores, again.scores));
+  // Every row's history differs, so every row's scores and value differ.
+  EXPECT_TRUE((out_a.scores - out_b.scores).abs().amax(1).gt(1e-6).all().item<bool>());
+  EXPECT_TRUE((out_a.values - out_b.values).abs().gt(1e-7).all().item<bool>());
+}
+
+TEST_P(PolicyModelEncoderTest, EmptyHistoryEntriesAreIgnoredWhateverTheyHold) {
+  torch::manual_seed(4);
+  PolicyModel model(SmallModel(8, 16, 50, 5, GetParam()));
+  auto a = RandomInput(6, 4, 8, 6, 50, 5, /*filled=*/2);
+  auto b = Clone(a);
+  // Entries 2.. are empty (topic -1): their item ids and responses must not matter.
+  b.history_items.narrow(1, 2, 4).copy_(torch::randint(50, {6, 4}, torch::kInt64));
+  b.history_responses.narrow(1, 2, 4).fill_(7);
+  EXPECT_TRUE(torch::allclose(model->Forward(a).scores, model->Forward(b).scores));
+  // ...while the filled entries do.
+  b.history_responses.narrow(1, 0, 1).fill_(9);
+  EXPECT_FALSE(torch::allclose(model->Forward(a).scores, model->Forward(b).scores));
+}
+
+INSTANTIATE_TEST_SUITE_P(Encoders, PolicyModelEncoderTest, ::testing::Values("pooled", "gru"));
+
+TEST(PolicyModelTest, PooledHistoryIgnoresOrderAndTheGruDoesNot) {
+  torch::manual_seed(5);
+  PolicyModel pooled(SmallModel(8, 16, 50, 5, "pooled"));
+  PolicyModel gru(SmallModel(8, 16, 50, 5, "gru"));
+  auto a = RandomInput(6, 4, 8, 4, 50, 5, /*filled=*/4);
+  auto b = Clone(a);
+  auto reversed = torch::tensor({3, 2, 1, 0}, torch::kInt64);
+  b.history_items = a.history_items.index_select(1, reversed);
+  b.history_topics = a.history_topics.index_select(1, reversed);
+  b.history_responses = a.history_responses.index_select(1, reversed);
+  EXPECT_TRUE(torch::allclose(pooled->Forward(a).scores, pooled->Forward(b).scores, 1e-5, 1e-6));
+  EXPECT_FALSE(torch::allclose(gru->Forward(a).scores, gru->Forward(b).scores, 1e-5, 1e-6));
+}
+
+TEST(PolicyModelTest, CandidateItemIdsMoveTheirOwnScoresOnly) {
+  torch::manual_seed(6);
+  PolicyModel model(SmallModel(8, 16, 50, 5));
+  {
+    // Give each item its own bias, as training would.
+    torch::NoGradGuard no_grad;
+    for (auto& p : model->named_parameters()) {
+      if (p.key() == "item_score_bias.weight") p.value().copy_(torch::randn_like(p.value()));
+    }
+  }
+  auto a = RandomInput(3, 4, 8, 3, 50, 5, 3);
+  auto b = Clone(a);
+  b.candidate_items.select(1, 2).copy_((a.candidate_items.select(1, 2) + 1).remainder(50));
+  auto diff = (model->Forward(a).scores - model->Forward(b).scores).abs();
+  EXPECT_TRUE(diff.select(1, 2).gt(1e-6).all().item<bool>());
+  EXPECT_EQ(diff.narrow(1, 0, 2).max().item<float>(), 0.f);
+  EXPECT_EQ(diff.select(1, 3).max().item<float>(), 0.f);
+}
+
+TEST(PolicyModelTest, WithoutItemBucketsIdsAreIgnored) {
+  torch::manual_seed(7);
+  PolicyModel model(SmallModel(8, 16, /*item_buckets=*/0, 5));
+  auto a = RandomInput(3, 4, 8, 3, 50, 5, 3);
+  auto b = Clone(a);
+  b.candidate_items = torch::full_like(a.candidate_items, -1);
+  b.history_items = torch::randint(1000, {3, 3}, torch::kInt64);
+  EXPECT_TRUE(torch::equal(model->Forward(a).scores, model->Forward(b).scores));
+}
+
+TEST(PolicyModelTest, MismatchedShapesAreRefusedWithTheirSizes) {
+  PolicyModel model(SmallModel(8, 16, 50, 5));
+  auto in = RandomInput(3, 4, 8, 3, 50, 5, 3);
+  in.candidate_items = in.candidate_items.narrow(1, 0, 3);
+  try {
+    model->Forward(in);
+    FAIL() << "scored 4 candidates with 3 ids";
+  } catch (const c10::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("candidate_items must be [3, 4]"), std::string::npos)
+        << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace rlrec::common

@@ -1,0 +1,31 @@
+#ifndef RLREC_TESTS_MODEL_INPUTS_H_
+#define RLREC_TESTS_MODEL_INPUTS_H_
+
+#include <torch/torch.h>
+
+#include "common/policy_model.h"
+#include "learner/batch.h"
+
+namespace rlrec::testing {
+
+// Model options for small test models: `feature_dim` features, `hidden` wide, ids of
+// `item_buckets` items and `topics` topics, the given history encoder.
+common::PolicyModelOptions SmallModel(int feature_dim, int hidden, int item_buckets = 0,
+                                      int topics = 0, const std::string& encoder = "pooled");
+
+// Random input for N states with C candidates and H history entries: features ~ N(0, 1),
+// item ids in [0, items), topics in [0, topics), responses in [0, 3); with `items` = 0, every
+// id is -1 (no stable ids). The first `filled` history entries are set, the rest empty.
+common::PolicyInput RandomInput(int64_t N, int64_t C, int64_t F, int64_t H, int64_t items,
+                                int64_t topics, int64_t filled);
+
+// A deep copy of `input` (copying the struct shares the tensors).
+common::PolicyInput Clone(const common::PolicyInput& input);
+
+// A batch context ([lead..., C] candidates and [lead..., H] history) with no ids and an
+// empty history, for tests of losses that only read the feature rows.
+learner::Batch::Context EmptyContext(std::vector<int64_t> lead, int64_t C);
+
+}  // namespace rlrec::testing
+
+#endif  // RLREC_TESTS_MODEL_INPUTS_H_
