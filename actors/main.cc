@@ -3,11 +3,13 @@
 #include <torch/torch.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <iostream>
 
 #include "actors/actor_loop.h"
 #include "common/check.h"
 #include "common/config.h"
+#include "common/error.h"
 #include "common/logging.h"
 #include "common/metrics.h"
 
@@ -17,15 +19,33 @@ std::atomic<bool> g_stop{false};
 
 void OnSignal(int) { g_stop = true; }
 
+// The rank a launcher (mpirun, srun) gave this process, or 0. Actors are not MPI ranks, but
+// a launcher that starts A of them numbers them 0..A-1.
+uint32_t RankFromLauncher() {
+  for (const char* name : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"}) {
+    if (const char* value = std::getenv(name)) {
+      try {
+        return static_cast<uint32_t>(std::stoul(value));
+      } catch (const std::exception&) {
+        throw rlrec::common::InvalidInput(std::string("environment variable ") + name + "='" +
+                                          value + "' is not a rank");
+      }
+    }
+  }
+  return 0;
+}
+
 int ActorMain(int argc, const char* const* argv) {
   namespace po = boost::program_options;
   uint32_t actor_id = 0;
   po::options_description own("Actor options");
-  own.add_options()("actor-id", po::value<uint32_t>(&actor_id)->default_value(0),
-                    "this actor's id: seeds its users and names it in metrics");
+  own.add_options()("actor-id", po::value<uint32_t>(&actor_id),
+                    "this actor's id: seeds its users and names it in metrics (default: the "
+                    "process's rank when started by mpirun or srun, else 0)");
   auto args = rlrec::common::ParseArgs(argc, argv, "rlrec-actor",
                                        "--config FILE --transport.control ENDPOINT [options]", own);
   if (!args) return 0;
+  if (!args->vm.count("actor-id")) actor_id = RankFromLauncher();
   static std::string name = "actor-" + std::to_string(actor_id);
   rlrec::common::SetProcessName(name.c_str());
   std::signal(SIGINT, OnSignal);

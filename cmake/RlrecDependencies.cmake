@@ -19,3 +19,36 @@ endif()
 find_package(GTest)
 
 set(RLREC_WARNINGS -Wall -Wextra)
+
+# Learner ranks talk MPI (Open MPI from Debian's libopenmpi-dev).
+find_package(MPI REQUIRED COMPONENTS CXX)
+# How tests start ranks: more ranks than cores is fine, root is allowed (CI runs as root),
+# and shared memory without single-copy (ptrace is often restricted in containers).
+set(RLREC_MPIRUN_FLAGS --oversubscribe --allow-run-as-root --mca btl_vader_single_copy_mechanism none)
+
+# The NCCL backend is built when NCCL and the CUDA runtime are found (a GPU machine, or a
+# development machine with the CUDA toolkit: compiled, not run); RLREC_WITH_NCCL=OFF skips it.
+set(RLREC_WITH_NCCL AUTO CACHE STRING "Build the NCCL backend: AUTO, ON or OFF")
+set(RLREC_NCCL_FOUND FALSE)
+if(NOT RLREC_WITH_NCCL STREQUAL "OFF")
+  find_package(CUDAToolkit QUIET)
+  find_path(NCCL_INCLUDE_DIR nccl.h
+    HINTS ${CUDAToolkit_INCLUDE_DIRS} /usr/local/cuda/include)
+  find_library(NCCL_LIBRARY NAMES nccl
+    HINTS ${CUDAToolkit_LIBRARY_DIR} /usr/local/cuda/lib64 /usr/local/cuda/lib
+          /usr/lib/x86_64-linux-gnu)
+  if(CUDAToolkit_FOUND AND NCCL_INCLUDE_DIR AND NCCL_LIBRARY)
+    set(RLREC_NCCL_FOUND TRUE)
+    if(NOT TARGET rlrec::nccl)
+      add_library(rlrec::nccl UNKNOWN IMPORTED)
+      set_target_properties(rlrec::nccl PROPERTIES
+        IMPORTED_LOCATION ${NCCL_LIBRARY}
+        INTERFACE_INCLUDE_DIRECTORIES ${NCCL_INCLUDE_DIR})
+    endif()
+    message(STATUS "rlrec: NCCL backend on (${NCCL_LIBRARY})")
+  elseif(RLREC_WITH_NCCL STREQUAL "ON")
+    message(FATAL_ERROR "RLREC_WITH_NCCL=ON but NCCL or the CUDA runtime was not found")
+  else()
+    message(STATUS "rlrec: NCCL backend off (NCCL or the CUDA toolkit not found)")
+  endif()
+endif()

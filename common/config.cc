@@ -101,6 +101,11 @@ po::options_description ConfigOptions(RunConfig* c) {
   Add(d, "learner.max_policy_lag", &c->learner.max_policy_lag,
       "drop trajectories more than this many snapshots old (0: keep all)");
   Add(d, "learner.threads", &c->learner.threads, "LibTorch threads of the learner");
+  Add(d, "learner.bucket_mib", &c->learner.bucket_mib,
+      "size of the gradient buckets all-reduced across learner ranks, in MiB");
+  Add(d, "learner.collective_timeout_s", &c->learner.collective_timeout_s,
+      "longest wait, in seconds, for the other learner ranks at an update (a rank whose actors "
+      "send nothing holds the others up); then the job stops with an error");
   Add(d, "learner.synchronous", &c->learner.synchronous,
       "lockstep mode: each actor waits for every new snapshot, each update takes one unroll "
       "from every actor (actor.count of them) in actor-id order; with a fixed seed and "
@@ -285,6 +290,10 @@ void ValidateConfig(const RunConfig& c) {
   Require(c.learner.c_bar > 0, "learner.c_bar", Str(c.learner.c_bar), "must be > 0");
   Require(c.learner.max_policy_lag >= 0, "learner.max_policy_lag", Str(c.learner.max_policy_lag),
           "must be >= 0");
+  Require(c.learner.bucket_mib > 0 && c.learner.bucket_mib <= 4096, "learner.bucket_mib",
+          Str(c.learner.bucket_mib), "must be in (0, 4096]");
+  Require(c.learner.collective_timeout_s > 0, "learner.collective_timeout_s",
+          Str(c.learner.collective_timeout_s), "must be > 0");
   Require(c.learner.threads >= 1 && c.learner.threads <= 256, "learner.threads",
           Str(c.learner.threads), "must be in [1, 256]");
   Require(c.actor.count >= 0 && c.actor.count <= 4096, "actor.count", Str(c.actor.count),

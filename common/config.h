@@ -63,7 +63,9 @@ struct RunConfig {
     double importance_cap = 5.0;       // topk_reinforce: cap of pi / mu
     int max_policy_lag = 0;            // drop older trajectories (in snapshots); 0: keep all
     int threads = 1;
-    bool synchronous = false;  // lockstep with every actor: bit-for-bit reproducible runs
+    bool synchronous = false;           // lockstep with every actor: bit-for-bit reproducible runs
+    double bucket_mib = 25;             // gradient all-reduce bucket size across ranks
+    double collective_timeout_s = 600;  // longest wait for the other learner ranks
   } learner;
   struct Actor {
     int count = 0;  // actors the local launcher starts; 0 = one per core

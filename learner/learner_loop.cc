@@ -1,6 +1,7 @@
 #include "learner/learner_loop.h"
 
 #include <torch/torch.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -17,10 +18,11 @@
 #include "common/snapshot.h"
 #include "learner/batch.h"
 #include "learner/checkpoint.h"
-#include "learner/pg_loss.h"
-#include "learner/topk_reinforce.h"
+#include "learner/collective.h"
+#include "learner/gradient_buckets.h"
+#include "learner/rank_report.h"
 #include "learner/trajectory_receiver.h"
-#include "learner/vtrace.h"
+#include "learner/update_step.h"
 #include "learner/weight_publisher.h"
 
 namespace rlrec::learner {
@@ -39,6 +41,15 @@ void WriteFileAtomically(const std::string& path, const std::string& text) {
     if (!out.flush()) throw common::Unavailable("cannot write '" + temporary + "'");
   }
   std::filesystem::rename(temporary, path);
+}
+
+// `bound` as others can reach it: a wildcard address becomes this host's name.
+std::string Advertised(const std::string& bound) {
+  const std::string wildcard = "tcp://0.0.0.0:";
+  if (bound.rfind(wildcard, 0) != 0) return bound;
+  char host[256] = {};
+  if (::gethostname(host, sizeof(host) - 1) != 0) return bound;
+  return "tcp://" + std::string(host) + ":" + bound.substr(wildcard.size());
 }
 
 std::string Endpoint(const std::string& host, int port) {
@@ -76,79 +87,125 @@ std::string Human(double x) {
 
 LearnerSummary RunLearner(const common::RunConfig& config, const std::string& effective_ini,
                           const std::string& run_dir, const common::ZmqContext& context,
-                          const std::atomic<bool>& stop) {
+                          const std::atomic<bool>& stop, const MpiWorld& world) {
   const bool synchronous = config.learner.synchronous;
+  const bool lead = world.rank() == 0;
+  const int ranks = world.size();
+  const double collective_timeout_s = config.learner.collective_timeout_s;
   if (synchronous && config.actor.count <= 0) {
     throw common::InvalidInput(
         "learner.synchronous needs actor.count > 0: each update waits for one unroll from each "
         "of that many actors (rlrec train passes the number it starts)");
+  }
+  if (synchronous && ranks > 1) {
+    throw common::InvalidInput("learner.synchronous runs one learner rank, not " +
+                               std::to_string(ranks) +
+                               ": actors spread their unrolls over ranks unpredictably");
   }
   // Synchronous rows come by update count, so two runs write the same rows.
   const uint64_t report_every_updates = config.run.report_every_updates > 0
                                             ? config.run.report_every_updates
                                         : synchronous ? 10
                                                       : 0;
-  torch::Device device(config.learner.device == "cuda" ? torch::kCUDA : torch::kCPU);
-  if (device.is_cuda() && !torch::cuda::is_available()) {
-    throw common::InvalidInput(
-        "learner.device = cuda, but this LibTorch sees no CUDA device (a CPU build of "
-        "LibTorch, or no GPU on this machine)");
+  torch::Device device(torch::kCPU);
+  if (config.learner.device == "cuda") {
+    if (!torch::cuda::is_available()) {
+      throw common::InvalidInput(
+          "learner.device = cuda, but this LibTorch sees no CUDA device (a CPU build of "
+          "LibTorch, or no GPU on this machine)");
+    }
+    // One GPU per rank: the rank's place among the ranks on its host.
+    device = torch::Device(torch::kCUDA, static_cast<torch::DeviceIndex>(
+                                             world.local_rank() % torch::cuda::device_count()));
   }
-  std::filesystem::create_directories(run_dir + "/checkpoints");
-  WriteFileAtomically(run_dir + "/config.ini", effective_ini);
-  common::MetricsWriter metrics(run_dir + "/metrics.jsonl");
+  std::unique_ptr<common::MetricsWriter> metrics;
+  if (lead) {
+    std::filesystem::create_directories(run_dir + "/checkpoints");
+    WriteFileAtomically(run_dir + "/config.ini", effective_ini);
+    metrics = std::make_unique<common::MetricsWriter>(run_dir + "/metrics.jsonl");
+  }
   const std::string run_id = std::filesystem::path(run_dir).filename().string();
 
   torch::manual_seed(config.run.seed);
   const int feature_dim = common::ObservationFeatures(config);
   common::PolicyModel model(common::ModelOptions(config));
   model->to(device);
+  std::unique_ptr<Collective> collective;
+  if (ranks > 1) {
+    collective = MakeCollective(world, device, collective_timeout_s);
+    // Every rank starts from the lead's parameters.
+    torch::NoGradGuard no_grad;
+    for (auto& p : model->parameters()) collective->Broadcast(p, 0);
+  }
+  GradientBuckets gradients(model->parameters(),
+                            static_cast<size_t>(config.learner.bucket_mib * 1024 * 1024));
   torch::optim::Adam optimizer(model->parameters(),
                                torch::optim::AdamOptions(config.learner.learning_rate));
 
   ExpectedShape expected{config.actor.unroll, config.sim.candidates + 1, feature_dim,
                          config.sim.slate_size, config.sim.history_length};
-  TrajectoryReceiver receiver(context,
-                              Endpoint(config.transport.host, config.transport.trajectory_port),
+  // Ranks sharing a host and a fixed port take consecutive ports.
+  const int trajectory_port =
+      config.transport.trajectory_port == 0 ? 0 : config.transport.trajectory_port + world.rank();
+  TrajectoryReceiver receiver(context, Endpoint(config.transport.host, trajectory_port),
                               config.transport.receive_hwm, expected);
-  WeightPublisher publisher(context, Endpoint(config.transport.host, config.transport.weights_port),
-                            size_t(config.transport.weights_chunk_kib) * 1024,
-                            config.transport.weights_republish_s);
-  common::ControlServer control(context,
-                                Endpoint(config.transport.host, config.transport.control_port));
+  const std::vector<std::string> trajectory_endpoints =
+      world.AllGather(Advertised(receiver.endpoint()), collective_timeout_s);
 
+  // The lead alone talks to actors about the run and publishes weights.
+  std::unique_ptr<WeightPublisher> publisher;
+  std::unique_ptr<common::ControlServer> control;
   TrainingCounters counters;
-  publisher.Publish(common::SnapshotFromModel(*model, run_id, counters.snapshot_version));
   common::LearnerInfo info;
-  info.run_id = run_id;
-  info.trajectory_endpoints = {receiver.endpoint()};
-  info.weights_endpoint = publisher.endpoint();
-  WriteFileAtomically(run_dir + "/" + kControlEndpointFile, control.endpoint() + "\n");
-  RLREC_LOG(Info) << "run " << run_id << ": control " << control.endpoint() << ", trajectories "
-                  << receiver.endpoint() << ", weights " << publisher.endpoint() << ", device "
-                  << device;
+  if (lead) {
+    publisher = std::make_unique<WeightPublisher>(
+        context, Endpoint(config.transport.host, config.transport.weights_port),
+        size_t(config.transport.weights_chunk_kib) * 1024, config.transport.weights_republish_s);
+    control = std::make_unique<common::ControlServer>(
+        context, Endpoint(config.transport.host, config.transport.control_port));
+    publisher->Publish(common::SnapshotFromModel(*model, run_id, counters.snapshot_version));
+    info.run_id = run_id;
+    info.trajectory_endpoints = trajectory_endpoints;
+    info.weights_endpoint = Advertised(publisher->endpoint());
+    WriteFileAtomically(run_dir + "/" + kControlEndpointFile,
+                        Advertised(control->endpoint()) + "\n");
+    RLREC_LOG(Info) << "run " << run_id << ": control " << Advertised(control->endpoint())
+                    << ", weights " << info.weights_endpoint << ", " << ranks
+                    << " learner rank(s), device " << device
+                    << (collective ? ", gradients over " + collective->backend() : "");
+  }
+  RLREC_LOG(Info) << "rank " << world.rank() << " of " << ranks << ": trajectories at "
+                  << trajectory_endpoints[world.rank()];
+  // While waiting for other ranks, the lead keeps answering actors.
+  const std::function<void()> serve = [&] {
+    if (!lead) return;
+    info.latest_version = counters.snapshot_version;
+    info.updates = counters.updates;
+    info.env_steps = counters.env_steps;
+    control->Serve(info, Clock::now());
+    publisher->RepublishIfDue();
+  };
 
-  PgLossOptions loss_options{config.learner.discount, config.learner.value_coef,
-                             config.learner.entropy_coef, config.model.temperature};
-  VTraceOptions vtrace_options{config.learner.discount,     config.learner.value_coef,
-                               config.learner.entropy_coef, config.model.temperature,
-                               config.learner.rho_bar,      config.learner.c_bar};
-  TopKReinforceOptions topk_options{config.learner.discount, config.learner.value_coef,
-                                    config.learner.entropy_coef, config.model.temperature,
-                                    config.learner.importance_cap};
+  const Objective objective = Objective::FromConfig(config);
   const bool use_vtrace = config.learner.objective == "vtrace";
-  const bool use_topk = config.learner.objective == "topk_reinforce";
-  uint64_t dropped_stale = 0;
   const auto start = Clock::now();
   ReportWindow window;
+  RankReport mine;    // this rank, since the last update
+  RankReport agreed;  // all ranks, at the last update: totals of received and decode errors
+  uint64_t dropped_stale = 0;
   std::vector<common::Trajectory> pending;
   // Synchronous mode: this update's unroll from each actor, by actor id.
   std::map<uint32_t, common::Trajectory> lockstep;
   const size_t batch_size = synchronous ? static_cast<size_t>(config.actor.count)
                                         : static_cast<size_t>(config.learner.batch_trajectories);
   LearnerSummary summary;
+  auto received = [&] { return ranks == 1 ? double(receiver.received()) : agreed.trajectories; };
+  auto decode_errors = [&] {
+    return ranks == 1 ? double(receiver.decode_errors()) : agreed.decode_errors;
+  };
 
   auto report = [&](bool final_row) {
+    if (!lead) return;
     const double window_s = std::max(1e-9, common::SecondsSince(window.start));
     const double steps_per_s = (counters.env_steps - window.env_steps_at_start) / window_s;
     const double updates_per_s = (counters.updates - window.updates_at_start) / window_s;
@@ -171,14 +228,15 @@ LearnerSummary RunLearner(const common::RunConfig& config, const std::string& ef
         .Add("policy_lag_min", any_lag ? double(window.lag_min) : nan)
         .Add("policy_lag_mean", any_lag ? window.lag_sum / window.lag_count : nan)
         .Add("policy_lag_max", any_lag ? double(window.lag_max) : nan)
-        .Add("trajectories_received", receiver.received())
-        .Add("decode_errors", receiver.decode_errors())
+        .Add("trajectories_received", static_cast<uint64_t>(received()))
+        .Add("decode_errors", static_cast<uint64_t>(decode_errors()))
         .Add("dropped_stale", dropped_stale)
         .Add("mean_rho", use_vtrace && window.loss_count ? window.rho_sum / n : nan)
         .Add("snapshot_version", counters.snapshot_version)
-        .Add("actors_seen", static_cast<uint64_t>(control.actors_seen().size()))
+        .Add("actors_seen", static_cast<uint64_t>(control->actors_seen().size()))
+        .Add("learner_ranks", ranks)
         .Add("final", final_row ? 1 : 0);
-    metrics.Write(row);
+    metrics->Write(row);
     char line[512];
     std::snprintf(line, sizeof(line),
                   "[learner] %6.1fs  updates %llu  env_steps %s (%s/s)  mean_return %s  "
@@ -191,9 +249,8 @@ LearnerSummary RunLearner(const common::RunConfig& config, const std::string& ef
                              std::to_string(window.lag_max))
                                 .c_str()
                           : "-",
-                  static_cast<unsigned long long>(receiver.received()),
-                  static_cast<unsigned long long>(receiver.decode_errors()),
-                  control.actors_seen().size());
+                  static_cast<unsigned long long>(received()),
+                  static_cast<unsigned long long>(decode_errors()), control->actors_seen().size());
     std::fputs(line, stdout);
     std::fflush(stdout);
     window = ReportWindow();
@@ -201,88 +258,96 @@ LearnerSummary RunLearner(const common::RunConfig& config, const std::string& ef
     window.updates_at_start = counters.updates;
   };
 
-  // Data path: PULL → decode in place → batch → device → loss → backward → step → PUB.
+  // Data path: PULL → decode in place → batch → device → loss → backward → all-reduce → step
+  // → PUB.
   while (true) {
     if (stop) {
-      summary.stop_reason = "signal";
-      break;
+      mine.stop = StopReason::kSignal;
+    } else if (config.run.budget_seconds > 0 &&
+               common::SecondsSince(start) >= config.run.budget_seconds) {
+      mine.stop = StopReason::kTimeBudget;
+    } else if (config.run.max_updates > 0 && counters.updates >= config.run.max_updates) {
+      mine.stop = StopReason::kMaxUpdates;
+    } else if (config.run.max_env_steps > 0 && counters.env_steps >= config.run.max_env_steps) {
+      mine.stop = StopReason::kMaxEnvSteps;
     }
-    if (config.run.budget_seconds > 0 && common::SecondsSince(start) >= config.run.budget_seconds) {
-      summary.stop_reason = "time budget";
-      break;
-    }
-    if (config.run.max_updates > 0 && counters.updates >= config.run.max_updates) {
-      summary.stop_reason = "max_updates";
-      break;
-    }
-    if (config.run.max_env_steps > 0 && counters.env_steps >= config.run.max_env_steps) {
-      summary.stop_reason = "max_env_steps";
-      break;
-    }
-    info.latest_version = counters.snapshot_version;
-    info.updates = counters.updates;
-    info.env_steps = counters.env_steps;
-    control.Serve(info, Clock::now());
-    publisher.RepublishIfDue();
-    if (report_every_updates == 0 &&
+    serve();
+    if (lead && report_every_updates == 0 &&
         common::SecondsSince(window.start) >= config.run.report_every_s) {
       report(false);
     }
 
-    if (auto trajectory = receiver.Receive(After(0.02))) {
-      const uint64_t lag = counters.snapshot_version -
-                           std::min(trajectory->policy_version, counters.snapshot_version);
-      if (config.learner.max_policy_lag > 0 &&
-          lag > static_cast<uint64_t>(config.learner.max_policy_lag)) {
-        ++dropped_stale;  // too old to correct for: its steps do not count as trained on
-        continue;
+    if (mine.stop == StopReason::kNone) {
+      if (auto trajectory = receiver.Receive(After(0.02))) {
+        const uint64_t lag = counters.snapshot_version -
+                             std::min(trajectory->policy_version, counters.snapshot_version);
+        if (config.learner.max_policy_lag > 0 &&
+            lag > static_cast<uint64_t>(config.learner.max_policy_lag)) {
+          ++mine.dropped_stale;  // too old to correct for: its steps do not count as trained on
+          continue;
+        }
+        if (synchronous && (lag != 0 || trajectory->actor_id >= batch_size ||
+                            lockstep.count(trajectory->actor_id))) {
+          // Not this step's unroll of an expected actor: lockstep cannot use it.
+          RLREC_LOG(Warning) << "synchronous: dropped an unroll of actor " << trajectory->actor_id
+                             << " on snapshot " << trajectory->policy_version << " (now "
+                             << counters.snapshot_version << ", " << batch_size << " actors)";
+          ++mine.dropped_stale;
+          continue;
+        }
+        mine.env_steps += double(trajectory->unroll_length) * trajectory->num_users;
+        for (float r : trajectory->episode_returns) mine.return_sum += r;
+        mine.episodes += trajectory->episode_returns.size();
+        if (synchronous) {
+          const uint32_t id = trajectory->actor_id;
+          lockstep.emplace(id, std::move(*trajectory));
+        } else {
+          pending.push_back(std::move(*trajectory));
+        }
       }
-      if (synchronous && (lag != 0 || trajectory->actor_id >= batch_size ||
-                          lockstep.count(trajectory->actor_id))) {
-        // Not this step's unroll of an expected actor: lockstep cannot use it.
-        RLREC_LOG(Warning) << "synchronous: dropped an unroll of actor " << trajectory->actor_id
-                           << " on snapshot " << trajectory->policy_version << " (now "
-                           << counters.snapshot_version << ", " << batch_size << " actors)";
-        ++dropped_stale;
-        continue;
+      if (synchronous && lockstep.size() == batch_size) {
+        for (auto& [id, t] : lockstep) pending.push_back(std::move(t));  // in actor-id order
+        lockstep.clear();
       }
-      counters.env_steps += uint64_t{trajectory->unroll_length} * trajectory->num_users;
-      for (float r : trajectory->episode_returns) window.return_sum += r;
-      window.episodes += trajectory->episode_returns.size();
-      if (synchronous) {
-        const uint32_t id = trajectory->actor_id;
-        lockstep.emplace(id, std::move(*trajectory));
-      } else {
-        pending.push_back(std::move(*trajectory));
-      }
+      if (pending.size() < batch_size) continue;
     }
-    if (synchronous && lockstep.size() == batch_size) {
-      for (auto& [id, t] : lockstep) pending.push_back(std::move(t));  // in actor-id order
-      lockstep.clear();
-    }
-    if (pending.size() < batch_size) continue;
 
-    for (const auto& t : pending) {
-      uint64_t lag =
-          counters.snapshot_version - std::min(t.policy_version, counters.snapshot_version);
-      window.lag_min = std::min(window.lag_min, lag);
-      window.lag_max = std::max(window.lag_max, lag);
-      window.lag_sum += lag;
-      ++window.lag_count;
+    // This rank has a batch, or wants to stop: agree with the others on which it is.
+    if (mine.stop == StopReason::kNone) {
+      for (const auto& t : pending) {
+        const double lag = double(counters.snapshot_version -
+                                  std::min(t.policy_version, counters.snapshot_version));
+        mine.lag_min = std::min(mine.lag_min, lag);
+        mine.lag_max = std::max(mine.lag_max, lag);
+        mine.lag_sum += lag;
+        ++mine.lag_count;
+      }
     }
+    mine.trajectories = double(receiver.received());
+    mine.decode_errors = double(receiver.decode_errors());
+    agreed = Agree(world, mine, collective_timeout_s, serve);
+    mine = RankReport();
+    counters.env_steps += static_cast<uint64_t>(agreed.env_steps);
+    window.return_sum += agreed.return_sum;
+    window.episodes += static_cast<uint64_t>(agreed.episodes);
+    dropped_stale += static_cast<uint64_t>(agreed.dropped_stale);
+    if (agreed.stop != StopReason::kNone) {
+      summary.stop_reason = StopReasonName(agreed.stop);
+      break;
+    }
+    if (agreed.lag_count > 0) {
+      window.lag_min = std::min(window.lag_min, static_cast<uint64_t>(agreed.lag_min));
+      window.lag_max = std::max(window.lag_max, static_cast<uint64_t>(agreed.lag_max));
+      window.lag_sum += agreed.lag_sum;
+      window.lag_count += static_cast<uint64_t>(agreed.lag_count);
+    }
+
     Batch batch = MakeBatch(pending, device);
     pending.clear();
     double mean_rho = 0;
-    LossTerms terms = use_vtrace ? VTraceLoss(model, batch, vtrace_options, &mean_rho)
-                      : use_topk ? TopKReinforceLoss(model, batch, topk_options)
-                                 : PolicyGradientLoss(model, batch, loss_options);
+    LossTerms terms =
+        UpdateStep(model, optimizer, gradients, collective.get(), batch, objective, &mean_rho);
     window.rho_sum += mean_rho;
-    optimizer.zero_grad();
-    terms.total.backward();
-    if (config.learner.max_grad_norm > 0) {
-      torch::nn::utils::clip_grad_norm_(model->parameters(), config.learner.max_grad_norm);
-    }
-    optimizer.step();
     ++counters.updates;
     ++window.loss_count;
     window.policy_loss += terms.policy_loss;
@@ -292,29 +357,37 @@ LearnerSummary RunLearner(const common::RunConfig& config, const std::string& ef
     // Synchronous actors wait for the next snapshot: publish after every update.
     if (synchronous || counters.updates % config.learner.publish_every == 0) {
       ++counters.snapshot_version;
-      publisher.Publish(common::SnapshotFromModel(*model, run_id, counters.snapshot_version));
+      if (lead) {
+        publisher->Publish(common::SnapshotFromModel(*model, run_id, counters.snapshot_version));
+      }
     }
     if (report_every_updates > 0 && counters.updates % report_every_updates == 0) report(false);
   }
 
+  summary.updates = counters.updates;
+  summary.env_steps = counters.env_steps;
+  summary.trajectories = static_cast<uint64_t>(received());
+  summary.decode_errors = static_cast<uint64_t>(decode_errors());
+  summary.snapshot_version = counters.snapshot_version;
+  if (!lead) {
+    RLREC_LOG(Info) << "rank " << world.rank() << " stopped (" << summary.stop_reason << ") after "
+                    << counters.updates << " updates, " << receiver.received()
+                    << " trajectories received here";
+    return summary;
+  }
   report(true);
   SaveCheckpoint(run_dir + "/checkpoints/final.pt", *model, optimizer, counters);
   // PUB is fire-and-forget: say it a few times, serving control meanwhile, so subscribers
   // that are busy mid-unroll still hear it.
   for (int i = 0; i < 3; ++i) {
-    publisher.PublishRunEnded(run_id, summary.stop_reason);
-    control.Serve(info, After(0.1));
+    publisher->PublishRunEnded(run_id, summary.stop_reason);
+    control->Serve(info, After(0.1));
   }
   // The endpoint is only meaningful while this learner runs.
   std::filesystem::remove(run_dir + "/" + kControlEndpointFile);
   RLREC_LOG(Info) << "stopped (" << summary.stop_reason << ") after " << counters.updates
                   << " updates, " << counters.env_steps << " env steps; checkpoint " << run_dir
                   << "/checkpoints/final.pt";
-  summary.updates = counters.updates;
-  summary.env_steps = counters.env_steps;
-  summary.trajectories = receiver.received();
-  summary.decode_errors = receiver.decode_errors();
-  summary.snapshot_version = counters.snapshot_version;
   return summary;
 }
 

@@ -7,6 +7,7 @@
 
 #include "common/config.h"
 #include "common/zmq_socket.h"
+#include "learner/mpi_world.h"
 
 namespace rlrec::learner {
 
@@ -25,14 +26,19 @@ struct LearnerSummary {
 // learner.
 inline constexpr char kControlEndpointFile[] = "control.endpoint";
 
-// Trains until the budget (time, updates or env steps) is spent or `stop` becomes true.
-// Writes into `run_dir` (created if missing): config.ini (the effective configuration,
-// `effective_ini`), metrics.jsonl (one row per report), the control endpoint file and
-// checkpoints/final.pt. Prints a progress line per report to stdout.
-// Data path: PULL → decode in place → batch → device → loss → backward → step → PUB.
+// Trains, as rank world.rank() of world.size() data-parallel learners, until the budget
+// (time, updates or env steps) is spent or `stop` becomes true on any rank. Every rank binds
+// its own trajectory endpoint and trains on what arrives there; gradients are averaged over
+// the ranks (learner/collective.h) before every step, so all ranks hold the same parameters.
+// The lead (rank 0) alone serves control (handing actors every rank's endpoint), publishes
+// snapshots and writes into `run_dir` (created if missing): config.ini (the effective
+// configuration, `effective_ini`), metrics.jsonl (one row per report), the control endpoint
+// file and checkpoints/final.pt; it prints a progress line per report to stdout.
+// Data path: PULL → decode in place → batch → device → loss → backward → all-reduce → step
+// → PUB.
 LearnerSummary RunLearner(const common::RunConfig& config, const std::string& effective_ini,
                           const std::string& run_dir, const common::ZmqContext& context,
-                          const std::atomic<bool>& stop);
+                          const std::atomic<bool>& stop, const MpiWorld& world);
 
 }  // namespace rlrec::learner
 

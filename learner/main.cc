@@ -11,6 +11,7 @@
 #include "common/config.h"
 #include "common/metrics.h"
 #include "learner/learner_loop.h"
+#include "learner/mpi_world.h"
 
 namespace {
 
@@ -42,15 +43,23 @@ int LearnerMain(int argc, const char* const* argv) {
                                "--config FILE [--device cpu|cuda] [options]", own);
   if (!args) return 0;
   if (run_dir.empty()) run_dir = rlrec::common::RunDirectory(args->config);
+  // Under mpirun or srun, one rank of the learner job; otherwise the only learner.
+  rlrec::learner::MpiWorld world;
+  static std::string name;  // SetProcessName keeps the pointer
+  if (world.size() > 1) {
+    name = "learner." + std::to_string(world.rank());
+    rlrec::common::SetProcessName(name.c_str());
+  }
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   torch::set_num_threads(args->config.learner.threads);
 
   rlrec::common::ZmqContext context;
-  auto summary =
-      rlrec::learner::RunLearner(args->config, args->effective_ini, run_dir, context, g_stop);
+  auto summary = rlrec::learner::RunLearner(args->config, args->effective_ini, run_dir, context,
+                                            g_stop, world);
   rlrec::common::JsonObject row;
   row.Add("event", "learner_exit")
+      .Add("rank", world.rank())
       .Add("reason", summary.stop_reason)
       .Add("updates", summary.updates)
       .Add("env_steps", summary.env_steps)

@@ -47,4 +47,70 @@ learner::Batch::Context EmptyContext(std::vector<int64_t> lead, int64_t C) {
           torch::empty(with(0), torch::kInt64), torch::empty(with(0))};
 }
 
+learner::Batch RandomBatch(int64_t T, int64_t N, int64_t C, int64_t F, int64_t K, int64_t H,
+                           int64_t items, int64_t topics, uint64_t seed) {
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+  const auto f32 = torch::TensorOptions().dtype(torch::kFloat);
+  const auto i64 = torch::TensorOptions().dtype(torch::kInt64);
+  auto context = [&](std::vector<int64_t> lead) {
+    auto with = [&](int64_t last) {
+      auto shape = lead;
+      shape.push_back(last);
+      return shape;
+    };
+    learner::Batch::Context c;
+    c.candidate_items = torch::randint(0, items, with(C), gen, i64);
+    c.history_items = torch::randint(0, items, with(H), gen, i64);
+    c.history_topics = torch::randint(0, topics, with(H), gen, i64);
+    c.history_responses = torch::rand(with(H), gen, f32) * 3;
+    const int64_t filled = H / 2;
+    c.history_items.narrow(-1, filled, H - filled).fill_(-1);
+    c.history_topics.narrow(-1, filled, H - filled).fill_(-1);
+    c.history_responses.narrow(-1, filled, H - filled).fill_(0);
+    return c;
+  };
+  learner::Batch b;
+  b.observations = torch::randn({T, N, 1 + C, F}, gen, f32);
+  b.slates = std::get<1>(torch::rand({T, N, C}, gen, f32).topk(K, -1));
+  b.behaviour_log_probs = -1 - torch::rand({T, N}, gen, f32) * 3;
+  b.rewards = torch::rand({T, N}, gen, f32) * 5;
+  b.dones = (torch::rand({T, N}, gen, f32) < 0.1).to(torch::kFloat);
+  b.bootstrap_observation = torch::randn({N, 1 + C, F}, gen, f32);
+  b.context = context({T, N});
+  b.bootstrap_context = context({N});
+  return b;
+}
+
+learner::Batch ConcatUsers(const std::vector<learner::Batch>& batches) {
+  auto cat = [&](auto member, int64_t dim) {
+    std::vector<torch::Tensor> parts;
+    for (const auto& b : batches) parts.push_back(member(b));
+    return torch::cat(parts, dim);
+  };
+  learner::Batch out;
+  out.observations = cat([](const learner::Batch& b) { return b.observations; }, 1);
+  out.slates = cat([](const learner::Batch& b) { return b.slates; }, 1);
+  out.behaviour_log_probs = cat([](const learner::Batch& b) { return b.behaviour_log_probs; }, 1);
+  out.rewards = cat([](const learner::Batch& b) { return b.rewards; }, 1);
+  out.dones = cat([](const learner::Batch& b) { return b.dones; }, 1);
+  out.bootstrap_observation =
+      cat([](const learner::Batch& b) { return b.bootstrap_observation; }, 0);
+  auto context = [&](bool bootstrap) {
+    const int64_t dim = bootstrap ? 0 : 1;
+    auto pick = [bootstrap](const learner::Batch& b) -> const learner::Batch::Context& {
+      return bootstrap ? b.bootstrap_context : b.context;
+    };
+    learner::Batch::Context c;
+    c.candidate_items = cat([&](const learner::Batch& b) { return pick(b).candidate_items; }, dim);
+    c.history_items = cat([&](const learner::Batch& b) { return pick(b).history_items; }, dim);
+    c.history_topics = cat([&](const learner::Batch& b) { return pick(b).history_topics; }, dim);
+    c.history_responses =
+        cat([&](const learner::Batch& b) { return pick(b).history_responses; }, dim);
+    return c;
+  };
+  out.context = context(false);
+  out.bootstrap_context = context(true);
+  return out;
+}
+
 }  // namespace rlrec::testing

@@ -26,6 +26,15 @@ common::PolicyInput Clone(const common::PolicyInput& input);
 // empty history, for tests of losses that only read the feature rows.
 learner::Batch::Context EmptyContext(std::vector<int64_t> lead, int64_t C);
 
+// A random batch drawn from `seed` alone: T steps of N users, C candidates, F features,
+// K-item slates, H history entries (the newer half filled) over `items` items and `topics`
+// topics, rewards in [0, 5), about one session in ten ending per step.
+learner::Batch RandomBatch(int64_t T, int64_t N, int64_t C, int64_t F, int64_t K, int64_t H,
+                           int64_t items, int64_t topics, uint64_t seed);
+
+// `batches` side by side along the user dimension, the way MakeBatch stacks trajectories.
+learner::Batch ConcatUsers(const std::vector<learner::Batch>& batches);
+
 }  // namespace rlrec::testing
 
 #endif  // RLREC_TESTS_MODEL_INPUTS_H_

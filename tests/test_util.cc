@@ -206,6 +206,15 @@ std::unique_ptr<launch::ChildProcess> StartActor(const std::string& run_dir,
       argv, run_dir + "/actor-" + std::to_string(id) + ".log", false);
 }
 
+std::vector<std::string> MpirunPrefix(int ranks) {
+  std::vector<std::string> argv = {RLREC_MPIEXEC};
+  std::istringstream flags(RLREC_MPIRUN_FLAGS);
+  for (std::string flag; flags >> flag;) argv.push_back(flag);
+  argv.push_back("-np");
+  argv.push_back(std::to_string(ranks));
+  return argv;
+}
+
 bool AnyProcessMentions(const std::string& needle) {
   DIR* proc = ::opendir("/proc");
   if (proc == nullptr) return false;

@@ -78,6 +78,10 @@ std::unique_ptr<launch::ChildProcess> StartActor(const std::string& run_dir,
 // True when some live process's command line contains `needle`.
 bool AnyProcessMentions(const std::string& needle);
 
+// The start of a command that runs a program as `ranks` MPI ranks on this host: mpirun with
+// the flags tests need (oversubscription, root allowed), then "-np", ranks.
+std::vector<std::string> MpirunPrefix(int ranks);
+
 }  // namespace rlrec::testing
 
 #endif  // RLREC_TESTS_TEST_UTIL_H_

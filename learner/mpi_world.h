@@ -1,0 +1,65 @@
+#ifndef RLREC_LEARNER_MPI_WORLD_H_
+#define RLREC_LEARNER_MPI_WORLD_H_
+
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "common/watchdog.h"
+
+namespace rlrec::learner {
+
+// True when a launcher (mpirun, or srun with PMI/PMIx) started this process as one rank of
+// an MPI job: it left the rank in the environment.
+bool LaunchedAsMpiRank();
+
+// Throws Error(kInternal) naming `what` and MPI's message when `code` is not MPI_SUCCESS.
+void CheckMpi(int code, const char* what);
+
+// The learner processes of one job. Started by an MPI launcher, it initialises MPI
+// (MPI_THREAD_FUNNELED: only the constructing thread calls MPI) and finalises it at
+// destruction; during unwinding from an exception it calls MPI_Abort instead, so that no
+// other rank waits forever for this one. Started any other way it is a world of one and
+// never touches MPI. One per process; not thread-safe.
+//
+// Every collective here waits at most `timeout_s` seconds, calling `idle` (when set) between
+// polls so the caller keeps serving its sockets, and throws Error(kUnavailable) naming the
+// operation at the deadline.
+class MpiWorld {
+ public:
+  MpiWorld();
+  ~MpiWorld();
+  MpiWorld(const MpiWorld&) = delete;
+  MpiWorld& operator=(const MpiWorld&) = delete;
+
+  bool active() const { return active_; }
+  int rank() const { return rank_; }
+  int size() const { return size_; }
+  int local_rank() const { return local_rank_; }  // rank among the ranks on this host
+
+  // Every rank's `value`, in rank order.
+  std::vector<std::string> AllGather(const std::string& value, double timeout_s,
+                                     const std::function<void()>& idle = {}) const;
+  // Every rank's `values` (the same count on every rank), concatenated in rank order.
+  std::vector<double> AllGather(const std::vector<double>& values, double timeout_s,
+                                const std::function<void()>& idle = {}) const;
+  // Copies `bytes` bytes at `data` from rank `root` to every rank.
+  void Broadcast(void* data, size_t bytes, int root, double timeout_s,
+                 const std::function<void()>& idle = {}) const;
+  // Sums `count` floats at `data` across ranks, in place. A blocking call (the fast one):
+  // past `timeout_s` the watchdog ends this process with a message, and mpirun or srun then
+  // ends the job, since nothing can interrupt a blocking MPI call.
+  void AllReduceSum(float* data, size_t count, double timeout_s) const;
+  // Waits until every rank gets here.
+  void Barrier(double timeout_s) const;
+
+ private:
+  bool active_ = false;
+  int rank_ = 0, size_ = 1, local_rank_ = 0;
+  mutable common::Watchdog watchdog_;
+};
+
+}  // namespace rlrec::learner
+
+#endif  // RLREC_LEARNER_MPI_WORLD_H_

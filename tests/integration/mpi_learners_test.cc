@@ -1,0 +1,58 @@
+// Learners as one MPI job: `mpirun -np 2 rlrec-learner` with two actors, through real
+// processes, sockets and MPI.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <regex>
+
+#include "tests/test_util.h"
+
+namespace rlrec::testing {
+namespace {
+
+TEST(MpiLearnersTest, TwoRanksShareTheActorsDataAndStopTogetherWithOneCheckpoint) {
+  TempDir dir;
+  const std::string run = dir.path() + "/run";
+  std::filesystem::create_directories(run);
+  std::vector<std::string> argv = MpirunPrefix(2);
+  argv.push_back(BinDir() + "/rlrec-learner");
+  argv.insert(argv.end(), {"--run-dir", run});
+  for (const auto& f : SmallJobFlags()) argv.push_back(f);
+  argv.push_back("--run.max_updates=30");
+  launch::ChildProcess learners(argv, dir.path() + "/learners.log", false);
+  const std::string control = WaitForControlEndpoint(run);
+  ASSERT_FALSE(control.empty()) << ReadFile(dir.path() + "/learners.log");
+  auto actor0 = StartActor(run, control, 0);
+  auto actor1 = StartActor(run, control, 1);
+
+  auto status = learners.WaitFor(180);
+  ASSERT_TRUE(status) << "the learner job did not finish\n"
+                      << ReadFile(dir.path() + "/learners.log");
+  const std::string log = ReadFile(dir.path() + "/learners.log");
+  EXPECT_EQ(*status, 0) << log;
+  EXPECT_TRUE(actor0->WaitFor(30) && actor1->WaitFor(30)) << "actors outlived the run";
+
+  // Each actor was handed both ranks' endpoints...
+  for (int id : {0, 1}) {
+    EXPECT_NE(
+        ReadFile(run + "/actor-" + std::to_string(id) + ".log").find("2 trajectory endpoint(s)"),
+        std::string::npos);
+  }
+  // ...and rank 1 trained on what reached it, in step with the lead.
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(
+      log, m, std::regex(R"(rank 1 stopped \(max_updates\) after 30 updates, (\d+) trajectories)")))
+      << log;
+  EXPECT_GE(std::stoi(m[1]), 30 * 2) << "rank 1 needs 2 trajectories per update";
+  auto rows = ReadLines(run + "/metrics.jsonl");
+  ASSERT_FALSE(rows.empty());
+  EXPECT_EQ(JsonNumber(rows.back(), "final"), 1);
+  EXPECT_EQ(JsonNumber(rows.back(), "update"), 30);
+  EXPECT_EQ(JsonNumber(rows.back(), "learner_ranks"), 2);
+  // Both ranks' data counts: 30 updates x 2 ranks x 2 trajectories of 8 users x 10 steps.
+  EXPECT_GE(JsonNumber(rows.back(), "env_steps").value_or(0), 30 * 2 * 2 * 80);
+  EXPECT_FALSE(ReadFile(run + "/checkpoints/final.pt").empty());
+}
+
+}  // namespace
+}  // namespace rlrec::testing

@@ -1,0 +1,161 @@
+// Data-parallel learners over MPI, run as `mpirun -np 2 collective_test` (CTest does). Each
+// rank trains on its own batches with the learner's UpdateStep; the tests check what
+// data-parallel training promises: identical parameters everywhere, equal to one learner
+// trained on all the ranks' data together.
+#include "learner/collective.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "learner/gradient_buckets.h"
+#include "learner/mpi_world.h"
+#include "learner/rank_report.h"
+#include "learner/update_step.h"
+#include "tests/model_inputs.h"
+
+namespace rlrec::learner {
+namespace {
+
+constexpr double kTimeoutS = 120;
+MpiWorld* g_world = nullptr;
+
+#define REQUIRE_TWO_RANKS()                          \
+  if (g_world->size() < 2) {                         \
+    GTEST_SKIP() << "needs two ranks: mpirun -np 2 " \
+                 << "collective_test";               \
+  }
+
+// The parameters of `model` as doubles (exactly), concatenated.
+std::vector<double> Flat(common::PolicyModel& model) {
+  std::vector<double> out;
+  for (const auto& p : model->parameters()) {
+    auto c = p.detach().contiguous();
+    const float* x = c.data_ptr<float>();
+    out.insert(out.end(), x, x + c.numel());
+  }
+  return out;
+}
+
+common::PolicyModelOptions Model() { return testing::SmallModel(6, 16, 40, 5, "gru"); }
+
+// This rank's batch at `update`: different on every rank and every update.
+Batch RankBatch(int rank, int update) {
+  return testing::RandomBatch(4, 3, 5, 6, 2, 4, 40, 5, 1000 + 100 * rank + update);
+}
+
+TEST(CollectiveTest, AllGatherReturnsEveryRanksValueInRankOrder) {
+  REQUIRE_TWO_RANKS();
+  auto all = g_world->AllGather("rank-" + std::string(g_world->rank() + 1, 'x'), kTimeoutS);
+  ASSERT_EQ(all.size(), size_t(g_world->size()));
+  for (int r = 0; r < g_world->size(); ++r) EXPECT_EQ(all[r], "rank-" + std::string(r + 1, 'x'));
+}
+
+TEST(CollectiveTest, AgreeTakesTheStrongestStopAndSumsTheCounts) {
+  REQUIRE_TWO_RANKS();
+  RankReport mine;
+  mine.stop = g_world->rank() == 1 ? StopReason::kTimeBudget : StopReason::kNone;
+  mine.env_steps = 10 * (g_world->rank() + 1);
+  mine.lag_min = mine.lag_max = g_world->rank() + 2;
+  mine.lag_count = 1;
+  auto agreed = Agree(*g_world, mine, kTimeoutS, {});
+  EXPECT_EQ(agreed.stop, StopReason::kTimeBudget);
+  EXPECT_EQ(agreed.env_steps, 30);
+  EXPECT_EQ(agreed.lag_min, 2);
+  EXPECT_EQ(agreed.lag_max, 3);
+  EXPECT_EQ(agreed.lag_count, 2);
+}
+
+TEST(CollectiveTest, SmallBucketsSumEveryElementAcrossRanks) {
+  REQUIRE_TWO_RANKS();
+  auto collective = MakeCollective(*g_world, torch::kCPU, kTimeoutS);
+  std::vector<torch::Tensor> parameters = {torch::zeros({300}), torch::zeros({7, 11}),
+                                           torch::zeros({5000})};
+  for (auto& p : parameters) p.set_requires_grad(true);
+  GradientBuckets buckets(parameters, /*bucket_bytes=*/2048);  // the 5000 go alone
+  EXPECT_EQ(buckets.num_buckets(), 2u);
+  for (auto& p : parameters) {
+    p.mutable_grad().copy_(torch::arange(p.numel()).view_as(p) * (g_world->rank() + 1));
+  }
+  buckets.AllReduce(*collective);
+  const double ranks_sum = g_world->size() * (g_world->size() + 1) / 2.0;  // 1 + 2 + ...
+  for (auto& p : parameters) {
+    EXPECT_TRUE(torch::equal(p.grad(), torch::arange(p.numel()).view_as(p) * ranks_sum));
+  }
+}
+
+TEST(CollectiveTest, RanksHoldBitIdenticalParametersEqualToOneLearnerOnAllTheData) {
+  REQUIRE_TWO_RANKS();
+  auto collective = MakeCollective(*g_world, torch::kCPU, kTimeoutS);
+  common::RunConfig config;
+  Objective objective = Objective::FromConfig(config);  // V-trace, clipped gradients
+  objective.max_grad_norm = 0.5;                        // small: clipping really happens
+
+  // Different initial weights on each rank: the learner broadcasts the lead's, as here.
+  torch::manual_seed(7 + g_world->rank());
+  common::PolicyModel model(Model());
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : model->parameters()) collective->Broadcast(p, 0);
+  }
+  GradientBuckets gradients(model->parameters(), /*bucket_bytes=*/4096);
+  // SGD: its step is linear in the gradient, so rounding differences between averaging on
+  // two ranks and on one stay at rounding size (Adam scales near-zero gradients up to the
+  // learning rate, whatever their sign noise).
+  torch::optim::SGD optimizer(model->parameters(), torch::optim::SGDOptions(0.05));
+
+  // The reference: one learner, the lead's initial weights, every rank's batch at once.
+  torch::manual_seed(7);
+  common::PolicyModel single(Model());
+  GradientBuckets single_gradients(single->parameters(), 1 << 20);
+  torch::optim::SGD single_optimizer(single->parameters(), torch::optim::SGDOptions(0.05));
+
+  const int kUpdates = 6;
+  double mean_rho = 0;
+  for (int u = 0; u < kUpdates; ++u) {
+    UpdateStep(model, optimizer, gradients, collective.get(), RankBatch(g_world->rank(), u),
+               objective, &mean_rho);
+    std::vector<Batch> all;
+    for (int r = 0; r < g_world->size(); ++r) all.push_back(RankBatch(r, u));
+    UpdateStep(single, single_optimizer, single_gradients, nullptr, testing::ConcatUsers(all),
+               objective, &mean_rho);
+  }
+
+  const auto mine = Flat(model);
+  const auto everyone = g_world->AllGather(mine, kTimeoutS);
+  const size_t n = mine.size();
+  for (int r = 0; r < g_world->size(); ++r) {
+    EXPECT_EQ(std::memcmp(&everyone[r * n], &everyone[0], n * sizeof(double)), 0)
+        << "rank " << r << " differs from rank 0";
+  }
+  const auto reference = Flat(single);
+  double worst = 0, moved = 0;
+  torch::manual_seed(7);
+  common::PolicyModel initial_model(Model());
+  const auto initial = Flat(initial_model);
+  for (size_t i = 0; i < n; ++i) {
+    worst = std::max(worst, std::abs(mine[i] - reference[i]));
+    moved = std::max(moved, std::abs(mine[i] - initial[i]));
+  }
+  EXPECT_LT(worst, 1e-5) << "data-parallel training drifted from the single learner";
+  EXPECT_GT(moved, 1e-3) << "training did not move the parameters: the test would prove nothing";
+}
+
+}  // namespace
+}  // namespace rlrec::learner
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  rlrec::learner::MpiWorld world;
+  rlrec::learner::g_world = &world;
+  // Only the lead prints, so the output reads as one run.
+  if (world.rank() != 0) {
+    auto& listeners = ::testing::UnitTest::GetInstance()->listeners();
+    delete listeners.Release(listeners.default_result_printer());
+  }
+  int failed = RUN_ALL_TESTS();
+  // Every rank's verdict counts.
+  auto all = world.AllGather(std::vector<double>{double(failed)}, rlrec::learner::kTimeoutS);
+  for (double f : all) failed |= f != 0;
+  return failed;
+}
