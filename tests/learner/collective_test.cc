@@ -84,6 +84,31 @@ TEST(CollectiveTest, SmallBucketsSumEveryElementAcrossRanks) {
   }
 }
 
+TEST(CollectiveTest, NcclBucketsOnTheGpuSumEveryElementAcrossRanks) {
+  if (!HasNccl()) {
+    GTEST_SKIP() << "this build has no NCCL backend (it needs NCCL and a CUDA LibTorch)";
+  }
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  if (torch::cuda::device_count() < g_world->size()) {
+    GTEST_SKIP() << "NCCL needs one GPU per rank: " << torch::cuda::device_count() << " for "
+                 << g_world->size() << " ranks";
+  }
+  const torch::Device gpu(torch::kCUDA, g_world->local_rank());
+  auto collective = MakeCollective(*g_world, gpu, kTimeoutS);
+  EXPECT_EQ(collective->backend(), "nccl");
+  std::vector<torch::Tensor> parameters = {torch::zeros({300}, gpu), torch::zeros({1 << 20}, gpu)};
+  for (auto& p : parameters) p.set_requires_grad(true);
+  GradientBuckets buckets(parameters, /*bucket_bytes=*/4096);
+  for (auto& p : parameters) {
+    p.mutable_grad().copy_(torch::arange(p.numel(), gpu).view_as(p) * (g_world->rank() + 1));
+  }
+  buckets.AllReduce(*collective);
+  const double ranks_sum = g_world->size() * (g_world->size() + 1) / 2.0;
+  for (auto& p : parameters) {
+    EXPECT_TRUE(torch::equal(p.grad().cpu(), torch::arange(p.numel()).view_as(p) * ranks_sum));
+  }
+}
+
 TEST(CollectiveTest, RanksHoldBitIdenticalParametersEqualToOneLearnerOnAllTheData) {
   REQUIRE_TWO_RANKS();
   auto collective = MakeCollective(*g_world, torch::kCPU, kTimeoutS);
