@@ -148,8 +148,10 @@ ActorStats RunActor(const common::RunConfig& config, uint32_t actor_id,
       stats.stop_reason = "run ended";
       break;
     }
-    // Swap only here, between unrolls: every step of an unroll uses one snapshot.
-    if (auto latest = cache.Latest(); latest->version > snapshot->version) {
+    // Swap only here, between unrolls: every step of an unroll uses one snapshot. Any other
+    // version is the learner's current one: a learner resumed from a checkpoint publishes an
+    // older version than the one it died at, and its weights are the ones to act with.
+    if (auto latest = cache.Latest(); latest->version != snapshot->version) {
       common::LoadSnapshotIntoModel(*latest, *model);
       snapshot = std::move(latest);
       stats.last_version = snapshot->version;

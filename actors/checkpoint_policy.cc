@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "common/checkpoint_file.h"
 #include "common/error.h"
 #include "common/policy_model.h"
 
@@ -40,14 +41,22 @@ class CheckpointPolicy : public SlatePolicy {
 std::unique_ptr<SlatePolicy> LoadCheckpointPolicy(const std::string& path,
                                                   const common::RunConfig& config) {
   common::PolicyModel model(common::ModelOptions(config));
+  torch::serialize::InputArchive archive;
   try {
-    torch::serialize::InputArchive archive, model_archive;
-    archive.load_from(path);
+    common::ReadCheckpointFile(path, &archive);  // verified: header, length, checksum
+  } catch (const common::Error& e) {
+    throw common::InvalidInput(std::string("cannot load a policy from ") + e.what());
+  }
+  try {
+    torch::serialize::InputArchive model_archive;
     archive.read("model", model_archive);
-    model->load(model_archive);
+    common::LoadModuleChecked(*model, model_archive);
   } catch (const c10::Error& e) {
     throw common::InvalidInput("cannot load a policy from checkpoint '" + path + "': " +
                                e.what_without_backtrace() + " (is --config the run's config.ini?)");
+  } catch (const common::Error& e) {
+    throw common::InvalidInput("cannot load a policy from checkpoint '" + path + "': " + e.what() +
+                               " (is --config the run's config.ini?)");
   }
   return std::make_unique<CheckpointPolicy>(std::move(model));
 }

@@ -45,6 +45,11 @@ po::options_description ConfigOptions(RunConfig* c) {
       "stop after this many environment steps (0: no limit)");
   Add(d, "run.report_every_s", &c->run.report_every_s,
       "seconds between progress lines and metrics.jsonl rows");
+  Add(d, "run.checkpoint_every", &c->run.checkpoint_every,
+      "write a checkpoint every this many updates (0: only by time and at the end)");
+  Add(d, "run.checkpoint_minutes", &c->run.checkpoint_minutes,
+      "write a checkpoint every this many minutes (0: only by updates and at the end)");
+  Add(d, "run.keep_checkpoints", &c->run.keep_checkpoints, "newest checkpoints to keep (>= 1)");
   Add(d, "run.report_every_updates", &c->run.report_every_updates,
       "write progress rows every this many updates instead (0: every report_every_s; "
       "synchronous runs then use 10, so their rows are reproducible)");
@@ -222,6 +227,10 @@ void ValidateConfig(const RunConfig& c) {
   Require(c.run.budget_seconds > 0 || c.run.max_updates > 0 || c.run.max_env_steps > 0,
           "run.budget_seconds", Str(c.run.budget_seconds),
           "a run needs a budget: set run.budget_seconds, run.max_updates or run.max_env_steps");
+  Require(c.run.checkpoint_minutes >= 0, "run.checkpoint_minutes", Str(c.run.checkpoint_minutes),
+          "must be >= 0");
+  Require(c.run.keep_checkpoints >= 1 && c.run.keep_checkpoints <= 1000, "run.keep_checkpoints",
+          Str(c.run.keep_checkpoints), "must be in [1, 1000]");
   Require(c.run.report_every_s > 0 && c.run.report_every_s <= 5, "run.report_every_s",
           Str(c.run.report_every_s), "must be in (0, 5]");
   Require(c.sim.model == "interest_evolution", "sim.model", c.sim.model,

@@ -22,6 +22,9 @@ struct RunConfig {
     uint64_t max_env_steps = 0;         // 0 = no limit
     double report_every_s = 2;          // progress line and metrics.jsonl row interval
     uint64_t report_every_updates = 0;  // rows by update count instead; 0: by time
+    uint64_t checkpoint_every = 1000;   // updates between checkpoints; 0: by time only
+    double checkpoint_minutes = 10;     // minutes between checkpoints; 0: by updates only
+    int keep_checkpoints = 3;           // newest checkpoints kept
   } run;
   struct Sim {
     std::string model = "interest_evolution";

@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -89,6 +90,17 @@ int TrainCommand(int argc, const char* const* argv) {
   namespace po = boost::program_options;
   // key=value overrides become --key=value, so every program reads them the same way.
   std::vector<std::string> words = common::OverridesAsFlags(argc, argv);
+  // --resume RUN: the run's own config.ini is the config (command-line keys still win).
+  std::string resume;
+  for (size_t i = 1; i + 1 < words.size(); ++i) {
+    if (words[i] == "--resume") resume = words[i + 1];
+  }
+  for (size_t i = 1; i < words.size(); ++i) {
+    if (words[i].rfind("--resume=", 0) == 0) resume = words[i].substr(9);
+  }
+  if (!resume.empty() && std::find(words.begin(), words.end(), "--config") == words.end()) {
+    words.insert(words.begin() + 1, {"--config", resume + "/config.ini"});
+  }
   std::vector<const char*> args;
   for (auto& w : words) args.push_back(w.c_str());
   int actors = -1;
@@ -96,9 +108,12 @@ int TrainCommand(int argc, const char* const* argv) {
   po::options_description own("Train options");
   own.add_options()("actors", po::value<int>(&actors),
                     "actors to start (default: actor.count, 0 there = one per core)")(
-      "run-dir", po::value<std::string>(&run_dir), "run folder (default: run.runs_root/run.name)");
-  auto parsed = common::ParseArgs(static_cast<int>(args.size()), args.data(), "rlrec train",
-                                  "--config FILE [--actors N] [section.key=value ...]", own);
+      "run-dir", po::value<std::string>(&run_dir), "run folder (default: run.runs_root/run.name)")(
+      "resume", po::value<std::string>(),
+      "continue the run in this folder from its newest valid checkpoint, with its config.ini");
+  auto parsed =
+      common::ParseArgs(static_cast<int>(args.size()), args.data(), "rlrec train",
+                        "--config FILE [--actors N] [section.key=value ...] | --resume RUN", own);
   if (!parsed) return 0;
   const common::RunConfig& config = parsed->config;
   if (actors < 0) actors = config.actor.count;
@@ -106,8 +121,9 @@ int TrainCommand(int argc, const char* const* argv) {
   if (actors > 4096)
     throw common::InvalidInput("--actors " + std::to_string(actors) +
                                " is out of range: must be in [0, 4096]");
+  if (!resume.empty()) run_dir = resume;
   if (run_dir.empty()) run_dir = common::RunDirectory(config);
-  if (fs::exists(run_dir + "/metrics.jsonl")) {
+  if (resume.empty() && fs::exists(run_dir + "/metrics.jsonl")) {
     throw common::InvalidInput("run folder '" + run_dir +
                                "' already holds a run; pick another run.name or --run-dir");
   }
@@ -125,9 +141,14 @@ int TrainCommand(int argc, const char* const* argv) {
   std::fflush(stdout);
 
   // The learner learns the actor count from the launcher (synchronous updates wait for each).
-  ChildProcess learner({bin + "/rlrec-learner", "--config", ini, "--run-dir", run_dir,
-                        "--actor.count=" + std::to_string(actors)},
-                       "",
+  std::vector<std::string> learner_argv = {bin + "/rlrec-learner",
+                                           "--config",
+                                           ini,
+                                           "--run-dir",
+                                           run_dir,
+                                           "--actor.count=" + std::to_string(actors)};
+  if (!resume.empty()) learner_argv.push_back("--resume");
+  ChildProcess learner(learner_argv, "",
                        /*capture=*/true);
   OutputRelay relay(learner.output_fd(), run_dir + "/logs/learner.log");
 

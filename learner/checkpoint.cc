@@ -1,78 +1,131 @@
 #include "learner/checkpoint.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
+#include <algorithm>
 #include <cstdio>
-#include <cstring>
+#include <filesystem>
 
+#include "common/checkpoint_file.h"
 #include "common/error.h"
 
 namespace rlrec::learner {
 namespace {
 
-void FsyncPath(const std::string& path, int flags) {
-  int fd = ::open(path.c_str(), flags);
-  if (fd < 0) {
-    throw common::Unavailable("cannot open '" + path + "' to sync it: " + std::strerror(errno));
-  }
-  int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) throw common::Unavailable("fsync '" + path + "': " + std::strerror(errno));
+constexpr char kPrefix[] = "ckpt-";
+constexpr char kSuffix[] = ".pt";
+
+torch::Tensor Int64(uint64_t value) { return torch::tensor(static_cast<int64_t>(value)); }
+
+uint64_t ReadUint64(torch::serialize::InputArchive& archive, const char* key) {
+  torch::Tensor value;
+  archive.read(key, value);
+  return static_cast<uint64_t>(value.item<int64_t>());
 }
 
 }  // namespace
 
 void SaveCheckpoint(const std::string& path, torch::nn::Module& model,
-                    torch::optim::Optimizer& optimizer, const TrainingCounters& counters) {
+                    torch::optim::Optimizer& optimizer, const TrainingCounters& counters,
+                    const std::string& config_ini) {
   torch::serialize::OutputArchive archive;
   torch::serialize::OutputArchive model_archive, optimizer_archive;
   model.save(model_archive);
   optimizer.save(optimizer_archive);
   archive.write("model", model_archive);
   archive.write("optimizer", optimizer_archive);
-  archive.write("updates", torch::tensor(static_cast<int64_t>(counters.updates)));
-  archive.write("env_steps", torch::tensor(static_cast<int64_t>(counters.env_steps)));
-  archive.write("snapshot_version", torch::tensor(static_cast<int64_t>(counters.snapshot_version)));
-  const std::string temporary = path + ".tmp";
-  try {
-    archive.save_to(temporary);
-  } catch (const c10::Error& e) {
-    throw common::Unavailable("cannot write checkpoint '" + temporary +
-                              "': " + e.what_without_backtrace());
-  }
-  FsyncPath(temporary, O_RDONLY);
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    throw common::Unavailable("cannot rename '" + temporary + "' to '" + path +
-                              "': " + std::strerror(errno));
-  }
-  auto slash = path.rfind('/');
-  FsyncPath(slash == std::string::npos ? "." : path.substr(0, slash), O_RDONLY | O_DIRECTORY);
+  archive.write("updates", Int64(counters.updates));
+  archive.write("env_steps", Int64(counters.env_steps));
+  archive.write("snapshot_version", Int64(counters.snapshot_version));
+  archive.write("rng_state", at::detail::getDefaultCPUGenerator().get_state());
+  archive.write("config_ini",
+                torch::from_blob(const_cast<char*>(config_ini.data()),
+                                 {static_cast<int64_t>(config_ini.size())}, torch::kUInt8)
+                    .clone());
+  common::WriteCheckpointFile(path, archive);
 }
 
-TrainingCounters LoadCheckpoint(const std::string& path, torch::nn::Module& model,
-                                torch::optim::Optimizer& optimizer) {
+CheckpointContents LoadCheckpoint(const std::string& path, torch::nn::Module& model,
+                                  torch::optim::Optimizer& optimizer) {
+  torch::serialize::InputArchive archive;
+  common::ReadCheckpointFile(path, &archive);
+  CheckpointContents contents;
   try {
-    torch::serialize::InputArchive archive, model_archive, optimizer_archive;
-    archive.load_from(path);
+    torch::serialize::InputArchive model_archive, optimizer_archive;
     archive.read("model", model_archive);
+    try {
+      common::LoadModuleChecked(model, model_archive);
+    } catch (const common::Error& e) {
+      throw common::InvalidInput("checkpoint '" + path +
+                                 "' holds a model of another shape (is it this run's, with this "
+                                 "config?): " +
+                                 e.what());
+    }
     archive.read("optimizer", optimizer_archive);
-    model.load(model_archive);
     optimizer.load(optimizer_archive);
-    TrainingCounters counters;
-    torch::Tensor value;
-    archive.read("updates", value);
-    counters.updates = static_cast<uint64_t>(value.item<int64_t>());
-    archive.read("env_steps", value);
-    counters.env_steps = static_cast<uint64_t>(value.item<int64_t>());
-    archive.read("snapshot_version", value);
-    counters.snapshot_version = static_cast<uint64_t>(value.item<int64_t>());
-    return counters;
+    contents.counters.updates = ReadUint64(archive, "updates");
+    contents.counters.env_steps = ReadUint64(archive, "env_steps");
+    contents.counters.snapshot_version = ReadUint64(archive, "snapshot_version");
+    torch::Tensor rng, config;
+    archive.read("rng_state", rng);
+    at::Generator generator = at::detail::getDefaultCPUGenerator();  // a handle to it
+    generator.set_state(rng);
+    archive.read("config_ini", config);
+    contents.config_ini.assign(reinterpret_cast<const char*>(config.data_ptr<uint8_t>()),
+                               static_cast<size_t>(config.numel()));
   } catch (const c10::Error& e) {
-    throw common::InvalidInput("cannot load checkpoint '" + path +
-                               "': " + e.what_without_backtrace());
+    throw common::InvalidInput("checkpoint '" + path + "': " + e.what_without_backtrace());
   }
+  return contents;
+}
+
+std::string CheckpointPath(const std::string& dir, uint64_t updates) {
+  char name[64];
+  std::snprintf(name, sizeof(name), "%s%012llu%s", kPrefix,
+                static_cast<unsigned long long>(updates), kSuffix);
+  return dir + "/" + name;
+}
+
+std::vector<std::string> ListCheckpoints(const std::string& dir) {
+  std::vector<std::string> paths;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind(kPrefix, 0) == 0 && name.size() > sizeof(kSuffix) &&
+        name.compare(name.size() - 3, 3, kSuffix) == 0) {
+      paths.push_back(entry.path().string());
+    }
+  }
+  // Fixed-width numbers: the names sort as the update counts do.
+  std::sort(paths.rbegin(), paths.rend());
+  return paths;
+}
+
+void PruneCheckpoints(const std::string& dir, int keep) {
+  auto paths = ListCheckpoints(dir);
+  for (size_t i = static_cast<size_t>(std::max(keep, 1)); i < paths.size(); ++i) {
+    std::error_code ec;
+    std::filesystem::remove(paths[i], ec);
+  }
+}
+
+Resumed LoadNewestCheckpoint(const std::string& dir, torch::nn::Module& model,
+                             torch::optim::Optimizer& optimizer) {
+  Resumed resumed;
+  const auto paths = ListCheckpoints(dir);
+  if (paths.empty()) {
+    throw common::InvalidInput("cannot resume: no checkpoint (ckpt-*.pt) in '" + dir + "'");
+  }
+  for (const auto& path : paths) {
+    try {
+      resumed.contents = LoadCheckpoint(path, model, optimizer);
+      resumed.path = path;
+      return resumed;
+    } catch (const common::Error& e) {
+      resumed.refused.push_back(e.what());
+    }
+  }
+  std::string why;
+  for (const auto& r : resumed.refused) why += "\n  " + r;
+  throw common::InvalidInput("cannot resume: no checkpoint in '" + dir + "' loads:" + why);
 }
 
 }  // namespace rlrec::learner

@@ -52,6 +52,19 @@ std::string Advertised(const std::string& bound) {
   return "tcp://" + std::string(host) + ":" + bound.substr(wildcard.size());
 }
 
+// The port of a "tcp://host:port" endpoint.
+std::string PortOf(const std::string& endpoint) { return endpoint.substr(endpoint.rfind(':') + 1); }
+
+// "name port" lines of a ports file; empty when the file is missing.
+std::map<std::string, int> ReadPorts(const std::string& path) {
+  std::map<std::string, int> ports;
+  std::ifstream in(path);
+  std::string name;
+  int port = 0;
+  while (in >> name >> port) ports[name] = port;
+  return ports;
+}
+
 std::string Endpoint(const std::string& host, int port) {
   return "tcp://" + host + ":" + (port == 0 ? std::string("*") : std::to_string(port));
 }
@@ -87,7 +100,7 @@ std::string Human(double x) {
 
 LearnerSummary RunLearner(const common::RunConfig& config, const std::string& effective_ini,
                           const std::string& run_dir, const common::ZmqContext& context,
-                          const std::atomic<bool>& stop, const MpiWorld& world) {
+                          const std::atomic<bool>& stop, const MpiWorld& world, bool resume) {
   const bool synchronous = config.learner.synchronous;
   const bool lead = world.rank() == 0;
   const int ranks = world.size();
@@ -142,11 +155,33 @@ LearnerSummary RunLearner(const common::RunConfig& config, const std::string& ef
   torch::optim::Adam optimizer(model->parameters(),
                                torch::optim::AdamOptions(config.learner.learning_rate));
 
+  TrainingCounters counters;
+  const std::string checkpoint_dir = run_dir + "/checkpoints";
+  if (resume) {
+    // Every rank reads the same files (a shared filesystem across hosts).
+    Resumed resumed = LoadNewestCheckpoint(checkpoint_dir, *model, optimizer);
+    for (const auto& why : resumed.refused) {
+      RLREC_LOG(Warning) << "refused " << why << "; falling back to an older checkpoint";
+    }
+    counters = resumed.contents.counters;
+    RLREC_LOG(Info) << "resumed from " << resumed.path << ": update " << counters.updates << ", "
+                    << counters.env_steps << " env steps, snapshot " << counters.snapshot_version;
+  }
+  // A resumed run binds the ports it had, so that running actors reconnect on their own.
+  const std::map<std::string, int> saved_ports =
+      resume ? ReadPorts(run_dir + "/" + kPortsFile) : std::map<std::string, int>{};
+  auto port = [&](int configured, const std::string& name) {
+    if (configured != 0) return configured;
+    auto it = saved_ports.find(name);
+    return it == saved_ports.end() ? 0 : it->second;
+  };
+
   ExpectedShape expected{config.actor.unroll, config.sim.candidates + 1, feature_dim,
                          config.sim.slate_size, config.sim.history_length};
   // Ranks sharing a host and a fixed port take consecutive ports.
-  const int trajectory_port =
-      config.transport.trajectory_port == 0 ? 0 : config.transport.trajectory_port + world.rank();
+  const int trajectory_port = config.transport.trajectory_port == 0
+                                  ? port(0, "trajectory." + std::to_string(world.rank()))
+                                  : config.transport.trajectory_port + world.rank();
   TrajectoryReceiver receiver(context, Endpoint(config.transport.host, trajectory_port),
                               config.transport.receive_hwm, expected);
   const std::vector<std::string> trajectory_endpoints =
@@ -155,18 +190,23 @@ LearnerSummary RunLearner(const common::RunConfig& config, const std::string& ef
   // The lead alone talks to actors about the run and publishes weights.
   std::unique_ptr<WeightPublisher> publisher;
   std::unique_ptr<common::ControlServer> control;
-  TrainingCounters counters;
   common::LearnerInfo info;
   if (lead) {
     publisher = std::make_unique<WeightPublisher>(
-        context, Endpoint(config.transport.host, config.transport.weights_port),
+        context, Endpoint(config.transport.host, port(config.transport.weights_port, "weights")),
         size_t(config.transport.weights_chunk_kib) * 1024, config.transport.weights_republish_s);
     control = std::make_unique<common::ControlServer>(
-        context, Endpoint(config.transport.host, config.transport.control_port));
+        context, Endpoint(config.transport.host, port(config.transport.control_port, "control")));
     publisher->Publish(common::SnapshotFromModel(*model, run_id, counters.snapshot_version));
     info.run_id = run_id;
     info.trajectory_endpoints = trajectory_endpoints;
     info.weights_endpoint = Advertised(publisher->endpoint());
+    std::string ports = "control " + PortOf(control->endpoint()) + "\nweights " +
+                        PortOf(publisher->endpoint()) + "\n";
+    for (int r = 0; r < ranks; ++r) {
+      ports += "trajectory." + std::to_string(r) + " " + PortOf(trajectory_endpoints[r]) + "\n";
+    }
+    WriteFileAtomically(run_dir + "/" + kPortsFile, ports);
     WriteFileAtomically(run_dir + "/" + kControlEndpointFile,
                         Advertised(control->endpoint()) + "\n");
     RLREC_LOG(Info) << "run " << run_id << ": control " << Advertised(control->endpoint())
@@ -199,6 +239,19 @@ LearnerSummary RunLearner(const common::RunConfig& config, const std::string& ef
   const size_t batch_size = synchronous ? static_cast<size_t>(config.actor.count)
                                         : static_cast<size_t>(config.learner.batch_trajectories);
   LearnerSummary summary;
+  auto last_checkpoint = Clock::now();
+  uint64_t checkpointed_at = resume ? counters.updates : ~uint64_t{0};
+  // Writes the checkpoint of the current update (once) and keeps the newest few; the lead's.
+  auto checkpoint = [&] {
+    const std::string path = CheckpointPath(checkpoint_dir, counters.updates);
+    if (checkpointed_at != counters.updates || !std::filesystem::exists(path)) {
+      SaveCheckpoint(path, *model, optimizer, counters, effective_ini);
+      checkpointed_at = counters.updates;
+      PruneCheckpoints(checkpoint_dir, config.run.keep_checkpoints);
+    }
+    last_checkpoint = Clock::now();
+    return path;
+  };
   auto received = [&] { return ranks == 1 ? double(receiver.received()) : agreed.trajectories; };
   auto decode_errors = [&] {
     return ranks == 1 ? double(receiver.decode_errors()) : agreed.decode_errors;
@@ -362,6 +415,12 @@ LearnerSummary RunLearner(const common::RunConfig& config, const std::string& ef
       }
     }
     if (report_every_updates > 0 && counters.updates % report_every_updates == 0) report(false);
+    if (lead &&
+        ((config.run.checkpoint_every > 0 && counters.updates % config.run.checkpoint_every == 0) ||
+         (config.run.checkpoint_minutes > 0 &&
+          common::SecondsSince(last_checkpoint) >= 60 * config.run.checkpoint_minutes))) {
+      checkpoint();
+    }
   }
 
   summary.updates = counters.updates;
@@ -376,7 +435,13 @@ LearnerSummary RunLearner(const common::RunConfig& config, const std::string& ef
     return summary;
   }
   report(true);
-  SaveCheckpoint(run_dir + "/checkpoints/final.pt", *model, optimizer, counters);
+  const std::string final_path = checkpoint();
+  // final.pt: the last checkpoint under a name that stays (a hard link, or a copy).
+  std::error_code ec;
+  std::filesystem::remove(checkpoint_dir + "/final.pt.tmp", ec);
+  std::filesystem::create_hard_link(final_path, checkpoint_dir + "/final.pt.tmp", ec);
+  if (ec) std::filesystem::copy_file(final_path, checkpoint_dir + "/final.pt.tmp");
+  std::filesystem::rename(checkpoint_dir + "/final.pt.tmp", checkpoint_dir + "/final.pt");
   // PUB is fire-and-forget: say it a few times, serving control meanwhile, so subscribers
   // that are busy mid-unroll still hear it.
   for (int i = 0; i < 3; ++i) {

@@ -26,6 +26,10 @@ struct LearnerSummary {
 // learner.
 inline constexpr char kControlEndpointFile[] = "control.endpoint";
 
+// Name of the file, in the run folder, with the ports the learners bound ("control P",
+// "weights P", "trajectory.R P" lines): a resumed run binds the same ones.
+inline constexpr char kPortsFile[] = "ports";
+
 // Trains, as rank world.rank() of world.size() data-parallel learners, until the budget
 // (time, updates or env steps) is spent or `stop` becomes true on any rank. Every rank binds
 // its own trajectory endpoint and trains on what arrives there; gradients are averaged over
@@ -33,12 +37,19 @@ inline constexpr char kControlEndpointFile[] = "control.endpoint";
 // The lead (rank 0) alone serves control (handing actors every rank's endpoint), publishes
 // snapshots and writes into `run_dir` (created if missing): config.ini (the effective
 // configuration, `effective_ini`), metrics.jsonl (one row per report), the control endpoint
-// file and checkpoints/final.pt; it prints a progress line per report to stdout.
+// file, the ports file, and checkpoints: checkpoints/ckpt-<updates>.pt every
+// run.checkpoint_every updates and run.checkpoint_minutes minutes and at the end (the newest
+// run.keep_checkpoints kept), the last also as checkpoints/final.pt; it prints a progress
+// line per report to stdout. With `resume`, every rank first loads the newest checkpoint of
+// run_dir/checkpoints that loads (older ones in turn if newer ones are bad; an error if none
+// does), continues its counters, appends to metrics.jsonl and binds the ports of the ports
+// file where the config leaves them 0.
 // Data path: PULL → decode in place → batch → device → loss → backward → all-reduce → step
 // → PUB.
 LearnerSummary RunLearner(const common::RunConfig& config, const std::string& effective_ini,
                           const std::string& run_dir, const common::ZmqContext& context,
-                          const std::atomic<bool>& stop, const MpiWorld& world);
+                          const std::atomic<bool>& stop, const MpiWorld& world,
+                          bool resume = false);
 
 }  // namespace rlrec::learner
 

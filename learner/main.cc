@@ -23,8 +23,12 @@ int LearnerMain(int argc, const char* const* argv) {
   namespace po = boost::program_options;
   std::string run_dir;
   po::options_description own("Learner options");
+  bool resume = false;
   own.add_options()("run-dir", po::value<std::string>(&run_dir),
-                    "run folder (default: run.runs_root/run.name)");
+                    "run folder (default: run.runs_root/run.name)")(
+      "resume", po::bool_switch(&resume),
+      "continue the run in the run folder from its newest valid checkpoint (counters, "
+      "optimiser, ports); an error when there is none");
   // --device X is shorthand for --learner.device=X (cuda needs a CUDA build of LibTorch).
   std::vector<std::string> words;
   for (int i = 0; i < argc; ++i) {
@@ -56,7 +60,7 @@ int LearnerMain(int argc, const char* const* argv) {
 
   rlrec::common::ZmqContext context;
   auto summary = rlrec::learner::RunLearner(args->config, args->effective_ini, run_dir, context,
-                                            g_stop, world);
+                                            g_stop, world, resume);
   rlrec::common::JsonObject row;
   row.Add("event", "learner_exit")
       .Add("rank", world.rank())

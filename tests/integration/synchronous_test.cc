@@ -46,7 +46,7 @@ std::vector<std::pair<std::string, torch::Tensor>> FinalWeights(const std::strin
   common::PolicyModel model(common::ModelOptions(config));
   torch::optim::Adam optimizer(model->parameters());
   auto counters = learner::LoadCheckpoint(run + "/checkpoints/final.pt", *model, optimizer);
-  EXPECT_EQ(counters.updates, uint64_t{kUpdates});
+  EXPECT_EQ(counters.counters.updates, uint64_t{kUpdates});
   std::vector<std::pair<std::string, torch::Tensor>> weights;
   for (const auto& p : model->named_parameters()) weights.emplace_back(p.key(), p.value());
   return weights;

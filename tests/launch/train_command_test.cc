@@ -56,5 +56,30 @@ TEST(TrainCommandTest, SigintStopsEveryProcessAndLeavesACompleteRunFolder) {
       << ReadFile(dir.path() + "/train.log");
 }
 
+TEST(TrainCommandTest, ResumeContinuesAFinishedRunWithItsOwnConfig) {
+  TempDir dir;
+  const std::string run = dir.path() + "/run-resume";
+  auto first = RunCommand({BinDir() + "/rlrec", "train", "--config",
+                           SourceDir() + "/configs/local.ini", "--actors", "2", "--run-dir", run,
+                           "run.max_updates=20", "run.report_every_s=0.5", "sim.users_per_actor=8"},
+                          120);
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  // No --config: the run's config.ini (users_per_actor 8) is used; the budget is raised.
+  auto second = RunCommand(
+      {BinDir() + "/rlrec", "train", "--resume", run, "--actors", "2", "run.max_updates=40"}, 120);
+  ASSERT_EQ(second.exit_code, 0) << second.output;
+  EXPECT_NE(ReadFile(run + "/logs/learner.log")
+                .find("resumed from " + run + "/checkpoints/ckpt-000000000020.pt"),
+            std::string::npos)
+      << ReadFile(run + "/logs/learner.log");
+  auto rows = ReadLines(run + "/metrics.jsonl");
+  int finals = 0;
+  for (const auto& row : rows) finals += JsonNumber(row, "final") == 1;
+  EXPECT_EQ(finals, 2) << "both runs' rows are in one metrics.jsonl";
+  EXPECT_EQ(JsonNumber(rows.back(), "update"), 40);
+  EXPECT_NE(ReadFile(run + "/config.ini").find("users_per_actor = 8"), std::string::npos);
+  EXPECT_NE(ReadFile(run + "/config.ini").find("max_updates = 40"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace rlrec::testing

@@ -1,0 +1,156 @@
+#include "common/checkpoint_file.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <utility>
+#include <vector>
+
+#include "common/error.h"
+
+namespace rlrec::common {
+namespace {
+
+constexpr char kMagic[8] = {'R', 'L', 'R', 'E', 'C', 'K', 'P', 'T'};
+constexpr size_t kHeaderBytes = 32;
+
+struct Header {
+  char magic[8];
+  uint32_t schema_version;
+  uint32_t reserved;
+  uint64_t payload_bytes;
+  uint64_t checksum;
+};
+static_assert(sizeof(Header) == kHeaderBytes);
+
+void FsyncPath(const std::string& path, int flags) {
+  int fd = ::open(path.c_str(), flags);
+  if (fd < 0) {
+    throw Unavailable("cannot open '" + path + "' to sync it: " + std::strerror(errno));
+  }
+  int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) throw Unavailable("fsync '" + path + "': " + std::strerror(errno));
+}
+
+// Reads every tensor of `module` (recursively) from `archive` into `out`, by full name, and
+// checks its shape against the module's.
+void ReadChecked(torch::nn::Module& module, torch::serialize::InputArchive& archive,
+                 const std::string& prefix,
+                 std::vector<std::pair<torch::Tensor, torch::Tensor>>* out) {
+  auto read = [&](const std::string& name, const torch::Tensor& target) {
+    torch::Tensor stored;
+    try {
+      archive.read(name, stored);
+    } catch (const c10::Error&) {
+      throw InvalidInput("no tensor '" + prefix + name + "' in the checkpoint");
+    }
+    if (stored.sizes() != target.sizes()) {
+      std::ostringstream why;
+      why << "'" << prefix << name << "' is " << stored.sizes() << " in the checkpoint and "
+          << target.sizes() << " in the model";
+      throw InvalidInput(why.str());
+    }
+    out->emplace_back(target, stored);
+  };
+  for (const auto& p : module.named_parameters(/*recurse=*/false)) read(p.key(), p.value());
+  for (const auto& b : module.named_buffers(/*recurse=*/false)) read(b.key(), b.value());
+  for (const auto& child : module.named_children()) {
+    torch::serialize::InputArchive child_archive;
+    try {
+      archive.read(child.key(), child_archive);
+    } catch (const c10::Error&) {
+      throw InvalidInput("no module '" + prefix + child.key() + "' in the checkpoint");
+    }
+    ReadChecked(*child.value(), child_archive, prefix + child.key() + ".", out);
+  }
+}
+
+}  // namespace
+
+void LoadModuleChecked(torch::nn::Module& module, torch::serialize::InputArchive& archive) {
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> pairs;
+  ReadChecked(module, archive, "", &pairs);
+  torch::NoGradGuard no_grad;
+  for (auto& [target, stored] : pairs) target.copy_(stored);
+}
+
+uint64_t CheckpointChecksum(const char* data, size_t size) {
+  uint64_t h = 1469598103934665603ull;
+  constexpr uint64_t kPrime = 1099511628211ull;
+  size_t i = 0;
+  for (; i + 8 <= size; i += 8) {
+    uint64_t word;
+    std::memcpy(&word, data + i, 8);
+    h = (h ^ word) * kPrime;
+  }
+  for (; i < size; ++i) h = (h ^ static_cast<unsigned char>(data[i])) * kPrime;
+  return h;
+}
+
+void WriteCheckpointFile(const std::string& path, torch::serialize::OutputArchive& archive) {
+  std::ostringstream payload_stream;
+  try {
+    archive.save_to(payload_stream);
+  } catch (const c10::Error& e) {
+    throw Unavailable("cannot serialise checkpoint '" + path + "': " + e.what_without_backtrace());
+  }
+  const std::string payload = payload_stream.str();
+  Header header{};
+  std::memcpy(header.magic, kMagic, sizeof(kMagic));
+  header.schema_version = kCheckpointSchemaVersion;
+  header.payload_bytes = payload.size();
+  header.checksum = CheckpointChecksum(payload.data(), payload.size());
+  const std::string temporary = path + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    out.write(reinterpret_cast<const char*>(&header), sizeof(header));
+    out.write(payload.data(), static_cast<std::streamsize>(payload.size()));
+    if (!out.flush()) throw Unavailable("cannot write checkpoint '" + temporary + "'");
+  }
+  FsyncPath(temporary, O_RDONLY);
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    throw Unavailable("cannot rename '" + temporary + "' to '" + path +
+                      "': " + std::strerror(errno));
+  }
+  const auto slash = path.rfind('/');
+  FsyncPath(slash == std::string::npos ? "." : path.substr(0, slash), O_RDONLY | O_DIRECTORY);
+}
+
+void ReadCheckpointFile(const std::string& path, torch::serialize::InputArchive* archive) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InvalidInput("checkpoint '" + path + "': cannot open: " + std::strerror(errno));
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  Header header{};
+  if (bytes.size() < sizeof(header) || std::memcmp(bytes.data(), kMagic, sizeof(kMagic)) != 0) {
+    throw InvalidInput("checkpoint '" + path + "': not an rlrec checkpoint (no RLRECKPT header)");
+  }
+  std::memcpy(&header, bytes.data(), sizeof(header));
+  if (header.schema_version != kCheckpointSchemaVersion) {
+    throw InvalidInput("checkpoint '" + path + "': schema version " +
+                       std::to_string(header.schema_version) + ", this rlrec reads version " +
+                       std::to_string(kCheckpointSchemaVersion));
+  }
+  const uint64_t have = bytes.size() - sizeof(header);
+  if (have != header.payload_bytes) {
+    throw InvalidInput("checkpoint '" + path + "': truncated: " + std::to_string(have) +
+                       " payload bytes of " + std::to_string(header.payload_bytes));
+  }
+  const char* payload = bytes.data() + sizeof(header);
+  if (CheckpointChecksum(payload, have) != header.checksum) {
+    throw InvalidInput("checkpoint '" + path + "': corrupted: the checksum does not match");
+  }
+  try {
+    archive->load_from(payload, have);
+  } catch (const c10::Error& e) {
+    throw InvalidInput("checkpoint '" + path +
+                       "': unreadable archive: " + e.what_without_backtrace());
+  }
+}
+
+}  // namespace rlrec::common
