@@ -32,6 +32,23 @@ common::PolicyInput RandomInput(int64_t N, int64_t C, int64_t F, int64_t H, int6
   return in;
 }
 
+common::PolicyInput FormulaInput(int64_t N, int64_t C, int64_t F, int64_t H, int64_t items,
+                                 int64_t topics) {
+  common::PolicyInput in;
+  in.features =
+      torch::sin(torch::arange(N * (C + 1) * F, torch::kFloat) * 0.37).reshape({N, C + 1, F});
+  in.candidate_items = (torch::arange(N * C, torch::kLong) * 7 % items).reshape({N, C});
+  in.history_items = (torch::arange(N * H, torch::kLong) * 3 % items).reshape({N, H});
+  in.history_topics = (torch::arange(N * H, torch::kLong) % topics).reshape({N, H});
+  in.history_responses =
+      ((torch::arange(N * H, torch::kLong) % 5).to(torch::kFloat) * 0.5).reshape({N, H});
+  const int64_t filled = H / 2;
+  in.history_items.narrow(1, filled, H - filled).fill_(-1);
+  in.history_topics.narrow(1, filled, H - filled).fill_(-1);
+  in.history_responses.narrow(1, filled, H - filled).fill_(0);
+  return in;
+}
+
 common::PolicyInput Clone(const common::PolicyInput& input) {
   return {input.features.clone(), input.candidate_items.clone(), input.history_items.clone(),
           input.history_topics.clone(), input.history_responses.clone()};

@@ -19,6 +19,13 @@ common::PolicyModelOptions SmallModel(int feature_dim, int hidden, int item_buck
 common::PolicyInput RandomInput(int64_t N, int64_t C, int64_t F, int64_t H, int64_t items,
                                 int64_t topics, int64_t filled);
 
+// Input for N states from formulas alone (no random numbers), the same as
+// tests/serving/check_export.py builds in Python: features sin(0.37 i), candidate ids 7i mod
+// items, history ids 3i mod items and topics i mod topics in the newer half, responses
+// 0.5 (i mod 5).
+common::PolicyInput FormulaInput(int64_t N, int64_t C, int64_t F, int64_t H, int64_t items,
+                                 int64_t topics);
+
 // A deep copy of `input` (copying the struct shares the tensors).
 common::PolicyInput Clone(const common::PolicyInput& input);
 

@@ -1,0 +1,201 @@
+#include "common/policy_export.h"
+
+#include <torch/script.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+#include "common/checkpoint_file.h"
+#include "common/error.h"
+#include "common/metrics.h"
+#include "common/policy_model.h"
+
+namespace rlrec::common {
+namespace {
+
+// The forward pass of PolicyModelImpl in TorchScript, over the parameters registered on the
+// module under their names with '.' as '_'. Kept in step with PolicyModelImpl::Forward; the
+// export test compares the two on the same inputs.
+std::string ForwardSource(const PolicyModelOptions& o, int slate_size) {
+  std::string history;
+  if (o.user_encoder == "pooled") {
+    history = R"(
+    count = valid.sum(1, keepdim=True).clamp_min(1.0)
+    history = (tokens * valid.unsqueeze(2)).sum(1) / count
+)";
+  } else {
+    history = R"(
+    history = torch.zeros([tokens.size(0), tokens.size(2)], dtype=tokens.dtype)
+    for k in range(tokens.size(1)):
+        j = tokens.size(1) - 1 - k
+        x = tokens[:, j]
+        gi = torch.matmul(x, self.history_gru_weight_ih.t()) + self.history_gru_bias_ih
+        gh = torch.matmul(history, self.history_gru_weight_hh.t()) + self.history_gru_bias_hh
+        i_r, i_z, i_n = gi.chunk(3, 1)
+        h_r, h_z, h_n = gh.chunk(3, 1)
+        r = torch.sigmoid(i_r + h_r)
+        z = torch.sigmoid(i_z + h_z)
+        n = torch.tanh(i_n + r * h_n)
+        nxt = (1.0 - z) * n + z * history
+        history = torch.where(valid[:, j].unsqueeze(1) > 0, nxt, history)
+)";
+  }
+  const std::string buckets = std::to_string(o.item_buckets);
+  return R"(
+def item_rows(self, ids: Tensor) -> Tensor:
+    if )" +
+         buckets +
+         R"( == 0:
+        return torch.zeros_like(ids)
+    return torch.where(ids >= 0, torch.remainder(ids, )" +
+         buckets + R"() + 1, torch.zeros_like(ids))
+
+def forward(self, features: Tensor, candidate_items: Tensor, history_items: Tensor,
+            history_topics: Tensor, history_responses: Tensor) -> Tuple[Tensor, Tensor]:
+    topics = history_topics.long()
+    valid = (topics >= 0).float()
+    response = history_responses.clamp_min(0.0)
+    response_features = torch.stack([torch.log1p(response), (response > 0).float()], 2)
+    tokens = (torch.embedding(self.item_embedding_weight, self.item_rows(history_items.long()))
+              + torch.embedding(self.topic_embedding_weight, topics.clamp_min(-1) + 1)
+              + torch.matmul(response_features, self.response_in_weight.t())
+              + self.response_in_bias)
+)" + history +
+         R"(
+    user_row = features[:, 0]
+    items = features[:, 1:]
+    hidden = torch.relu(torch.matmul(torch.cat([user_row, history], 1), self.user_in_weight.t())
+                        + self.user_in_bias)
+    user = torch.matmul(hidden, self.user_out_weight.t()) + self.user_out_bias
+    rows = self.item_rows(candidate_items.long())
+    item_hidden = torch.relu(torch.matmul(items, self.item_in_weight.t()) + self.item_in_bias)
+    item = (torch.matmul(item_hidden, self.item_out_weight.t()) + self.item_out_bias
+            + torch.embedding(self.item_embedding_weight, rows))
+    scores = (torch.bmm(item, user.unsqueeze(2)).squeeze(2)
+              + (torch.matmul(items, self.item_bias_weight.t()) + self.item_bias_bias).squeeze(2)
+              + torch.embedding(self.item_score_bias_weight, rows).squeeze(2))
+    slate = torch.topk(scores, )" +
+         std::to_string(slate_size) + R"(, 1)[1]
+    return scores, slate
+)";
+}
+
+std::string ConfigPbtxt(int C, int F, int H, int K) {
+  auto dims = [](std::initializer_list<int> d) {
+    std::string s;
+    for (int x : d) s += (s.empty() ? "[ " : ", ") + std::to_string(x);
+    return s + " ]";
+  };
+  return "name: \"rlrec_policy\"\n"
+         "platform: \"pytorch_libtorch\"\n"
+         "max_batch_size: 1024\n"
+         "input [\n"
+         "  { name: \"features__0\" data_type: TYPE_FP32 dims: " +
+         dims({C + 1, F}) +
+         " },\n"
+         "  { name: \"candidate_items__1\" data_type: TYPE_INT64 dims: " +
+         dims({C}) +
+         " },\n"
+         "  { name: \"history_items__2\" data_type: TYPE_INT64 dims: " +
+         dims({H}) +
+         " },\n"
+         "  { name: \"history_topics__3\" data_type: TYPE_INT64 dims: " +
+         dims({H}) +
+         " },\n"
+         "  { name: \"history_responses__4\" data_type: TYPE_FP32 dims: " +
+         dims({H}) +
+         " }\n"
+         "]\n"
+         "output [\n"
+         "  { name: \"scores__0\" data_type: TYPE_FP32 dims: " +
+         dims({C}) +
+         " },\n"
+         "  { name: \"slate__1\" data_type: TYPE_INT64 dims: " +
+         dims({K}) +
+         " }\n"
+         "]\n"
+         "dynamic_batching { }\n";
+}
+
+void WriteText(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::trunc);
+  out << text;
+  if (!out.flush()) throw Unavailable("cannot write '" + path + "'");
+}
+
+}  // namespace
+
+ExportSummary ExportPolicy(const std::string& checkpoint, const RunConfig& config,
+                           const std::string& out_dir) {
+  const PolicyModelOptions options = ModelOptions(config);
+  PolicyModel model(options);
+  torch::serialize::InputArchive archive, model_archive;
+  ReadCheckpointFile(checkpoint, &archive);
+  ExportSummary summary;
+  try {
+    archive.read("model", model_archive);
+    torch::Tensor value;
+    archive.read("updates", value);
+    summary.updates = static_cast<uint64_t>(value.item<int64_t>());
+    archive.read("snapshot_version", value);
+    summary.snapshot_version = static_cast<uint64_t>(value.item<int64_t>());
+  } catch (const c10::Error& e) {
+    throw InvalidInput("checkpoint '" + checkpoint + "': " + e.what_without_backtrace());
+  }
+  try {
+    LoadModuleChecked(*model, model_archive);
+  } catch (const Error& e) {
+    throw InvalidInput("checkpoint '" + checkpoint + "' does not fit the model of this config (" +
+                       e.what() + "); give the run's config with --config");
+  }
+
+  const int K = config.sim.slate_size, C = config.sim.candidates, H = config.sim.history_length;
+  torch::jit::Module module("RlrecPolicy");
+  for (const auto& p : model->named_parameters()) {
+    std::string name = p.key();
+    std::replace(name.begin(), name.end(), '.', '_');
+    module.register_parameter(name, p.value().detach().clone(), /*is_buffer=*/false);
+  }
+  try {
+    module.define(ForwardSource(options, K));
+  } catch (const c10::Error& e) {
+    throw Internal(std::string("the export's TorchScript does not compile: ") +
+                   e.what_without_backtrace());
+  }
+  module.eval();
+
+  const std::string dir = out_dir + "/rlrec_policy";
+  std::filesystem::create_directories(dir + "/1");
+  summary.model_path = dir + "/1/model.pt";
+  summary.metadata_path = dir + "/metadata.json";
+  try {
+    module.save(summary.model_path);
+  } catch (const c10::Error& e) {
+    throw Unavailable("cannot write '" + summary.model_path + "': " + e.what_without_backtrace());
+  }
+  WriteText(dir + "/config.pbtxt", ConfigPbtxt(C, options.feature_dim, H, K));
+  JsonObject meta;
+  meta.Add("format", "rlrec-policy/1")
+      .Add("checkpoint", checkpoint)
+      .Add("updates", summary.updates)
+      .Add("snapshot_version", summary.snapshot_version)
+      .Add("user_encoder", options.user_encoder)
+      .Add("hidden", options.hidden)
+      .Add("item_count", options.item_buckets)
+      .Add("topics", options.topics)
+      .Add("candidates", C)
+      .Add("features", options.feature_dim)
+      .Add("history_length", H)
+      .Add("slate_size", K)
+      .Add("temperature", config.model.temperature)
+      .Add("inputs",
+           "features float32 [N,1+C,F]; candidate_items int64 [N,C]; history_items int64 "
+           "[N,H]; history_topics int64 [N,H]; history_responses float32 [N,H]")
+      .Add("outputs", "scores float32 [N,C]; slate int64 [N,K] (greedy, best first)");
+  WriteText(summary.metadata_path, meta.str() + "\n");
+  return summary;
+}
+
+}  // namespace rlrec::common
