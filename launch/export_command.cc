@@ -1,6 +1,7 @@
 #include "launch/export_command.h"
 
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -41,6 +42,9 @@ int ExportCommand(int argc, const char* const* argv) {
     throw common::InvalidInput("--checkpoint and --out are required (see --help)");
   }
   auto summary = common::ExportPolicy(checkpoint, parsed->config, out);
+  // The run's settings go along: serve-check simulates users from them.
+  const std::string run_config = out + "/rlrec_policy/run_config.ini";
+  std::ofstream(run_config, std::ios::trunc) << parsed->effective_ini;
   std::cout << "rlrec export: " << summary.model_path << " (update " << summary.updates
             << ", snapshot " << summary.snapshot_version << "), metadata " << summary.metadata_path
             << "\n";

@@ -8,6 +8,7 @@
 #include "launch/eval_command.h"
 #include "launch/export_command.h"
 #include "launch/plot_command.h"
+#include "launch/serve_check_command.h"
 #include "launch/train_command.h"
 
 namespace {
@@ -19,6 +20,7 @@ constexpr char kUsage[] =
     "  train   train a policy: one learner and N actors on this machine\n"
     "  eval    measure a policy or a baseline on held-out simulated users\n"
     "  export  write a checkpoint's policy as TorchScript in a Triton model repository\n"
+    "  serve-check  load an export as a server would; latency and throughput on CPU\n"
     "  plot    draw a run's curves (return, losses, lag, throughput) to RUN/curves.png\n"
     "\n"
     "`rlrec COMMAND --help` lists the options of a command.\n";
@@ -32,6 +34,7 @@ int LauncherMain(int argc, const char* const* argv) {
   if (command == "train") return rlrec::launch::TrainCommand(argc - 1, argv + 1);
   if (command == "eval") return rlrec::launch::EvalCommand(argc - 1, argv + 1);
   if (command == "export") return rlrec::launch::ExportCommand(argc - 1, argv + 1);
+  if (command == "serve-check") return rlrec::launch::ServeCheckCommand(argc - 1, argv + 1);
   if (command == "plot") return rlrec::launch::PlotCommand(argc - 1, argv + 1);
   throw rlrec::common::InvalidInput("unknown command '" + command + "' (see rlrec --help)");
 }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <sstream>
 #include <thread>
 
 #include "tests/test_util.h"
@@ -79,6 +80,41 @@ TEST(TrainCommandTest, ResumeContinuesAFinishedRunWithItsOwnConfig) {
   EXPECT_EQ(JsonNumber(rows.back(), "update"), 40);
   EXPECT_NE(ReadFile(run + "/config.ini").find("users_per_actor = 8"), std::string::npos);
   EXPECT_NE(ReadFile(run + "/config.ini").find("max_updates = 40"), std::string::npos);
+}
+
+TEST(ServeCheckTest, AnExportOfATrainedRunAnswersEveryRequestAndReportsLatency) {
+  TempDir dir;
+  const std::string run = dir.path() + "/run";
+  auto train =
+      RunCommand({BinDir() + "/rlrec", "train", "--config", SourceDir() + "/configs/local.ini",
+                  "--actors", "1", "--run-dir", run, "run.max_updates=5", "sim.users_per_actor=8"},
+                 120);
+  ASSERT_EQ(train.exit_code, 0) << train.output;
+  auto exported = RunCommand({BinDir() + "/rlrec", "export", "--checkpoint",
+                              run + "/checkpoints/final.pt", "--out", dir.path() + "/serving"});
+  ASSERT_EQ(exported.exit_code, 0) << exported.output;
+  auto check = RunCommand({BinDir() + "/rlrec", "serve-check", "--export", dir.path() + "/serving",
+                           "--users", "200", "--seconds", "0.3", "--json"},
+                          120);
+  ASSERT_EQ(check.exit_code, 0) << check.output;
+  std::vector<std::string> lines;
+  std::istringstream in(check.output);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("{", 0) == 0) lines.push_back(line);
+  }
+  ASSERT_EQ(lines.size(), 2u) << check.output;
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(JsonNumber(lines[i], "batch"), i == 0 ? 1 : 64);
+    EXPECT_EQ(JsonNumber(lines[i], "wrong"), 0);
+    EXPECT_GT(JsonNumber(lines[i], "requests").value_or(0), 0);
+    EXPECT_GT(JsonNumber(lines[i], "p99_ms").value_or(0), 0);
+    EXPECT_GE(JsonNumber(lines[i], "p99_ms").value_or(0),
+              JsonNumber(lines[i], "p50_ms").value_or(1));
+  }
+  // A folder without an export is refused, naming the file.
+  auto missing = RunCommand({BinDir() + "/rlrec", "serve-check", "--export", dir.path()});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.output.find("rlrec_policy/1/model.pt"), std::string::npos) << missing.output;
 }
 
 }  // namespace
