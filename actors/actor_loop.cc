@@ -123,11 +123,26 @@ ActorStats RunActor(const common::RunConfig& config, uint32_t actor_id,
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
 
-  InterestEvolutionSimulator sim(
-      SimulatorOptions(config, TrainingUsers(actor_id), config.sim.users_per_actor));
-  const int64_t T = config.actor.unroll, E = sim.num_users(), C = sim.num_candidates();
-  const int64_t F = sim.feature_dim(), R = C + 1, K = config.sim.slate_size;
-  const int64_t H = sim.history_length();
+  // What the actor carries from one unroll to the next: its users and its random stream.
+  // Epoch e starts users at a fresh id range and reseeds the stream; epoch 0 is a run's start.
+  auto make_sim = [&](uint64_t epoch) {
+    return std::make_unique<InterestEvolutionSimulator>(SimulatorOptions(
+        config, TrainingUsers(actor_id) + ((epoch % 4096) << 28), config.sim.users_per_actor));
+  };
+  auto make_generator = [&](uint64_t epoch) {
+    return at::make_generator<at::CPUGeneratorImpl>(config.run.seed * 1000003 + actor_id +
+                                                    epoch * 0x9E3779B97F4A7C15ull);
+  };
+  // Synchronous runs start a new epoch at every checkpoint boundary (snapshot version v with
+  // v % run.checkpoint_every == 0; there, version = update). A run resumed from such a
+  // checkpoint, with fresh actors, then continues exactly as the uninterrupted run did.
+  const uint64_t epoch_every =
+      config.learner.synchronous ? std::max<uint64_t>(1, config.run.checkpoint_every) : 0;
+  uint64_t epoch = epoch_every ? snapshot->version / epoch_every : 0;
+  std::unique_ptr<InterestEvolutionSimulator> sim = make_sim(epoch);
+  const int64_t T = config.actor.unroll, E = sim->num_users(), C = sim->num_candidates();
+  const int64_t F = sim->feature_dim(), R = C + 1, K = config.sim.slate_size;
+  const int64_t H = sim->history_length();
 
   RLREC_CHECK(F == common::ObservationFeatures(config)) << "simulator features " << F;
   common::PolicyModel model(common::ModelOptions(config));
@@ -135,7 +150,7 @@ ActorStats RunActor(const common::RunConfig& config, uint32_t actor_id,
   common::LoadSnapshotIntoModel(*snapshot, *model);
   stats.first_version = stats.last_version = snapshot->version;
   stats.snapshots_applied = 1;
-  auto generator = at::make_generator<at::CPUGeneratorImpl>(config.run.seed * 1000003 + actor_id);
+  auto generator = make_generator(epoch);
   std::vector<double> running_return(E, 0.0);
 
   // Data path: snapshot → batched inference → simulator step → unroll buffer → encode → PUSH.
@@ -157,11 +172,18 @@ ActorStats RunActor(const common::RunConfig& config, uint32_t actor_id,
       stats.last_version = snapshot->version;
       ++stats.snapshots_applied;
     }
+    if (epoch_every && snapshot->version % epoch_every == 0 &&
+        snapshot->version / epoch_every != epoch) {
+      epoch = snapshot->version / epoch_every;
+      sim = make_sim(epoch);
+      generator = make_generator(epoch);
+      std::fill(running_return.begin(), running_return.end(), 0.0);  // sessions cut short
+    }
     auto buffers = std::make_shared<UnrollBuffers>(T, E, R, F, K, H);
     common::Trajectory trajectory;
     for (int64_t t = 0; t < T; ++t) {
       auto observation = buffers->observations[t];
-      sim.Observe(buffers->context.At(t, observation));
+      sim->Observe(buffers->context.At(t, observation));
       const auto& c = buffers->context;
       auto output = model->Forward({observation, c.candidate_items[t], c.history_items[t],
                                     c.history_topics[t], c.history_responses[t]});
@@ -172,7 +194,7 @@ ActorStats RunActor(const common::RunConfig& config, uint32_t actor_id,
       buffers->log_probs[t].copy_(sample.log_probs);
       float* rewards = buffers->rewards[t].data_ptr<float>();
       uint8_t* dones = buffers->dones[t].data_ptr<uint8_t>();
-      sim.Step(slates.data_ptr<int32_t>(), static_cast<int>(K), rewards, dones);
+      sim->Step(slates.data_ptr<int32_t>(), static_cast<int>(K), rewards, dones);
       for (int64_t u = 0; u < E; ++u) {
         running_return[u] += rewards[u];
         if (dones[u]) {
@@ -182,7 +204,7 @@ ActorStats RunActor(const common::RunConfig& config, uint32_t actor_id,
         }
       }
     }
-    sim.Observe(buffers->bootstrap_context.At(-1, buffers->bootstrap));
+    sim->Observe(buffers->bootstrap_context.At(-1, buffers->bootstrap));
 
     trajectory.actor_id = actor_id;
     trajectory.policy_version = snapshot->version;

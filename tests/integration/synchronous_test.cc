@@ -15,45 +15,66 @@ namespace {
 
 constexpr int kUpdates = 15;
 
-// Runs a small synchronous job to completion in `run` with `seed`; returns its output.
-std::string TrainSynchronously(const std::string& run, int seed) {
-  auto result = RunCommand(
-      {BinDir() + "/rlrec", "train", "--config", SourceDir() + "/configs/local.ini", "--actors",
-       "2", "--run-dir", run, "learner.synchronous=true",
-       "run.max_updates=" + std::to_string(kUpdates), "run.budget_seconds=300",
-       "run.report_every_updates=5", "run.seed=" + std::to_string(seed), "sim.users_per_actor=8",
-       "actor.unroll=10", "sim.corpus_size=50", "model.user_encoder=gru"},
-      300);
+// Runs a small synchronous job to completion in `run` with `seed` for `updates` updates,
+// with `extra` key=value words; returns its output.
+std::string TrainSynchronously(const std::string& run, int seed, int updates = kUpdates,
+                               const std::vector<std::string>& extra = {}) {
+  std::vector<std::string> argv = {BinDir() + "/rlrec",
+                                   "train",
+                                   "--config",
+                                   SourceDir() + "/configs/local.ini",
+                                   "--actors",
+                                   "2",
+                                   "--run-dir",
+                                   run,
+                                   "learner.synchronous=true",
+                                   "run.max_updates=" + std::to_string(updates),
+                                   "run.budget_seconds=300",
+                                   "run.report_every_updates=5",
+                                   "run.seed=" + std::to_string(seed),
+                                   "sim.users_per_actor=8",
+                                   "actor.unroll=10",
+                                   "sim.corpus_size=50",
+                                   "model.user_encoder=gru"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  auto result = RunCommand(argv, 300);
   EXPECT_EQ(result.exit_code, 0) << result.output;
   return result.output;
 }
 
-// metrics.jsonl without the fields that measure wall-clock time.
-std::vector<std::string> MetricsWithoutTimes(const std::string& run) {
+// metrics.jsonl rows after update `after`, without the fields that measure wall-clock time
+// (and, with `process_local`, the one that counts what this learner process received).
+std::vector<std::string> MetricsWithoutTimes(const std::string& run, double after = -1,
+                                             bool process_local = false) {
   static const std::regex timed(R"re("(time_s|env_steps_per_s|updates_per_s)":[^,}]*,?)re");
+  static const std::regex received(R"re("trajectories_received":[^,}]*,?)re");
   std::vector<std::string> rows;
   for (const auto& row : ReadLines(run + "/metrics.jsonl")) {
-    rows.push_back(std::regex_replace(row, timed, ""));
+    if (JsonNumber(row, "update").value_or(-1) <= after) continue;
+    std::string kept = std::regex_replace(row, timed, "");
+    if (process_local) kept = std::regex_replace(kept, received, "");
+    rows.push_back(kept);
   }
   return rows;
 }
 
 // The parameters of the final checkpoint of `run`, by name.
-std::vector<std::pair<std::string, torch::Tensor>> FinalWeights(const std::string& run) {
+std::vector<std::pair<std::string, torch::Tensor>> FinalWeights(const std::string& run,
+                                                                int updates = kUpdates) {
   common::RunConfig config;
   config.sim.corpus_size = 50;
   config.model.user_encoder = "gru";
   common::PolicyModel model(common::ModelOptions(config));
   torch::optim::Adam optimizer(model->parameters());
   auto counters = learner::LoadCheckpoint(run + "/checkpoints/final.pt", *model, optimizer);
-  EXPECT_EQ(counters.counters.updates, uint64_t{kUpdates});
+  EXPECT_EQ(counters.counters.updates, uint64_t(updates));
   std::vector<std::pair<std::string, torch::Tensor>> weights;
   for (const auto& p : model->named_parameters()) weights.emplace_back(p.key(), p.value());
   return weights;
 }
 
-bool SameWeights(const std::string& run_a, const std::string& run_b) {
-  auto a = FinalWeights(run_a), b = FinalWeights(run_b);
+bool SameWeights(const std::string& run_a, const std::string& run_b, int updates = kUpdates) {
+  auto a = FinalWeights(run_a, updates), b = FinalWeights(run_b, updates);
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
     if (a[i].first != b[i].first || !torch::equal(a[i].second, b[i].second)) return false;
@@ -82,6 +103,29 @@ TEST(SynchronousTest, TwoRunsWithOneSeedGiveIdenticalMetricsAndWeights) {
   // The comparison can tell runs apart: another seed gives other data and other weights.
   EXPECT_NE(rows, MetricsWithoutTimes(other_seed));
   EXPECT_FALSE(SameWeights(first, other_seed));
+}
+
+TEST(SynchronousTest, ARunResumedFromACheckpointContinuesExactlyAsTheUninterruptedOne) {
+  TempDir dir;
+  const std::string whole = dir.path() + "/whole", resumed = dir.path() + "/resumed";
+  // Short sessions, so some end within each 5-update epoch and rows carry returns.
+  const std::vector<std::string> every5 = {"run.checkpoint_every=5", "sim.time_budget=20"};
+  TrainSynchronously(whole, 1, 20, every5);
+  TrainSynchronously(resumed, 1, 10, every5);  // stops at update 10, with its checkpoint
+  auto again = RunCommand(
+      {BinDir() + "/rlrec", "train", "--resume", resumed, "--actors", "2", "run.max_updates=20"},
+      300);
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_NE(ReadFile(resumed + "/logs/learner.log").find("ckpt-000000000010.pt: update 10"),
+            std::string::npos)
+      << ReadFile(resumed + "/logs/learner.log");
+
+  // From update 10 on, the same rows (rows at 15, 20 and the final one) and the same weights.
+  auto rows = MetricsWithoutTimes(whole, 10, true);
+  ASSERT_EQ(rows.size(), 3u) << ReadFile(whole + "/metrics.jsonl");
+  EXPECT_GT(JsonNumber(rows[0], "episodes").value_or(0), 0) << "rows with data in them";
+  EXPECT_EQ(rows, MetricsWithoutTimes(resumed, 10, true));
+  EXPECT_TRUE(SameWeights(whole, resumed, 20));
 }
 
 }  // namespace
