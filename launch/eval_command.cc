@@ -11,6 +11,7 @@
 #include "actors/simulator_config.h"
 #include "common/config.h"
 #include "common/error.h"
+#include "launch/command_flags.h"
 
 namespace rlrec::launch {
 
@@ -29,24 +30,11 @@ int EvalCommand(int argc, const char* const* argv) {
 
   // checkpoint:RUN/checkpoints/X.pt without --config evaluates with RUN/config.ini.
   std::vector<std::string> words = common::OverridesAsFlags(argc, argv);
-  bool has_config = false;
-  std::string checkpoint;
-  for (size_t i = 0; i < words.size(); ++i) {
-    has_config |= words[i] == "--config" || words[i].rfind("--config=", 0) == 0;
-    std::string value = words[i].rfind("--policy=", 0) == 0                ? words[i].substr(9)
-                        : (words[i] == "--policy" && i + 1 < words.size()) ? words[i + 1]
-                                                                           : "";
-    if (value.rfind("checkpoint:", 0) == 0) checkpoint = value.substr(11);
-  }
-  if (!has_config && !checkpoint.empty()) {
-    auto run_config = std::filesystem::path(checkpoint).parent_path().parent_path() / "config.ini";
-    if (std::filesystem::exists(run_config)) {
-      words.push_back("--config");
-      words.push_back(run_config.string());
-    }
-  }
-  std::vector<const char*> args;
-  for (auto& w : words) args.push_back(w.c_str());
+  const std::string policy_flag = FlagValue(words, "--policy");
+  const std::string checkpoint =
+      policy_flag.rfind("checkpoint:", 0) == 0 ? policy_flag.substr(11) : std::string();
+  if (!checkpoint.empty()) DefaultConfig(&words, RunConfigOfCheckpoint(checkpoint));
+  std::vector<const char*> args = AsArgv(words);
   auto parsed = common::ParseArgs(
       static_cast<int>(args.size()), args.data(), "rlrec eval",
       "--policy P [--users N] [--seed S] [--config F] [--json] [section.key=value ...]", own);

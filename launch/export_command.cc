@@ -9,6 +9,7 @@
 #include "common/config.h"
 #include "common/error.h"
 #include "common/policy_export.h"
+#include "launch/command_flags.h"
 
 namespace rlrec::launch {
 
@@ -19,22 +20,9 @@ int ExportCommand(int argc, const char* const* argv) {
   own.add_options()("checkpoint", po::value<std::string>(&checkpoint), "checkpoint to export")(
       "out", po::value<std::string>(&out), "folder for the model repository");
   std::vector<std::string> words = common::OverridesAsFlags(argc, argv);
-  bool has_config = false;
-  std::string given;
-  for (size_t i = 0; i < words.size(); ++i) {
-    has_config |= words[i] == "--config" || words[i].rfind("--config=", 0) == 0;
-    if (words[i] == "--checkpoint" && i + 1 < words.size()) given = words[i + 1];
-    if (words[i].rfind("--checkpoint=", 0) == 0) given = words[i].substr(13);
-  }
-  if (!has_config && !given.empty()) {
-    auto run_config = std::filesystem::path(given).parent_path().parent_path() / "config.ini";
-    if (std::filesystem::exists(run_config)) {
-      words.push_back("--config");
-      words.push_back(run_config.string());
-    }
-  }
-  std::vector<const char*> args;
-  for (auto& w : words) args.push_back(w.c_str());
+  const std::string given = FlagValue(words, "--checkpoint");
+  if (!given.empty()) DefaultConfig(&words, RunConfigOfCheckpoint(given));
+  std::vector<const char*> args = AsArgv(words);
   auto parsed = common::ParseArgs(static_cast<int>(args.size()), args.data(), "rlrec export",
                                   "--checkpoint C --out DIR [--config F]", own);
   if (!parsed) return 0;

@@ -16,6 +16,7 @@
 #include "common/config.h"
 #include "common/error.h"
 #include "common/metrics.h"
+#include "launch/command_flags.h"
 
 namespace rlrec::launch {
 namespace {
@@ -91,21 +92,10 @@ int ServeCheckCommand(int argc, const char* const* argv) {
       "threads", po::value<int>(&threads)->default_value(1), "LibTorch threads (per server)")(
       "json", po::bool_switch(&json), "one JSON object per batch size");
   std::vector<std::string> words = common::OverridesAsFlags(argc, argv);
-  std::string given;
-  bool has_config = false;
-  for (size_t i = 0; i < words.size(); ++i) {
-    has_config |= words[i] == "--config" || words[i].rfind("--config=", 0) == 0;
-    if (words[i] == "--export" && i + 1 < words.size()) given = words[i + 1];
-    if (words[i].rfind("--export=", 0) == 0) given = words[i].substr(9);
-  }
   // The simulator the users come from: the exported run's configuration.
-  const std::string run_config = given + "/rlrec_policy/run_config.ini";
-  if (!has_config && !given.empty() && std::filesystem::exists(run_config)) {
-    words.push_back("--config");
-    words.push_back(run_config);
-  }
-  std::vector<const char*> args;
-  for (auto& w : words) args.push_back(w.c_str());
+  const std::string given = FlagValue(words, "--export");
+  if (!given.empty()) DefaultConfig(&words, given + "/rlrec_policy/run_config.ini");
+  std::vector<const char*> args = AsArgv(words);
   auto parsed = common::ParseArgs(static_cast<int>(args.size()), args.data(), "rlrec serve-check",
                                   "--export DIR [--users N] [--seconds S] [--json]", own);
   if (!parsed) return 0;
