@@ -43,20 +43,9 @@ std::unique_ptr<SlatePolicy> LoadCheckpointPolicy(const std::string& path,
   common::PolicyModel model(common::ModelOptions(config));
   torch::serialize::InputArchive archive;
   try {
-    common::ReadCheckpointFile(path, &archive);  // verified: header, length, checksum
+    common::ReadCheckpointModel(path, *model, &archive);  // verified file, checked shapes
   } catch (const common::Error& e) {
     throw common::InvalidInput(std::string("cannot load a policy from ") + e.what());
-  }
-  try {
-    torch::serialize::InputArchive model_archive;
-    archive.read("model", model_archive);
-    common::LoadModuleChecked(*model, model_archive);
-  } catch (const c10::Error& e) {
-    throw common::InvalidInput("cannot load a policy from checkpoint '" + path + "': " +
-                               e.what_without_backtrace() + " (is --config the run's config.ini?)");
-  } catch (const common::Error& e) {
-    throw common::InvalidInput("cannot load a policy from checkpoint '" + path + "': " + e.what() +
-                               " (is --config the run's config.ini?)");
   }
   return std::make_unique<CheckpointPolicy>(std::move(model));
 }

@@ -1,8 +1,5 @@
 #include "common/checkpoint_file.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -11,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/atomic_file.h"
 #include "common/error.h"
 
 namespace rlrec::common {
@@ -27,16 +25,6 @@ struct Header {
   uint64_t checksum;
 };
 static_assert(sizeof(Header) == kHeaderBytes);
-
-void FsyncPath(const std::string& path, int flags) {
-  int fd = ::open(path.c_str(), flags);
-  if (fd < 0) {
-    throw Unavailable("cannot open '" + path + "' to sync it: " + std::strerror(errno));
-  }
-  int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) throw Unavailable("fsync '" + path + "': " + std::strerror(errno));
-}
 
 // Reads every tensor of `module` (recursively) from `archive` into `out`, by full name, and
 // checks its shape against the module's.
@@ -80,6 +68,36 @@ void LoadModuleChecked(torch::nn::Module& module, torch::serialize::InputArchive
   for (auto& [target, stored] : pairs) target.copy_(stored);
 }
 
+void ReadCheckpointModel(const std::string& path, torch::nn::Module& module,
+                         torch::serialize::InputArchive* archive) {
+  ReadCheckpointFile(path, archive);
+  torch::serialize::InputArchive model_archive;
+  try {
+    archive->read("model", model_archive);
+  } catch (const c10::Error& e) {
+    throw InvalidInput("checkpoint '" + path + "' holds no model: " + e.what_without_backtrace());
+  }
+  try {
+    LoadModuleChecked(module, model_archive);
+  } catch (const Error& e) {
+    throw InvalidInput("checkpoint '" + path +
+                       "' holds a model of another shape: it does not fit the model of this "
+                       "config (" +
+                       e.what() + "; was it written with this config?)");
+  }
+}
+
+uint64_t ReadCheckpointCounter(torch::serialize::InputArchive& archive, const char* key,
+                               const std::string& path) {
+  torch::Tensor value;
+  try {
+    archive.read(key, value);
+  } catch (const c10::Error&) {
+    throw InvalidInput("checkpoint '" + path + "' has no '" + key + "'");
+  }
+  return static_cast<uint64_t>(value.item<int64_t>());
+}
+
 uint64_t CheckpointChecksum(const char* data, size_t size) {
   uint64_t h = 1469598103934665603ull;
   constexpr uint64_t kPrime = 1099511628211ull;
@@ -106,26 +124,19 @@ void WriteCheckpointFile(const std::string& path, torch::serialize::OutputArchiv
   header.schema_version = kCheckpointSchemaVersion;
   header.payload_bytes = payload.size();
   header.checksum = CheckpointChecksum(payload.data(), payload.size());
-  const std::string temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(&header), sizeof(header));
-    out.write(payload.data(), static_cast<std::streamsize>(payload.size()));
-    if (!out.flush()) throw Unavailable("cannot write checkpoint '" + temporary + "'");
-  }
-  FsyncPath(temporary, O_RDONLY);
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    throw Unavailable("cannot rename '" + temporary + "' to '" + path +
-                      "': " + std::strerror(errno));
-  }
-  const auto slash = path.rfind('/');
-  FsyncPath(slash == std::string::npos ? "." : path.substr(0, slash), O_RDONLY | O_DIRECTORY);
+  WriteFileAtomically(
+      path, {std::string_view(reinterpret_cast<const char*>(&header), sizeof(header)), payload},
+      /*durable=*/true);
 }
 
 void ReadCheckpointFile(const std::string& path, torch::serialize::InputArchive* archive) {
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) throw InvalidInput("checkpoint '" + path + "': cannot open: " + std::strerror(errno));
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string bytes(static_cast<size_t>(in.tellg()), '\0');
+  in.seekg(0);
+  if (!in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()))) {
+    throw InvalidInput("checkpoint '" + path + "': cannot read: " + std::strerror(errno));
+  }
   Header header{};
   if (bytes.size() < sizeof(header) || std::memcmp(bytes.data(), kMagic, sizeof(kMagic)) != 0) {
     throw InvalidInput("checkpoint '" + path + "': not an rlrec checkpoint (no RLRECKPT header)");

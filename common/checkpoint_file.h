@@ -32,6 +32,17 @@ void ReadCheckpointFile(const std::string& path, torch::serialize::InputArchive*
 // shape that differs; nothing is copied then.
 void LoadModuleChecked(torch::nn::Module& module, torch::serialize::InputArchive& archive);
 
+// ReadCheckpointFile, then loads the archive's "model" into `module` with LoadModuleChecked.
+// Throws Error(kInvalidInput) naming `path`: the file's problems as ReadCheckpointFile says
+// them, or "holds a model of another shape" with the first tensor that differs.
+void ReadCheckpointModel(const std::string& path, torch::nn::Module& module,
+                         torch::serialize::InputArchive* archive);
+
+// The counter stored under `key` in the archive of checkpoint `path`. Throws
+// Error(kInvalidInput) naming the file and the key when it is missing.
+uint64_t ReadCheckpointCounter(torch::serialize::InputArchive& archive, const char* key,
+                               const std::string& path);
+
 // The checksum of checkpoint payloads (64-bit, FNV-1a over 8-byte words and the tail).
 uint64_t CheckpointChecksum(const char* data, size_t size);
 

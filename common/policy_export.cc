@@ -5,8 +5,8 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 
+#include "common/atomic_file.h"
 #include "common/checkpoint_file.h"
 #include "common/error.h"
 #include "common/metrics.h"
@@ -119,37 +119,17 @@ std::string ConfigPbtxt(int C, int F, int H, int K) {
          "dynamic_batching { }\n";
 }
 
-void WriteText(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::trunc);
-  out << text;
-  if (!out.flush()) throw Unavailable("cannot write '" + path + "'");
-}
-
 }  // namespace
 
 ExportSummary ExportPolicy(const std::string& checkpoint, const RunConfig& config,
                            const std::string& out_dir) {
   const PolicyModelOptions options = ModelOptions(config);
   PolicyModel model(options);
-  torch::serialize::InputArchive archive, model_archive;
-  ReadCheckpointFile(checkpoint, &archive);
+  torch::serialize::InputArchive archive;
+  ReadCheckpointModel(checkpoint, *model, &archive);
   ExportSummary summary;
-  try {
-    archive.read("model", model_archive);
-    torch::Tensor value;
-    archive.read("updates", value);
-    summary.updates = static_cast<uint64_t>(value.item<int64_t>());
-    archive.read("snapshot_version", value);
-    summary.snapshot_version = static_cast<uint64_t>(value.item<int64_t>());
-  } catch (const c10::Error& e) {
-    throw InvalidInput("checkpoint '" + checkpoint + "': " + e.what_without_backtrace());
-  }
-  try {
-    LoadModuleChecked(*model, model_archive);
-  } catch (const Error& e) {
-    throw InvalidInput("checkpoint '" + checkpoint + "' does not fit the model of this config (" +
-                       e.what() + "); give the run's config with --config");
-  }
+  summary.updates = ReadCheckpointCounter(archive, "updates", checkpoint);
+  summary.snapshot_version = ReadCheckpointCounter(archive, "snapshot_version", checkpoint);
 
   const int K = config.sim.slate_size, C = config.sim.candidates, H = config.sim.history_length;
   torch::jit::Module module("RlrecPolicy");
@@ -175,7 +155,7 @@ ExportSummary ExportPolicy(const std::string& checkpoint, const RunConfig& confi
   } catch (const c10::Error& e) {
     throw Unavailable("cannot write '" + summary.model_path + "': " + e.what_without_backtrace());
   }
-  WriteText(dir + "/config.pbtxt", ConfigPbtxt(C, options.feature_dim, H, K));
+  WriteFileAtomically(dir + "/config.pbtxt", {ConfigPbtxt(C, options.feature_dim, H, K)});
   JsonObject meta;
   meta.Add("format", "rlrec-policy/1")
       .Add("checkpoint", checkpoint)
@@ -194,7 +174,7 @@ ExportSummary ExportPolicy(const std::string& checkpoint, const RunConfig& confi
            "features float32 [N,1+C,F]; candidate_items int64 [N,C]; history_items int64 "
            "[N,H]; history_topics int64 [N,H]; history_responses float32 [N,H]")
       .Add("outputs", "scores float32 [N,C]; slate int64 [N,K] (greedy, best first)");
-  WriteText(summary.metadata_path, meta.str() + "\n");
+  WriteFileAtomically(summary.metadata_path, {meta.str(), "\n"});
   return summary;
 }
 

@@ -17,6 +17,7 @@
 #include "common/deadline.h"
 #include "common/error.h"
 #include "launch/child_process.h"
+#include "launch/command_flags.h"
 #include "launch/plot_command.h"
 #include "learner/learner_loop.h"
 
@@ -91,18 +92,11 @@ int TrainCommand(int argc, const char* const* argv) {
   // key=value overrides become --key=value, so every program reads them the same way.
   std::vector<std::string> words = common::OverridesAsFlags(argc, argv);
   // --resume RUN: the run's own config.ini is the config (command-line keys still win).
-  std::string resume;
-  for (size_t i = 1; i + 1 < words.size(); ++i) {
-    if (words[i] == "--resume") resume = words[i + 1];
-  }
-  for (size_t i = 1; i < words.size(); ++i) {
-    if (words[i].rfind("--resume=", 0) == 0) resume = words[i].substr(9);
-  }
-  if (!resume.empty() && std::find(words.begin(), words.end(), "--config") == words.end()) {
+  const std::string resume = FlagValue(words, "--resume");
+  if (!resume.empty() && FlagValue(words, "--config").empty()) {
     words.insert(words.begin() + 1, {"--config", resume + "/config.ini"});
   }
-  std::vector<const char*> args;
-  for (auto& w : words) args.push_back(w.c_str());
+  std::vector<const char*> args = AsArgv(words);
   int actors = -1;
   std::string run_dir;
   po::options_description own("Train options");

@@ -15,12 +15,6 @@ constexpr char kSuffix[] = ".pt";
 
 torch::Tensor Int64(uint64_t value) { return torch::tensor(static_cast<int64_t>(value)); }
 
-uint64_t ReadUint64(torch::serialize::InputArchive& archive, const char* key) {
-  torch::Tensor value;
-  archive.read(key, value);
-  return static_cast<uint64_t>(value.item<int64_t>());
-}
-
 }  // namespace
 
 void SaveCheckpoint(const std::string& path, torch::nn::Module& model,
@@ -46,24 +40,16 @@ void SaveCheckpoint(const std::string& path, torch::nn::Module& model,
 CheckpointContents LoadCheckpoint(const std::string& path, torch::nn::Module& model,
                                   torch::optim::Optimizer& optimizer) {
   torch::serialize::InputArchive archive;
-  common::ReadCheckpointFile(path, &archive);
+  common::ReadCheckpointModel(path, model, &archive);
   CheckpointContents contents;
+  contents.counters.updates = common::ReadCheckpointCounter(archive, "updates", path);
+  contents.counters.env_steps = common::ReadCheckpointCounter(archive, "env_steps", path);
+  contents.counters.snapshot_version =
+      common::ReadCheckpointCounter(archive, "snapshot_version", path);
   try {
-    torch::serialize::InputArchive model_archive, optimizer_archive;
-    archive.read("model", model_archive);
-    try {
-      common::LoadModuleChecked(model, model_archive);
-    } catch (const common::Error& e) {
-      throw common::InvalidInput("checkpoint '" + path +
-                                 "' holds a model of another shape (is it this run's, with this "
-                                 "config?): " +
-                                 e.what());
-    }
+    torch::serialize::InputArchive optimizer_archive;
     archive.read("optimizer", optimizer_archive);
     optimizer.load(optimizer_archive);
-    contents.counters.updates = ReadUint64(archive, "updates");
-    contents.counters.env_steps = ReadUint64(archive, "env_steps");
-    contents.counters.snapshot_version = ReadUint64(archive, "snapshot_version");
     torch::Tensor rng, config;
     archive.read("rng_state", rng);
     at::Generator generator = at::detail::getDefaultCPUGenerator();  // a handle to it

@@ -11,6 +11,7 @@
 #include <map>
 #include <vector>
 
+#include "common/atomic_file.h"
 #include "common/control.h"
 #include "common/logging.h"
 #include "common/metrics.h"
@@ -30,18 +31,6 @@ namespace {
 
 using common::After;
 using common::Clock;
-
-// Writes `text` to `path` through a temporary file and a rename, so readers never see it
-// half-written.
-void WriteFileAtomically(const std::string& path, const std::string& text) {
-  const std::string temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::trunc);
-    out << text;
-    if (!out.flush()) throw common::Unavailable("cannot write '" + temporary + "'");
-  }
-  std::filesystem::rename(temporary, path);
-}
 
 // `bound` as others can reach it: a wildcard address becomes this host's name.
 std::string Advertised(const std::string& bound) {
@@ -134,7 +123,7 @@ LearnerSummary RunLearner(const common::RunConfig& config, const std::string& ef
   std::unique_ptr<common::MetricsWriter> metrics;
   if (lead) {
     std::filesystem::create_directories(run_dir + "/checkpoints");
-    WriteFileAtomically(run_dir + "/config.ini", effective_ini);
+    common::WriteFileAtomically(run_dir + "/config.ini", {effective_ini});
     metrics = std::make_unique<common::MetricsWriter>(run_dir + "/metrics.jsonl");
   }
   const std::string run_id = std::filesystem::path(run_dir).filename().string();
@@ -206,9 +195,9 @@ LearnerSummary RunLearner(const common::RunConfig& config, const std::string& ef
     for (int r = 0; r < ranks; ++r) {
       ports += "trajectory." + std::to_string(r) + " " + PortOf(trajectory_endpoints[r]) + "\n";
     }
-    WriteFileAtomically(run_dir + "/" + kPortsFile, ports);
-    WriteFileAtomically(run_dir + "/" + kControlEndpointFile,
-                        Advertised(control->endpoint()) + "\n");
+    common::WriteFileAtomically(run_dir + "/" + kPortsFile, {ports});
+    common::WriteFileAtomically(run_dir + "/" + kControlEndpointFile,
+                                {Advertised(control->endpoint()), "\n"});
     RLREC_LOG(Info) << "run " << run_id << ": control " << Advertised(control->endpoint())
                     << ", weights " << info.weights_endpoint << ", " << ranks
                     << " learner rank(s), device " << device
