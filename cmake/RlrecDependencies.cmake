@@ -18,8 +18,6 @@ endif()
 
 find_package(GTest)
 
-set(RLREC_WARNINGS -Wall -Wextra)
-
 # Learner ranks talk MPI (Open MPI from Debian's libopenmpi-dev).
 find_package(MPI REQUIRED COMPONENTS CXX)
 # How tests start ranks: more ranks than cores is fine, root is allowed (CI runs as root),

@@ -8,6 +8,7 @@
 
 #include "common/atomic_file.h"
 #include "common/checkpoint_file.h"
+#include "common/config.h"
 #include "common/error.h"
 #include "common/metrics.h"
 #include "common/policy_model.h"
@@ -20,7 +21,7 @@ namespace {
 // export test compares the two on the same inputs.
 std::string ForwardSource(const PolicyModelOptions& o, int slate_size) {
   std::string history;
-  if (o.user_encoder == "pooled") {
+  if (o.user_encoder == UserEncoder::kPooled) {
     history = R"(
     count = valid.sum(1, keepdim=True).clamp_min(1.0)
     history = (tokens * valid.unsqueeze(2)).sum(1) / count
@@ -119,7 +120,18 @@ std::string ConfigPbtxt(int C, int F, int H, int K) {
          "dynamic_batching { }\n";
 }
 
+// The model repository's folder under `out_dir`, named as the model is in config.pbtxt.
+std::string RepositoryDir(const std::string& out_dir) { return out_dir + "/rlrec_policy"; }
+
 }  // namespace
+
+std::string ExportedModelPath(const std::string& out_dir) {
+  return RepositoryDir(out_dir) + "/1/model.pt";
+}
+
+std::string ExportedConfigPath(const std::string& out_dir) {
+  return RepositoryDir(out_dir) + "/run_config.ini";
+}
 
 ExportSummary ExportPolicy(const std::string& checkpoint, const RunConfig& config,
                            const std::string& out_dir) {
@@ -146,10 +158,11 @@ ExportSummary ExportPolicy(const std::string& checkpoint, const RunConfig& confi
   }
   module.eval();
 
-  const std::string dir = out_dir + "/rlrec_policy";
-  std::filesystem::create_directories(dir + "/1");
-  summary.model_path = dir + "/1/model.pt";
+  const std::string dir = RepositoryDir(out_dir);
+  summary.model_path = ExportedModelPath(out_dir);
   summary.metadata_path = dir + "/metadata.json";
+  summary.config_path = ExportedConfigPath(out_dir);
+  std::filesystem::create_directories(std::filesystem::path(summary.model_path).parent_path());
   try {
     module.save(summary.model_path);
   } catch (const c10::Error& e) {
@@ -161,7 +174,7 @@ ExportSummary ExportPolicy(const std::string& checkpoint, const RunConfig& confi
       .Add("checkpoint", checkpoint)
       .Add("updates", summary.updates)
       .Add("snapshot_version", summary.snapshot_version)
-      .Add("user_encoder", options.user_encoder)
+      .Add("user_encoder", ChoiceName(options.user_encoder))
       .Add("hidden", options.hidden)
       .Add("item_count", options.item_buckets)
       .Add("topics", options.topics)
@@ -175,6 +188,7 @@ ExportSummary ExportPolicy(const std::string& checkpoint, const RunConfig& confi
            "[N,H]; history_topics int64 [N,H]; history_responses float32 [N,H]")
       .Add("outputs", "scores float32 [N,C]; slate int64 [N,K] (greedy, best first)");
   WriteFileAtomically(summary.metadata_path, {meta.str(), "\n"});
+  WriteFileAtomically(summary.config_path, {ConfigIni(config)});
   return summary;
 }
 

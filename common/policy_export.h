@@ -12,6 +12,7 @@ namespace rlrec::common {
 //   out_dir/rlrec_policy/config.pbtxt    inputs, outputs, batching
 //   out_dir/rlrec_policy/1/model.pt      TorchScript module
 //   out_dir/rlrec_policy/metadata.json   model config, snapshot version, item count, spec
+//   out_dir/rlrec_policy/run_config.ini  the run's settings (config.ini), for serve-check
 // The module's forward takes, for a batch of N requests (C candidates, F features per row,
 // H history entries):
 //   features           float32 [N, 1 + C, F]  row 0 the user, rows 1..C the candidates
@@ -25,6 +26,7 @@ namespace rlrec::common {
 struct ExportSummary {
   std::string model_path;     // .../rlrec_policy/1/model.pt
   std::string metadata_path;  // .../rlrec_policy/metadata.json
+  std::string config_path;    // .../rlrec_policy/run_config.ini
   uint64_t updates = 0;
   uint64_t snapshot_version = 0;
 };
@@ -34,6 +36,10 @@ struct ExportSummary {
 // when the files cannot be written.
 ExportSummary ExportPolicy(const std::string& checkpoint, const RunConfig& config,
                            const std::string& out_dir);
+
+// Where an export under `out_dir` keeps its TorchScript module and the run's settings.
+std::string ExportedModelPath(const std::string& out_dir);
+std::string ExportedConfigPath(const std::string& out_dir);
 
 }  // namespace rlrec::common
 

@@ -3,13 +3,13 @@
 #include <cmath>
 #include <limits>
 
-#include "common/config.h"
+#include "common/state_tensors.h"
 
 namespace rlrec::common {
 
 PolicyModelOptions ModelOptions(const RunConfig& config) {
   PolicyModelOptions o;
-  o.feature_dim = ObservationFeatures(config);
+  o.feature_dim = ObservationFeatures(config.sim.topics);
   o.hidden = config.model.hidden;
   o.item_buckets =
       config.model.item_buckets > 0 ? config.model.item_buckets : config.sim.corpus_size;
@@ -22,8 +22,6 @@ PolicyModelImpl::PolicyModelImpl(const PolicyModelOptions& options) : options_(o
   TORCH_CHECK(options.feature_dim > 0 && options.hidden > 0 && options.item_buckets >= 0 &&
                   options.topics >= 0,
               "bad policy model sizes");
-  TORCH_CHECK(options.user_encoder == "pooled" || options.user_encoder == "gru",
-              "model.user_encoder must be pooled or gru, got '", options.user_encoder, "'");
   const int F = options.feature_dim, D = options.hidden;
   // Row 0 of the id embeddings stands for "no id" (and, in the history, an empty entry).
   item_embedding_ =
@@ -33,7 +31,7 @@ PolicyModelImpl::PolicyModelImpl(const PolicyModelOptions& options) : options_(o
   topic_embedding_ =
       register_module("topic_embedding", torch::nn::Embedding(options.topics + 1, D));
   response_in_ = register_module("response_in", torch::nn::Linear(2, D));
-  if (options.user_encoder == "gru") {
+  if (options.user_encoder == UserEncoder::kGru) {
     history_gru_ = register_module("history_gru", torch::nn::GRUCell(D, D));
   }
   user_in_ = register_module("user_in", torch::nn::Linear(F + D, D));
@@ -68,7 +66,7 @@ torch::Tensor PolicyModelImpl::EncodeHistory(const PolicyInput& input) {
   auto tokens = item_embedding_(ItemRows(input.history_items)) +
                 topic_embedding_(topics.clamp_min(-1) + 1) +
                 response_in_(response_features);  // [N, H, D]
-  if (options_.user_encoder == "pooled") {
+  if (options_.user_encoder == UserEncoder::kPooled) {
     auto count = valid.sum(1, /*keepdim=*/true).clamp_min(1);
     return (tokens * valid.unsqueeze(2)).sum(1) / count;
   }

@@ -3,11 +3,10 @@
 
 #include <torch/torch.h>
 
-#include <string>
+#include "common/config_keys.h"
+#include "common/torch_views.h"
 
 namespace rlrec::common {
-
-struct RunConfig;
 
 // Sizes and choices of the policy network.
 struct PolicyModelOptions {
@@ -15,23 +14,16 @@ struct PolicyModelOptions {
   int hidden = 64;       // D: width of every embedding and layer
   int item_buckets = 0;  // item-id embedding rows (id mod buckets); 0: ids are not embedded
   int topics = 0;        // topic ids in [0, topics) in the history
-  std::string user_encoder = "pooled";  // history encoder: "pooled" (mean) or "gru"
+  UserEncoder user_encoder = UserEncoder::kPooled;  // history encoder
 };
 
 // The model `config` describes: features of its simulator, model.hidden, model.item_buckets
 // (0 there: sim.corpus_size), sim.topics and model.user_encoder.
 PolicyModelOptions ModelOptions(const RunConfig& config);
 
-// What the policy sees of N states: the feature rows and the ids behind them (see
-// common/trajectory.h). History entries are newest first; -1 marks an empty entry or, for
-// items, a document without a stable id.
-struct PolicyInput {
-  torch::Tensor features;           // float [N, 1 + C, F]: row 0 the user, rows 1..C candidates
-  torch::Tensor candidate_items;    // int64 [N, C]
-  torch::Tensor history_items;      // int64 [N, H]
-  torch::Tensor history_topics;     // int32 or int64 [N, H]
-  torch::Tensor history_responses;  // float [N, H]: watch time, 0 without a click
-};
+// What the policy sees of N states: every state tensor (common/state_tensors.h) with leading
+// dimension [N]; history_topics may be int32 or int64.
+using PolicyInput = TorchStates;
 
 // What the policy computes for a batch of N states.
 struct PolicyOutput {

@@ -3,38 +3,10 @@
 #include <cstring>
 
 #include "common/error.h"
+#include "common/torch_views.h"
 
 namespace rlrec::common {
 namespace {
-
-torch::ScalarType ScalarTypeOf(DType dtype) {
-  switch (dtype) {
-    case DType::kFloat32:
-      return torch::kFloat32;
-    case DType::kInt32:
-      return torch::kInt32;
-    case DType::kUInt8:
-      return torch::kUInt8;
-    case DType::kInt64:
-      return torch::kInt64;
-  }
-  throw InvalidInput("unknown dtype");
-}
-
-DType DTypeOf(torch::ScalarType type) {
-  switch (type) {
-    case torch::kFloat32:
-      return DType::kFloat32;
-    case torch::kInt32:
-      return DType::kInt32;
-    case torch::kUInt8:
-      return DType::kUInt8;
-    case torch::kInt64:
-      return DType::kInt64;
-    default:
-      throw InvalidInput(std::string("no wire dtype for ") + c10::toString(type));
-  }
-}
 
 // Parameters first, then buffers, each in registration order: the same on every process
 // that builds the same model.
@@ -99,22 +71,6 @@ void LoadSnapshotIntoModel(const SnapshotBlob& blob, torch::nn::Module& model) {
     t.copy_(source);
     offset += blob.manifest[i].bytes();
   }
-}
-
-torch::Tensor TensorFromView(const TensorView& view, std::shared_ptr<const void> owner) {
-  auto holder = new std::shared_ptr<const void>(std::move(owner));
-  return torch::from_blob(
-      const_cast<void*>(view.data), view.shape, [holder](void*) { delete holder; },
-      torch::TensorOptions().dtype(ScalarTypeOf(view.dtype)));
-}
-
-TensorView ViewOfTensor(const torch::Tensor& tensor) {
-  TensorView view;
-  view.dtype = DTypeOf(tensor.scalar_type());
-  view.shape = tensor.sizes().vec();
-  view.data = tensor.data_ptr();
-  view.bytes = tensor.numel() * tensor.element_size();
-  return view;
 }
 
 }  // namespace rlrec::common

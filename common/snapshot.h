@@ -21,14 +21,6 @@ std::shared_ptr<SnapshotBlob> SnapshotFromModel(torch::nn::Module& model, const 
 // model is refused, never half-loaded.
 void LoadSnapshotIntoModel(const SnapshotBlob& blob, torch::nn::Module& model);
 
-// A LibTorch tensor over the bytes of `view`, without copying. `owner` keeps the bytes alive
-// as long as the tensor (and any tensor sharing its storage) lives. The bytes are borrowed
-// read-only: callers must not write into the result.
-torch::Tensor TensorFromView(const TensorView& view, std::shared_ptr<const void> owner);
-
-// A view over a contiguous CPU tensor's bytes; valid while `tensor` lives.
-TensorView ViewOfTensor(const torch::Tensor& tensor);
-
 }  // namespace rlrec::common
 
 #endif  // RLREC_COMMON_SNAPSHOT_H_

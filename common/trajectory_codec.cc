@@ -23,22 +23,36 @@ void Expect(const TensorView& t, const char* name, DType dtype, const std::vecto
   }
 }
 
-void WriteContext(CapnpOutgoing& message, wire::Context::Builder out, const ContextViews& c) {
-  message.WriteTensor(out.initCandidateItems(), c.candidate_items);
-  message.WriteTensor(out.initHistoryItems(), c.history_items);
-  message.WriteTensor(out.initHistoryTopics(), c.history_topics);
-  message.WriteTensor(out.initHistoryResponses(), c.history_responses);
+// On the wire a state's features are a field of the trajectory itself ("observations",
+// "bootstrapObservation") and its ids a Context ("context", "bootstrapContext").
+void WriteState(CapnpOutgoing& message, wire::Tensor::Builder features, wire::Context::Builder ids,
+                const StateViews& state) {
+  message.WriteTensor(features, state.features);
+  message.WriteTensor(ids.initCandidateItems(), state.candidate_items);
+  message.WriteTensor(ids.initHistoryItems(), state.history_items);
+  message.WriteTensor(ids.initHistoryTopics(), state.history_topics);
+  message.WriteTensor(ids.initHistoryResponses(), state.history_responses);
 }
 
-ContextViews ReadContext(wire::Context::Reader in, const std::string& prefix, size_t rank) {
-  ContextViews c;
-  c.candidate_items =
-      ReadTensor(in.getCandidateItems(), (prefix + "candidate_items").c_str(), rank);
-  c.history_items = ReadTensor(in.getHistoryItems(), (prefix + "history_items").c_str(), rank);
-  c.history_topics = ReadTensor(in.getHistoryTopics(), (prefix + "history_topics").c_str(), rank);
-  c.history_responses =
-      ReadTensor(in.getHistoryResponses(), (prefix + "history_responses").c_str(), rank);
-  return c;
+// The wire's name of a state tensor, for error messages: "observations", "context.history_items".
+std::string WireName(const StateTensorSpec& spec, bool bootstrap) {
+  if (spec.tail == StateTail::kRowsByFeatures) {
+    return bootstrap ? "bootstrap_observation" : "observations";
+  }
+  return std::string(bootstrap ? "bootstrap_context." : "context.") + spec.name;
+}
+
+// `lead_rank`: 2 for a trajectory's steps ([T, E]), 1 for its bootstrap state ([E]).
+StateViews ReadState(wire::Tensor::Reader features, wire::Context::Reader ids, size_t lead_rank) {
+  const bool bootstrap = lead_rank == 1;
+  auto name = [&](size_t i) { return WireName(kStateTensorSpecs[i], bootstrap); };
+  StateViews s;
+  s.features = ReadTensor(features, name(0).c_str(), lead_rank + 2);
+  s.candidate_items = ReadTensor(ids.getCandidateItems(), name(1).c_str(), lead_rank + 1);
+  s.history_items = ReadTensor(ids.getHistoryItems(), name(2).c_str(), lead_rank + 1);
+  s.history_topics = ReadTensor(ids.getHistoryTopics(), name(3).c_str(), lead_rank + 1);
+  s.history_responses = ReadTensor(ids.getHistoryResponses(), name(4).c_str(), lead_rank + 1);
+  return s;
 }
 
 }  // namespace
@@ -53,16 +67,32 @@ void ValidateTrajectory(const Trajectory& t) {
     throw InvalidInput("trajectory user count " + std::to_string(E) + " outside [1, " +
                        std::to_string(kMaxUsers) + "]");
   }
-  if (t.observations.shape.size() != 4) {
+  const TensorView& observations = t.steps.features;
+  if (observations.shape.size() != 4) {
     throw InvalidInput("trajectory tensor 'observations' has rank " +
-                       std::to_string(t.observations.shape.size()) + ", expected 4");
+                       std::to_string(observations.shape.size()) + ", expected 4");
   }
-  const int64_t R = t.observations.shape[2], F = t.observations.shape[3];
+  const int64_t R = observations.shape[2], F = observations.shape[3];
   if (R < 2 || F < 1) {
-    throw InvalidInput("trajectory observations " + t.observations.Describe() +
+    throw InvalidInput("trajectory observations " + observations.Describe() +
                        " need at least one user row, one candidate and one feature");
   }
-  Expect(t.observations, "observations", DType::kFloat32, {T, E, R, F});
+  // H: the steps' history length, which every history tensor must share.
+  const auto& history_shape = t.steps.history_items.shape;
+  const int64_t H = history_shape.size() == 3 ? history_shape.back() : -1;
+  if (H < 0) {
+    throw InvalidInput("trajectory tensor 'context.history_items' is " +
+                       t.steps.history_items.Describe() + ", expected rank 3");
+  }
+  for (bool bootstrap : {false, true}) {
+    const std::vector<int64_t> lead =
+        bootstrap ? std::vector<int64_t>{E} : std::vector<int64_t>{T, E};
+    ForEachStateTensor(bootstrap ? t.bootstrap : t.steps,
+                       [&](const StateTensorSpec& spec, const TensorView& view) {
+                         Expect(view, WireName(spec, bootstrap).c_str(), spec.dtype,
+                                StateShape(spec, lead, R - 1, F, H));
+                       });
+  }
   if (t.slates.shape.size() != 3 || t.slates.shape[2] < 1 || t.slates.shape[2] > R - 1) {
     throw InvalidInput("trajectory slates " + t.slates.Describe() + " must be [" +
                        std::to_string(T) + ", " + std::to_string(E) +
@@ -72,37 +102,6 @@ void ValidateTrajectory(const Trajectory& t) {
   Expect(t.behaviour_log_probs, "behaviour_log_probs", DType::kFloat32, {T, E});
   Expect(t.rewards, "rewards", DType::kFloat32, {T, E});
   Expect(t.dones, "dones", DType::kUInt8, {T, E});
-  Expect(t.bootstrap_observation, "bootstrap_observation", DType::kFloat32, {E, R, F});
-  for (bool bootstrap : {false, true}) {
-    const ContextViews& c = bootstrap ? t.bootstrap_context : t.context;
-    std::vector<int64_t> lead = bootstrap ? std::vector<int64_t>{E} : std::vector<int64_t>{T, E};
-    const char* prefix = bootstrap ? "bootstrap_context." : "context.";
-    auto with = [&](int64_t last) {
-      auto shape = lead;
-      shape.push_back(last);
-      return shape;
-    };
-    Expect(c.candidate_items, (std::string(prefix) + "candidate_items").c_str(), DType::kInt64,
-           with(R - 1));
-    const auto& history_shape = c.history_items.shape;
-    const int64_t H = history_shape.size() == lead.size() + 1 ? history_shape.back() : -1;
-    if (H < 0) {
-      throw InvalidInput(std::string("trajectory tensor '") + prefix + "history_items' is " +
-                         c.history_items.Describe() + ", expected rank " +
-                         std::to_string(lead.size() + 1));
-    }
-    Expect(c.history_items, (std::string(prefix) + "history_items").c_str(), DType::kInt64,
-           with(H));
-    Expect(c.history_topics, (std::string(prefix) + "history_topics").c_str(), DType::kInt32,
-           with(H));
-    Expect(c.history_responses, (std::string(prefix) + "history_responses").c_str(),
-           DType::kFloat32, with(H));
-    if (bootstrap &&
-        H != (t.context.history_items.shape.empty() ? -1 : t.context.history_items.shape.back())) {
-      throw InvalidInput("trajectory bootstrap history length " + std::to_string(H) +
-                         " differs from the steps' history length");
-    }
-  }
   const auto* slate = static_cast<const int32_t*>(t.slates.data);
   for (int64_t i = 0, n = t.slates.numel(); i < n; ++i) {
     if (slate[i] < 0 || slate[i] >= R - 1) {
@@ -118,13 +117,12 @@ OutgoingMessage EncodeTrajectory(const Trajectory& t) {
   // referenced: a segment above ZeroMQ's 8 KiB batch size arrives word-aligned and is read
   // in place, while several small segments would each arrive unaligned and be copied.
   size_t words = 128 + t.episode_returns.size() / 2;
-  for (const TensorView* v :
-       {&t.observations, &t.slates, &t.behaviour_log_probs, &t.rewards, &t.dones,
-        &t.bootstrap_observation, &t.context.candidate_items, &t.context.history_items,
-        &t.context.history_topics, &t.context.history_responses,
-        &t.bootstrap_context.candidate_items, &t.bootstrap_context.history_items,
-        &t.bootstrap_context.history_topics, &t.bootstrap_context.history_responses}) {
-    words += 8 + v->shape.size() / 2 + CapnpOutgoing::CopiedWords(v->data, v->bytes);
+  auto add = [&words](const TensorView& v) {
+    words += 8 + v.shape.size() / 2 + CapnpOutgoing::CopiedWords(v.data, v.bytes);
+  };
+  for (const TensorView* v : {&t.slates, &t.behaviour_log_probs, &t.rewards, &t.dones}) add(*v);
+  for (const StateViews* state : {&t.steps, &t.bootstrap}) {
+    ForEachStateTensor(*state, [&](const StateTensorSpec&, const TensorView& v) { add(v); });
   }
   auto message = std::make_shared<CapnpOutgoing>(words);
   message->Keep(t.owner);
@@ -134,16 +132,14 @@ OutgoingMessage EncodeTrajectory(const Trajectory& t) {
   root.setPolicyVersion(t.policy_version);
   root.setUnrollLength(t.unroll_length);
   root.setNumUsers(t.num_users);
-  message->WriteTensor(root.initObservations(), t.observations);
+  WriteState(*message, root.initObservations(), root.initContext(), t.steps);
   message->WriteTensor(root.initSlates(), t.slates);
   message->WriteTensor(root.initBehaviourLogProbs(), t.behaviour_log_probs);
   message->WriteTensor(root.initRewards(), t.rewards);
   message->WriteTensor(root.initDones(), t.dones);
-  message->WriteTensor(root.initBootstrapObservation(), t.bootstrap_observation);
+  WriteState(*message, root.initBootstrapObservation(), root.initBootstrapContext(), t.bootstrap);
   auto returns = root.initEpisodeReturns(static_cast<unsigned>(t.episode_returns.size()));
   for (size_t i = 0; i < t.episode_returns.size(); ++i) returns.set(i, t.episode_returns[i]);
-  WriteContext(*message, root.initContext(), t.context);
-  WriteContext(*message, root.initBootstrapContext(), t.bootstrap_context);
   return ToFrames(std::move(message));
 }
 
@@ -161,17 +157,14 @@ Trajectory DecodeTrajectory(std::shared_ptr<const Multipart> frames) {
     t.policy_version = root.getPolicyVersion();
     t.unroll_length = root.getUnrollLength();
     t.num_users = root.getNumUsers();
-    t.observations = ReadTensor(root.getObservations(), "observations", 4);
+    t.steps = ReadState(root.getObservations(), root.getContext(), 2);
     t.slates = ReadTensor(root.getSlates(), "slates", 3);
     t.behaviour_log_probs = ReadTensor(root.getBehaviourLogProbs(), "behaviour_log_probs", 2);
     t.rewards = ReadTensor(root.getRewards(), "rewards", 2);
     t.dones = ReadTensor(root.getDones(), "dones", 2);
-    t.bootstrap_observation =
-        ReadTensor(root.getBootstrapObservation(), "bootstrap_observation", 3);
+    t.bootstrap = ReadState(root.getBootstrapObservation(), root.getBootstrapContext(), 1);
     auto returns = root.getEpisodeReturns();
     for (float r : returns) t.episode_returns.push_back(r);
-    t.context = ReadContext(root.getContext(), "context.", 3);
-    t.bootstrap_context = ReadContext(root.getBootstrapContext(), "bootstrap_context.", 2);
   } catch (const kj::Exception& e) {
     throw InvalidInput(std::string("trajectory: malformed Cap'n Proto message: ") +
                        e.getDescription().cStr());

@@ -6,28 +6,23 @@
 #include <vector>
 
 #include "common/policy_model.h"
+#include "common/torch_views.h"
 #include "common/trajectory.h"
 
 namespace rlrec::learner {
 
 // Trajectories stacked along the user dimension, on the training device. N is the total of
-// their users; T, R, F and K agree (the receiver checks).
+// their users; T, R, F, K and H agree (the receiver checks).
 struct Batch {
-  torch::Tensor observations;           // float [T, N, R, F]
-  torch::Tensor slates;                 // int64 [T, N, K]
-  torch::Tensor behaviour_log_probs;    // float [T, N]
-  torch::Tensor rewards;                // float [T, N]
-  torch::Tensor dones;                  // float [T, N], 1 where a session ended
-  torch::Tensor bootstrap_observation;  // float [N, R, F]
-  // What the agent knows beyond the feature rows (see common/trajectory.h), for steps
-  // ([T, N, ...]) and the bootstrap state ([N, ...]).
-  struct Context {
-    torch::Tensor candidate_items;    // int64 [..., C]
-    torch::Tensor history_items;      // int64 [..., H]
-    torch::Tensor history_topics;     // int64 [..., H]
-    torch::Tensor history_responses;  // float [..., H]
-  };
-  Context context, bootstrap_context;
+  common::TorchStates steps;          // [T, N, ...]: the state before each step
+  torch::Tensor slates;               // int64 [T, N, K]
+  torch::Tensor behaviour_log_probs;  // float [T, N]
+  torch::Tensor rewards;              // float [T, N]
+  torch::Tensor dones;                // float [T, N], 1 where a session ended
+  common::TorchStates bootstrap;      // [N, ...]: the state after the last step
+
+  int64_t unroll() const { return steps.features.size(0); }  // T
+  int64_t users() const { return steps.features.size(1); }   // N
 };
 
 // Stacks `trajectories` into one batch on `device`. Reads the trajectories' bytes in place

@@ -5,7 +5,8 @@
 #include <cstdint>
 #include <string>
 
-#include "common/config.h"
+#include "common/config_keys.h"
+#include "common/run_dir.h"
 #include "common/zmq_socket.h"
 #include "learner/mpi_world.h"
 
@@ -21,35 +22,25 @@ struct LearnerSummary {
   std::string stop_reason;
 };
 
-// Name of the file, in the run folder, that holds the lead's control endpoint from the time
-// it is bound until the learner stops: launchers and tests read it to point actors at the
-// learner.
-inline constexpr char kControlEndpointFile[] = "control.endpoint";
-
-// Name of the file, in the run folder, with the ports the learners bound ("control P",
-// "weights P", "trajectory.R P" lines): a resumed run binds the same ones.
-inline constexpr char kPortsFile[] = "ports";
+// Checks what a learner job needs beyond each key's own range: a synchronous run takes one
+// rank and a known number of actors. Throws Error(kInvalidInput) saying why.
+void CheckLearnerSettings(const common::RunConfig& config, int ranks);
 
 // Trains, as rank world.rank() of world.size() data-parallel learners, until the budget
 // (time, updates or env steps) is spent or `stop` becomes true on any rank. Every rank binds
-// its own trajectory endpoint and trains on what arrives there; gradients are averaged over
-// the ranks (learner/collective.h) before every step, so all ranks hold the same parameters.
-// The lead (rank 0) alone serves control (handing actors every rank's endpoint), publishes
-// snapshots and writes into `run_dir` (created if missing): config.ini (the effective
-// configuration, `effective_ini`), metrics.jsonl (one row per report), the control endpoint
-// file, the ports file, and checkpoints: checkpoints/ckpt-<updates>.pt every
-// run.checkpoint_every updates and run.checkpoint_minutes minutes and at the end (the newest
-// run.keep_checkpoints kept), the last also as checkpoints/final.pt; it prints a progress
-// line per report to stdout. With `resume`, every rank first loads the newest checkpoint of
-// run_dir/checkpoints that loads (older ones in turn if newer ones are bad; an error if none
-// does), continues its counters, appends to metrics.jsonl and binds the ports of the ports
-// file where the config leaves them 0.
-// Data path: PULL → decode in place → batch → device → loss → backward → all-reduce → step
-// → PUB.
-LearnerSummary RunLearner(const common::RunConfig& config, const std::string& effective_ini,
-                          const std::string& run_dir, const common::ZmqContext& context,
-                          const std::atomic<bool>& stop, const MpiWorld& world,
-                          bool resume = false);
+// its own trajectory endpoint and trains on what arrives there (BatchIntake); gradients are
+// averaged over the ranks before every step (Trainer), so all ranks hold the same
+// parameters. The lead (rank 0) alone serves actors (LeadServer: control, with every rank's
+// endpoint, and weight snapshots every learner.publish_every updates), reports progress
+// (ProgressReporter: metrics.jsonl and a line on stdout) and checkpoints (CheckpointSchedule);
+// it writes the run folder `run_dir` (created if missing): config.ini, metrics.jsonl, the
+// ports and control endpoint files, checkpoints/. With `resume`, every rank first loads the
+// newest checkpoint that loads (an error if none does), continues its counters, appends to
+// metrics.jsonl and binds the ports of the ports file where the config leaves them 0.
+// `context`, `stop` and `world` must outlive the call.
+LearnerSummary RunLearner(const common::RunConfig& config, const common::RunDir& run_dir,
+                          const common::ZmqContext& context, const std::atomic<bool>& stop,
+                          const MpiWorld& world, bool resume = false);
 
 }  // namespace rlrec::learner
 

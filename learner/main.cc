@@ -10,6 +10,7 @@
 #include "common/check.h"
 #include "common/config.h"
 #include "common/metrics.h"
+#include "common/run_dir.h"
 #include "learner/learner_loop.h"
 #include "learner/mpi_world.h"
 
@@ -46,7 +47,8 @@ int LearnerMain(int argc, const char* const* argv) {
       rlrec::common::ParseArgs(static_cast<int>(args_in.size()), args_in.data(), "rlrec-learner",
                                "--config FILE [--device cpu|cuda] [options]", own);
   if (!args) return 0;
-  if (run_dir.empty()) run_dir = rlrec::common::RunDirectory(args->config);
+  const rlrec::common::RunDir run = run_dir.empty() ? rlrec::common::RunDir::ForConfig(args->config)
+                                                    : rlrec::common::RunDir(run_dir);
   // Under mpirun or srun, one rank of the learner job; otherwise the only learner.
   rlrec::learner::MpiWorld world;
   static std::string name;  // SetProcessName keeps the pointer
@@ -59,8 +61,7 @@ int LearnerMain(int argc, const char* const* argv) {
   torch::set_num_threads(args->config.learner.threads);
 
   rlrec::common::ZmqContext context;
-  auto summary = rlrec::learner::RunLearner(args->config, args->effective_ini, run_dir, context,
-                                            g_stop, world, resume);
+  auto summary = rlrec::learner::RunLearner(args->config, run, context, g_stop, world, resume);
   rlrec::common::JsonObject row;
   row.Add("event", "learner_exit")
       .Add("rank", world.rank())

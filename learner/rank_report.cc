@@ -1,6 +1,7 @@
 #include "learner/rank_report.h"
 
 #include <algorithm>
+#include <iterator>
 #include <vector>
 
 namespace rlrec::learner {
@@ -21,38 +22,49 @@ const char* StopReasonName(StopReason reason) {
   return "unknown";
 }
 
+void RankReport::AddLag(double lag) {
+  lag_min = std::min(lag_min, lag);
+  lag_max = std::max(lag_max, lag);
+  lag_sum += lag;
+  ++lag_count;
+}
+
+RankReport CombineReports(const RankReport& a, const RankReport& b) {
+  RankReport out;
+  out.stop = std::max(a.stop, b.stop);
+  for (const auto& field : kRankReportFields) {
+    const double x = a.*field.member, y = b.*field.member;
+    switch (field.combine) {
+      case Combine::kSum:
+        out.*field.member = x + y;
+        break;
+      case Combine::kMin:
+        out.*field.member = std::min(x, y);
+        break;
+      case Combine::kMax:
+        out.*field.member = std::max(x, y);
+        break;
+    }
+  }
+  return out;
+}
+
 RankReport Agree(const MpiWorld& world, const RankReport& mine, double timeout_s,
                  const std::function<void()>& idle) {
   if (world.size() == 1) return mine;
-  constexpr size_t kFields = 11;
-  const std::vector<double> row = {static_cast<double>(mine.stop),
-                                   mine.env_steps,
-                                   mine.episodes,
-                                   mine.return_sum,
-                                   mine.dropped_stale,
-                                   mine.lag_min,
-                                   mine.lag_max,
-                                   mine.lag_sum,
-                                   mine.lag_count,
-                                   mine.trajectories,
-                                   mine.decode_errors};
-  static_assert(kFields == 11);
+  constexpr size_t kFields = 1 + std::size(kRankReportFields);
+  std::vector<double> row = {static_cast<double>(mine.stop)};
+  for (const auto& field : kRankReportFields) row.push_back(mine.*field.member);
   const std::vector<double> all = world.AllGather(row, timeout_s, idle);
-  RankReport out;
-  out.stop = StopReason::kNone;
+  RankReport out;  // the identity of every combination
   for (int r = 0; r < world.size(); ++r) {
     const double* x = &all[r * kFields];
-    out.stop = std::max(out.stop, static_cast<StopReason>(static_cast<int>(x[0])));
-    out.env_steps += x[1];
-    out.episodes += x[2];
-    out.return_sum += x[3];
-    out.dropped_stale += x[4];
-    out.lag_min = std::min(out.lag_min, x[5]);
-    out.lag_max = std::max(out.lag_max, x[6]);
-    out.lag_sum += x[7];
-    out.lag_count += x[8];
-    out.trajectories += x[9];
-    out.decode_errors += x[10];
+    RankReport rank;
+    rank.stop = static_cast<StopReason>(static_cast<int>(x[0]));
+    for (size_t i = 0; i < std::size(kRankReportFields); ++i) {
+      rank.*kRankReportFields[i].member = x[1 + i];
+    }
+    out = CombineReports(out, rank);
   }
   return out;
 }

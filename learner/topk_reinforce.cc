@@ -21,7 +21,7 @@ torch::Tensor TopKReinforcePolicyLoss(const torch::Tensor& scores, const torch::
 }
 
 LossTerms TopKReinforceLoss(common::PolicyModel& model, const Batch& batch,
-                            const TopKReinforceOptions& options) {
+                            const LossOptions& options) {
   BatchForward f = ForwardBatch(model, batch, options.temperature);
   auto returns =
       DiscountedReturns(batch.rewards, batch.dones, f.bootstrap_values, options.discount);
@@ -30,7 +30,7 @@ LossTerms TopKReinforceLoss(common::PolicyModel& model, const Batch& batch,
                                              batch.behaviour_log_probs.reshape({-1}), advantages,
                                              options.temperature, options.importance_cap);
   auto value_loss = 0.5 * (returns - f.values).pow(2).mean();
-  return CombineLoss(policy_loss, value_loss, f, options.value_coef, options.entropy_coef);
+  return CombineLoss(policy_loss, value_loss, f, options);
 }
 
 }  // namespace rlrec::learner

@@ -5,18 +5,9 @@
 
 #include "common/policy_model.h"
 #include "learner/batch.h"
-#include "learner/pg_loss.h"
+#include "learner/loss.h"
 
 namespace rlrec::learner {
-
-// Settings of REINFORCE with the top-K off-policy correction.
-struct TopKReinforceOptions {
-  double discount = 0.95;
-  double value_coef = 0.5;
-  double entropy_coef = 0.01;
-  double temperature = 1.0;
-  double importance_cap = 5.0;  // cap of the importance weight pi(slate) / mu(slate)
-};
 
 // The policy term of REINFORCE with the top-K off-policy correction (Chen et al. 2019,
 // "Top-K Off-Policy Correction for a REINFORCE Recommender System"), for M states:
@@ -33,10 +24,11 @@ torch::Tensor TopKReinforcePolicyLoss(const torch::Tensor& scores, const torch::
                                       const torch::Tensor& advantages, double temperature,
                                       double importance_cap);
 
-// The whole loss of a batch: the policy term above with advantages G_t - V(s_t) from
-// bootstrapped discounted returns, plus the value regression and the entropy bonus.
+// The whole loss of a batch (learner.objective = topk_reinforce): the policy term above with
+// advantages G_t - V(s_t) from bootstrapped discounted returns, plus the value regression and the
+// entropy bonus.
 LossTerms TopKReinforceLoss(common::PolicyModel& model, const Batch& batch,
-                            const TopKReinforceOptions& options);
+                            const LossOptions& options);
 
 }  // namespace rlrec::learner
 

@@ -2,9 +2,16 @@
 
 #include "common/logging.h"
 #include "common/protocol.h"
+#include "common/state_tensors.h"
 #include "common/trajectory_codec.h"
 
 namespace rlrec::learner {
+
+ExpectedShape ExpectedShapeOf(const common::RunConfig& config) {
+  return {config.actor.unroll, config.sim.candidates + 1,
+          common::ObservationFeatures(config.sim.topics), config.sim.slate_size,
+          config.sim.history_length};
+}
 
 TrajectoryReceiver::TrajectoryReceiver(const common::ZmqContext& context,
                                        const std::string& endpoint, int receive_hwm,
@@ -22,8 +29,8 @@ std::optional<common::Trajectory> TrajectoryReceiver::Receive(common::Deadline d
     bytes_ += message->total_bytes();
     try {
       common::Trajectory t = common::DecodeTrajectory(message);
-      const auto& obs = t.observations.shape;
-      const int64_t history = t.context.history_items.shape.back();
+      const auto& obs = t.steps.features.shape;
+      const int64_t history = t.steps.history_items.shape.back();
       if (t.unroll_length != expected_.unroll || obs[2] != expected_.rows ||
           obs[3] != expected_.features || t.slates.shape[2] != expected_.slate_size ||
           history != expected_.history) {

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 
+#include "common/config_keys.h"
 #include "common/trajectory.h"
 #include "common/zmq_socket.h"
 
@@ -18,6 +19,9 @@ struct ExpectedShape {
   int64_t slate_size = 0;  // K
   int64_t history = 0;     // H
 };
+
+// The shape of the trajectories of the run `config` describes.
+ExpectedShape ExpectedShapeOf(const common::RunConfig& config);
 
 // Binds a learner rank's trajectory PULL socket and decodes what arrives. A message that
 // does not decode, or whose shape is not `expected`, is counted in decode_errors(), logged

@@ -5,7 +5,7 @@ namespace rlrec::learner {
 VTraceTargets ComputeVTrace(const torch::Tensor& behaviour_log_probs,
                             const torch::Tensor& target_log_probs, const torch::Tensor& rewards,
                             const torch::Tensor& dones, const torch::Tensor& values,
-                            const torch::Tensor& bootstrap_values, const VTraceOptions& options) {
+                            const torch::Tensor& bootstrap_values, const LossOptions& options) {
   torch::NoGradGuard no_grad;
   const int64_t T = rewards.size(0);
   auto ratios = (target_log_probs.detach() - behaviour_log_probs).exp();
@@ -31,15 +31,15 @@ VTraceTargets ComputeVTrace(const torch::Tensor& behaviour_log_probs,
   return targets;
 }
 
-LossTerms VTraceLoss(common::PolicyModel& model, const Batch& batch, const VTraceOptions& options,
-                     double* mean_rho) {
+LossTerms VTraceLoss(common::PolicyModel& model, const Batch& batch, const LossOptions& options) {
   BatchForward f = ForwardBatch(model, batch, options.temperature);
   VTraceTargets targets = ComputeVTrace(batch.behaviour_log_probs, f.log_probs, batch.rewards,
                                         batch.dones, f.values, f.bootstrap_values, options);
   auto policy_loss = -(f.log_probs * targets.pg_advantages).mean();
   auto value_loss = 0.5 * (targets.vs - f.values).pow(2).mean();
-  if (mean_rho) *mean_rho = targets.rhos.mean().item<double>();
-  return CombineLoss(policy_loss, value_loss, f, options.value_coef, options.entropy_coef);
+  LossTerms terms = CombineLoss(policy_loss, value_loss, f, options);
+  terms.mean_rho = targets.rhos.mean().item<double>();
+  return terms;
 }
 
 }  // namespace rlrec::learner

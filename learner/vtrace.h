@@ -5,19 +5,9 @@
 
 #include "common/policy_model.h"
 #include "learner/batch.h"
-#include "learner/pg_loss.h"
+#include "learner/loss.h"
 
 namespace rlrec::learner {
-
-// Settings of the V-trace actor-critic loss (Espeholt et al. 2018, IMPALA).
-struct VTraceOptions {
-  double discount = 0.95;
-  double value_coef = 0.5;
-  double entropy_coef = 0.01;
-  double temperature = 1.0;
-  double rho_bar = 1.0;  // clip of the importance weights in the policy and value targets
-  double c_bar = 1.0;    // clip of the trace-cutting weights
-};
 
 // V-trace targets of one batch, all [T, N] and without gradient.
 struct VTraceTargets {
@@ -32,18 +22,18 @@ struct VTraceTargets {
 // unroll cuts the traces:
 //   delta_s = rho_s (r_s + gamma_s V(x_{s+1}) - V(x_s)),
 //   v_s - V(x_s) = delta_s + gamma_s c_s (v_{s+1} - V(x_{s+1})),  v_T = V(x_T),
-// with rho_s = min(rho_bar, pi/mu), c_s = min(c_bar, pi/mu). Inputs are [T, N] ([N] for
-// the bootstrap); every input is detached.
+// with rho_s = min(rho_bar, pi/mu), c_s = min(c_bar, pi/mu) (gamma, rho_bar and c_bar from
+// `options`). Inputs are [T, N] ([N] for the bootstrap); every input is detached.
 VTraceTargets ComputeVTrace(const torch::Tensor& behaviour_log_probs,
                             const torch::Tensor& target_log_probs, const torch::Tensor& rewards,
                             const torch::Tensor& dones, const torch::Tensor& values,
-                            const torch::Tensor& bootstrap_values, const VTraceOptions& options);
+                            const torch::Tensor& bootstrap_values, const LossOptions& options);
 
-// The IMPALA loss of a batch: -mean(pg_advantage * log pi(slate)) +
-// value_coef * 0.5 * mean((v_s - V(x_s))^2) - entropy_coef * entropy. Corrects for the
-// policy lag of the batch through the importance weights.
-LossTerms VTraceLoss(common::PolicyModel& model, const Batch& batch, const VTraceOptions& options,
-                     double* mean_rho = nullptr);
+// The IMPALA loss of a batch (learner.objective = vtrace): -mean(pg_advantage * log
+// pi(slate)) + value_coef * 0.5 * mean((v_s - V(x_s))^2) - entropy_coef * entropy. Corrects
+// for the policy lag of the batch through the importance weights; their clipped mean is the
+// terms' mean_rho.
+LossTerms VTraceLoss(common::PolicyModel& model, const Batch& batch, const LossOptions& options);
 
 }  // namespace rlrec::learner
 

@@ -3,7 +3,7 @@
 namespace rlrec::testing {
 
 common::PolicyModelOptions SmallModel(int feature_dim, int hidden, int item_buckets, int topics,
-                                      const std::string& encoder) {
+                                      common::UserEncoder encoder) {
   common::PolicyModelOptions o;
   o.feature_dim = feature_dim;
   o.hidden = hidden;
@@ -50,18 +50,25 @@ common::PolicyInput FormulaInput(int64_t N, int64_t C, int64_t F, int64_t H, int
 }
 
 common::PolicyInput Clone(const common::PolicyInput& input) {
-  return {input.features.clone(), input.candidate_items.clone(), input.history_items.clone(),
-          input.history_topics.clone(), input.history_responses.clone()};
+  common::PolicyInput copy = input;
+  for (torch::Tensor* x : common::TensorsOf(copy)) *x = x->clone();
+  return copy;
 }
 
-learner::Batch::Context EmptyContext(std::vector<int64_t> lead, int64_t C) {
+common::TorchStates NoIds(torch::Tensor features, int64_t C) {
+  std::vector<int64_t> lead(features.sizes().begin(), features.sizes().end() - 2);
   auto with = [&](int64_t last) {
     auto shape = lead;
     shape.push_back(last);
     return shape;
   };
-  return {torch::full(with(C), -1, torch::kInt64), torch::empty(with(0), torch::kInt64),
-          torch::empty(with(0), torch::kInt64), torch::empty(with(0))};
+  common::TorchStates s;
+  s.features = std::move(features);
+  s.candidate_items = torch::full(with(C), -1, torch::kInt64);
+  s.history_items = torch::empty(with(0), torch::kInt64);
+  s.history_topics = torch::empty(with(0), torch::kInt64);
+  s.history_responses = torch::empty(with(0));
+  return s;
 }
 
 learner::Batch RandomBatch(int64_t T, int64_t N, int64_t C, int64_t F, int64_t K, int64_t H,
@@ -69,13 +76,13 @@ learner::Batch RandomBatch(int64_t T, int64_t N, int64_t C, int64_t F, int64_t K
   auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
   const auto f32 = torch::TensorOptions().dtype(torch::kFloat);
   const auto i64 = torch::TensorOptions().dtype(torch::kInt64);
-  auto context = [&](std::vector<int64_t> lead) {
+  // Ids of the states with leading dimensions `lead`, drawn after every other tensor.
+  auto add_ids = [&](std::vector<int64_t> lead, common::TorchStates& c) {
     auto with = [&](int64_t last) {
       auto shape = lead;
       shape.push_back(last);
       return shape;
     };
-    learner::Batch::Context c;
     c.candidate_items = torch::randint(0, items, with(C), gen, i64);
     c.history_items = torch::randint(0, items, with(H), gen, i64);
     c.history_topics = torch::randint(0, topics, with(H), gen, i64);
@@ -84,17 +91,16 @@ learner::Batch RandomBatch(int64_t T, int64_t N, int64_t C, int64_t F, int64_t K
     c.history_items.narrow(-1, filled, H - filled).fill_(-1);
     c.history_topics.narrow(-1, filled, H - filled).fill_(-1);
     c.history_responses.narrow(-1, filled, H - filled).fill_(0);
-    return c;
   };
   learner::Batch b;
-  b.observations = torch::randn({T, N, 1 + C, F}, gen, f32);
+  b.steps.features = torch::randn({T, N, 1 + C, F}, gen, f32);
   b.slates = std::get<1>(torch::rand({T, N, C}, gen, f32).topk(K, -1));
   b.behaviour_log_probs = -1 - torch::rand({T, N}, gen, f32) * 3;
   b.rewards = torch::rand({T, N}, gen, f32) * 5;
   b.dones = (torch::rand({T, N}, gen, f32) < 0.1).to(torch::kFloat);
-  b.bootstrap_observation = torch::randn({N, 1 + C, F}, gen, f32);
-  b.context = context({T, N});
-  b.bootstrap_context = context({N});
+  b.bootstrap.features = torch::randn({N, 1 + C, F}, gen, f32);
+  add_ids({T, N}, b.steps);
+  add_ids({N}, b.bootstrap);
   return b;
 }
 
@@ -104,29 +110,18 @@ learner::Batch ConcatUsers(const std::vector<learner::Batch>& batches) {
     for (const auto& b : batches) parts.push_back(member(b));
     return torch::cat(parts, dim);
   };
+  std::vector<common::TorchStates> steps, bootstrap;
+  for (const auto& b : batches) {
+    steps.push_back(b.steps);
+    bootstrap.push_back(b.bootstrap);
+  }
   learner::Batch out;
-  out.observations = cat([](const learner::Batch& b) { return b.observations; }, 1);
+  out.steps = common::CatStates(steps, 1);
   out.slates = cat([](const learner::Batch& b) { return b.slates; }, 1);
   out.behaviour_log_probs = cat([](const learner::Batch& b) { return b.behaviour_log_probs; }, 1);
   out.rewards = cat([](const learner::Batch& b) { return b.rewards; }, 1);
   out.dones = cat([](const learner::Batch& b) { return b.dones; }, 1);
-  out.bootstrap_observation =
-      cat([](const learner::Batch& b) { return b.bootstrap_observation; }, 0);
-  auto context = [&](bool bootstrap) {
-    const int64_t dim = bootstrap ? 0 : 1;
-    auto pick = [bootstrap](const learner::Batch& b) -> const learner::Batch::Context& {
-      return bootstrap ? b.bootstrap_context : b.context;
-    };
-    learner::Batch::Context c;
-    c.candidate_items = cat([&](const learner::Batch& b) { return pick(b).candidate_items; }, dim);
-    c.history_items = cat([&](const learner::Batch& b) { return pick(b).history_items; }, dim);
-    c.history_topics = cat([&](const learner::Batch& b) { return pick(b).history_topics; }, dim);
-    c.history_responses =
-        cat([&](const learner::Batch& b) { return pick(b).history_responses; }, dim);
-    return c;
-  };
-  out.context = context(false);
-  out.bootstrap_context = context(true);
+  out.bootstrap = common::CatStates(bootstrap, 0);
   return out;
 }
 

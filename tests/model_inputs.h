@@ -11,7 +11,8 @@ namespace rlrec::testing {
 // Model options for small test models: `feature_dim` features, `hidden` wide, ids of
 // `item_buckets` items and `topics` topics, the given history encoder.
 common::PolicyModelOptions SmallModel(int feature_dim, int hidden, int item_buckets = 0,
-                                      int topics = 0, const std::string& encoder = "pooled");
+                                      int topics = 0,
+                                      common::UserEncoder encoder = common::UserEncoder::kPooled);
 
 // Random input for N states with C candidates and H history entries: features ~ N(0, 1),
 // item ids in [0, items), topics in [0, topics), responses in [0, 3); with `items` = 0, every
@@ -29,9 +30,9 @@ common::PolicyInput FormulaInput(int64_t N, int64_t C, int64_t F, int64_t H, int
 // A deep copy of `input` (copying the struct shares the tensors).
 common::PolicyInput Clone(const common::PolicyInput& input);
 
-// A batch context ([lead..., C] candidates and [lead..., H] history) with no ids and an
-// empty history, for tests of losses that only read the feature rows.
-learner::Batch::Context EmptyContext(std::vector<int64_t> lead, int64_t C);
+// States of the feature rows `features` ([lead..., 1 + C, F]) with no ids and an empty
+// history, for tests of losses that only read the feature rows.
+common::TorchStates NoIds(torch::Tensor features, int64_t C);
 
 // A random batch drawn from `seed` alone: T steps of N users, C candidates, F features,
 // K-item slates, H history entries (the newer half filled) over `items` items and `topics`

@@ -14,7 +14,7 @@
 #include <thread>
 
 #include "common/metrics.h"
-#include "launch/child_process.h"
+#include "launch/cli/child_process.h"
 
 namespace rlrec::testing {
 
@@ -133,19 +133,19 @@ common::Trajectory MakeTestTrajectory(int T, int E, int C, int F, int K, uint64_
   t.policy_version = version;
   t.unroll_length = T;
   t.num_users = E;
-  t.observations = view(common::DType::kFloat32, {T, E, R, F}, b->observations.data(),
-                        b->observations.size() * 4);
+  t.steps.features = view(common::DType::kFloat32, {T, E, R, F}, b->observations.data(),
+                          b->observations.size() * 4);
   t.slates = view(common::DType::kInt32, {T, E, K}, b->slates.data(), b->slates.size() * 4);
   t.behaviour_log_probs =
       view(common::DType::kFloat32, {T, E}, b->log_probs.data(), b->log_probs.size() * 4);
   t.rewards = view(common::DType::kFloat32, {T, E}, b->rewards.data(), b->rewards.size() * 4);
   t.dones = view(common::DType::kUInt8, {T, E}, b->dones.data(), b->dones.size());
-  t.bootstrap_observation =
+  t.bootstrap.features =
       view(common::DType::kFloat32, {E, R, F}, b->bootstrap.data(), b->bootstrap.size() * 4);
   t.episode_returns = {12.5f, 40.0f};
   auto fill_context = [&](std::vector<int64_t> lead, std::vector<int64_t>& items,
                           std::vector<int64_t>& history, std::vector<int32_t>& topics,
-                          std::vector<float>& responses, common::ContextViews& c) {
+                          std::vector<float>& responses, common::StateViews& c) {
     int64_t n = 1;
     for (int64_t d : lead) n *= d;
     items.resize(n * C);
@@ -170,9 +170,9 @@ common::Trajectory MakeTestTrajectory(int T, int E, int C, int F, int K, uint64_
         view(common::DType::kFloat32, shape(H), responses.data(), responses.size() * 4);
   };
   fill_context({T, E}, b->candidate_items, b->history_items, b->history_topics,
-               b->history_responses, t.context);
+               b->history_responses, t.steps);
   fill_context({E}, b->boot_candidate_items, b->boot_history_items, b->boot_history_topics,
-               b->boot_history_responses, t.bootstrap_context);
+               b->boot_history_responses, t.bootstrap);
   t.owner = b;
   return t;
 }

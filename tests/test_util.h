@@ -8,7 +8,7 @@
 
 #include "common/trajectory.h"
 #include "common/zmq_socket.h"
-#include "launch/child_process.h"
+#include "launch/cli/child_process.h"
 
 namespace rlrec::testing {
 

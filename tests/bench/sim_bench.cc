@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "actors/counter_rng.h"
-#include "actors/interest_evolution.h"
+#include "actors/sim/counter_rng.h"
+#include "actors/sim/interest_evolution.h"
 #include "common/deadline.h"
 #include "common/metrics.h"
 #include "tests/bench/bench_flags.h"

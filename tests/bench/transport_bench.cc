@@ -44,12 +44,10 @@ struct TestTrajectory {
     using common::DType;
     t.unroll_length = T;
     t.num_users = E;
-    t.observations = {DType::kFloat32, {T, E, R, F}, observations.data(), observations.size() * 4};
     t.slates = {DType::kInt32, {T, E, K}, slates.data(), slates.size() * 4};
     t.behaviour_log_probs = {DType::kFloat32, {T, E}, log_probs.data(), log_probs.size() * 4};
     t.rewards = {DType::kFloat32, {T, E}, rewards.data(), rewards.size() * 4};
     t.dones = {DType::kUInt8, {T, E}, dones.data(), dones.size()};
-    t.bootstrap_observation = {DType::kFloat32, {E, R, F}, bootstrap.data(), bootstrap.size() * 4};
     const int64_t H = 10;
     items.assign(T * E * C, 7);
     history.assign(T * E * H, 3);
@@ -59,15 +57,16 @@ struct TestTrajectory {
     boot_history.assign(E * H, 3);
     boot_topics.assign(E * H, 1);
     boot_responses.assign(E * H, 4.f);
-    t.context = {{DType::kInt64, {T, E, C}, items.data(), items.size() * 8},
-                 {DType::kInt64, {T, E, H}, history.data(), history.size() * 8},
-                 {DType::kInt32, {T, E, H}, topics.data(), topics.size() * 4},
-                 {DType::kFloat32, {T, E, H}, responses.data(), responses.size() * 4}};
-    t.bootstrap_context = {
-        {DType::kInt64, {E, C}, boot_items.data(), boot_items.size() * 8},
-        {DType::kInt64, {E, H}, boot_history.data(), boot_history.size() * 8},
-        {DType::kInt32, {E, H}, boot_topics.data(), boot_topics.size() * 4},
-        {DType::kFloat32, {E, H}, boot_responses.data(), boot_responses.size() * 4}};
+    t.steps = {{DType::kFloat32, {T, E, R, F}, observations.data(), observations.size() * 4},
+               {DType::kInt64, {T, E, C}, items.data(), items.size() * 8},
+               {DType::kInt64, {T, E, H}, history.data(), history.size() * 8},
+               {DType::kInt32, {T, E, H}, topics.data(), topics.size() * 4},
+               {DType::kFloat32, {T, E, H}, responses.data(), responses.size() * 4}};
+    t.bootstrap = {{DType::kFloat32, {E, R, F}, bootstrap.data(), bootstrap.size() * 4},
+                   {DType::kInt64, {E, C}, boot_items.data(), boot_items.size() * 8},
+                   {DType::kInt64, {E, H}, boot_history.data(), boot_history.size() * 8},
+                   {DType::kInt32, {E, H}, boot_topics.data(), boot_topics.size() * 4},
+                   {DType::kFloat32, {E, H}, boot_responses.data(), boot_responses.size() * 4}};
   }
   std::vector<float> observations, bootstrap, log_probs, rewards, responses, boot_responses;
   std::vector<int32_t> slates, topics, boot_topics;
@@ -176,9 +175,9 @@ int main(int argc, char** argv) {
           [&](const std::shared_ptr<const common::Multipart>& m) {
             try {
               common::Trajectory got = common::DecodeTrajectory(m);
-              const auto* obs = static_cast<const float*>(got.observations.data);
+              const auto* obs = static_cast<const float*>(got.steps.features.data);
               return got.num_users == traj.t.num_users &&
-                     obs[got.observations.numel() - 1] == last_obs;
+                     obs[got.steps.features.numel() - 1] == last_obs;
             } catch (const common::Error&) {
               return false;
             }

@@ -29,7 +29,7 @@ std::vector<double> JsonList(const std::string& json, const std::string& key) {
   return out;
 }
 
-class PolicyExportTest : public ::testing::TestWithParam<std::string> {};
+class PolicyExportTest : public ::testing::TestWithParam<UserEncoder> {};
 
 TEST_P(PolicyExportTest, TorchScriptGivesTheTrainedModelsScoresInCppAndPython) {
   testing::TempDir dir;
@@ -51,7 +51,7 @@ TEST_P(PolicyExportTest, TorchScriptGivesTheTrainedModelsScoresInCppAndPython) {
   learner::SaveCheckpoint(checkpoint, *model, optimizer, {7, 70, 3}, "");
   const ExportSummary summary = ExportPolicy(checkpoint, config, dir.path() + "/repo");
 
-  const int64_t N = 4, C = config.sim.candidates, F = ObservationFeatures(config);
+  const int64_t N = 4, C = config.sim.candidates, F = ObservationFeatures(config.sim.topics);
   const int64_t H = config.sim.history_length, K = config.sim.slate_size;
   auto input = testing::FormulaInput(N, C, F, H, 50, config.sim.topics);
   torch::NoGradGuard no_grad;
@@ -61,10 +61,9 @@ TEST_P(PolicyExportTest, TorchScriptGivesTheTrainedModelsScoresInCppAndPython) {
 
   // C++, as a LibTorch server loads it.
   auto module = torch::jit::load(summary.model_path);
-  auto out = module
-                 .forward({input.features, input.candidate_items, input.history_items,
-                           input.history_topics, input.history_responses})
-                 .toTuple();
+  std::vector<torch::jit::IValue> inputs;
+  for (torch::Tensor* x : TensorsOf(input)) inputs.emplace_back(*x);
+  auto out = module.forward(inputs).toTuple();
   EXPECT_TRUE(torch::allclose(out->elements()[0].toTensor(), expected, 1e-5, 1e-5));
   EXPECT_TRUE(torch::equal(out->elements()[1].toTensor(), expected_slate));
 
@@ -99,7 +98,8 @@ TEST_P(PolicyExportTest, TorchScriptGivesTheTrainedModelsScoresInCppAndPython) {
   for (int64_t i = 0; i < N * K; ++i) EXPECT_EQ(slate[i], flat_slate[i].item<int64_t>());
 }
 
-INSTANTIATE_TEST_SUITE_P(Encoders, PolicyExportTest, ::testing::Values("pooled", "gru"));
+INSTANTIATE_TEST_SUITE_P(Encoders, PolicyExportTest,
+                         ::testing::Values(UserEncoder::kPooled, UserEncoder::kGru));
 
 TEST(PolicyExportErrorsTest, ACheckpointOfAnotherModelIsRefusedWithAHint) {
   testing::TempDir dir;

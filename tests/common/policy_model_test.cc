@@ -11,7 +11,7 @@ using testing::Clone;
 using testing::RandomInput;
 using testing::SmallModel;
 
-class PolicyModelEncoderTest : public ::testing::TestWithParam<std::string> {};
+class PolicyModelEncoderTest : public ::testing::TestWithParam<common::UserEncoder> {};
 
 TEST_P(PolicyModelEncoderTest, TheUsersHistoryChangesTheScoresAndTheValue) {
   torch::manual_seed(3);
@@ -40,12 +40,14 @@ TEST_P(PolicyModelEncoderTest, EmptyHistoryEntriesAreIgnoredWhateverTheyHold) {
   EXPECT_FALSE(torch::allclose(model->Forward(a).scores, model->Forward(b).scores));
 }
 
-INSTANTIATE_TEST_SUITE_P(Encoders, PolicyModelEncoderTest, ::testing::Values("pooled", "gru"));
+INSTANTIATE_TEST_SUITE_P(Encoders, PolicyModelEncoderTest,
+                         ::testing::Values(common::UserEncoder::kPooled,
+                                           common::UserEncoder::kGru));
 
 TEST(PolicyModelTest, PooledHistoryIgnoresOrderAndTheGruDoesNot) {
   torch::manual_seed(5);
-  PolicyModel pooled(SmallModel(8, 16, 50, 5, "pooled"));
-  PolicyModel gru(SmallModel(8, 16, 50, 5, "gru"));
+  PolicyModel pooled(SmallModel(8, 16, 50, 5, common::UserEncoder::kPooled));
+  PolicyModel gru(SmallModel(8, 16, 50, 5, common::UserEncoder::kGru));
   auto a = RandomInput(6, 4, 8, 4, 50, 5, /*filled=*/4);
   auto b = Clone(a);
   auto reversed = torch::tensor({3, 2, 1, 0}, torch::kInt64);

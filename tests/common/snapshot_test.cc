@@ -4,6 +4,7 @@
 
 #include "common/error.h"
 #include "common/policy_model.h"
+#include "common/torch_views.h"
 #include "tests/model_inputs.h"
 #include "tests/test_util.h"
 
@@ -12,9 +13,9 @@ namespace {
 
 TEST(SnapshotTest, SnapshotSentInChunksLoadsIntoAnotherModelWithIdenticalOutputs) {
   torch::manual_seed(1);
-  PolicyModel source(testing::SmallModel(22, 64, 100, 10, "gru"));
+  PolicyModel source(testing::SmallModel(22, 64, 100, 10, common::UserEncoder::kGru));
   torch::manual_seed(2);
-  PolicyModel target(testing::SmallModel(22, 64, 100, 10, "gru"));
+  PolicyModel target(testing::SmallModel(22, 64, 100, 10, common::UserEncoder::kGru));
   auto blob = SnapshotFromModel(*source, "run", 4);
   ZmqContext context;
   testing::LoopbackPipe pipe(context);

@@ -39,15 +39,15 @@ TEST(TrajectoryCodecTest, RoundTripsEveryFieldThroughRealZeroMqFrames) {
   EXPECT_EQ(got.policy_version, 3u);
   EXPECT_EQ(got.unroll_length, 5u);
   EXPECT_EQ(got.num_users, 3u);
-  EXPECT_TRUE(SameBytes(got.observations, sent.observations));
+  EXPECT_TRUE(SameBytes(got.steps.features, sent.steps.features));
   EXPECT_TRUE(SameBytes(got.slates, sent.slates));
   EXPECT_TRUE(SameBytes(got.behaviour_log_probs, sent.behaviour_log_probs));
   EXPECT_TRUE(SameBytes(got.rewards, sent.rewards));
   EXPECT_TRUE(SameBytes(got.dones, sent.dones));
-  EXPECT_TRUE(SameBytes(got.bootstrap_observation, sent.bootstrap_observation));
+  EXPECT_TRUE(SameBytes(got.bootstrap.features, sent.bootstrap.features));
   EXPECT_EQ(got.episode_returns, sent.episode_returns);
-  for (auto [a, b] : {std::pair{&got.context, &sent.context},
-                      std::pair{&got.bootstrap_context, &sent.bootstrap_context}}) {
+  for (auto [a, b] :
+       {std::pair{&got.steps, &sent.steps}, std::pair{&got.bootstrap, &sent.bootstrap}}) {
     EXPECT_TRUE(SameBytes(a->candidate_items, b->candidate_items));
     EXPECT_TRUE(SameBytes(a->history_items, b->history_items));
     EXPECT_TRUE(SameBytes(a->history_topics, b->history_topics));
@@ -65,21 +65,21 @@ TEST(TrajectoryCodecTest, DecodedTensorsLieInsideTheReceivedFrames) {
   EXPECT_GT(frames->size(), 1u) << "the large payload should travel as a segment of its own";
   Trajectory got = DecodeTrajectory(frames);
   for (const TensorView* v :
-       {&got.observations, &got.slates, &got.behaviour_log_probs, &got.rewards, &got.dones,
-        &got.bootstrap_observation, &got.context.candidate_items, &got.context.history_items,
-        &got.context.history_topics, &got.context.history_responses,
-        &got.bootstrap_context.candidate_items, &got.bootstrap_context.history_items,
-        &got.bootstrap_context.history_topics, &got.bootstrap_context.history_responses}) {
+       {&got.steps.features, &got.slates, &got.behaviour_log_probs, &got.rewards, &got.dones,
+        &got.bootstrap.features, &got.steps.candidate_items, &got.steps.history_items,
+        &got.steps.history_topics, &got.steps.history_responses, &got.bootstrap.candidate_items,
+        &got.bootstrap.history_items, &got.bootstrap.history_topics,
+        &got.bootstrap.history_responses}) {
     EXPECT_TRUE(Inside(v->data, v->bytes, *frames)) << v->Describe() << " was copied";
   }
-  EXPECT_TRUE(SameBytes(got.observations, sent.observations));
+  EXPECT_TRUE(SameBytes(got.steps.features, sent.steps.features));
 }
 
 TEST(TrajectoryCodecTest, EncodingReferencesLargeTensorsInsteadOfCopyingThem) {
   Trajectory sent = MakeTestTrajectory(20, 32, 10, 22, 2);
   OutgoingMessage message = EncodeTrajectory(sent);
   bool referenced = false;
-  for (const auto& frame : message.frames) referenced |= frame.data == sent.observations.data;
+  for (const auto& frame : message.frames) referenced |= frame.data == sent.steps.features.data;
   EXPECT_TRUE(referenced);
 }
 
@@ -92,7 +92,7 @@ TEST(TrajectoryCodecTest, DecodedTrajectoryOutlivesTheMessageItCameFrom) {
     got = DecodeTrajectory(frames);
   }
   Trajectory expected = MakeTestTrajectory(4, 2, 3, 5, 1);
-  EXPECT_TRUE(SameBytes(got.observations, expected.observations));
+  EXPECT_TRUE(SameBytes(got.steps.features, expected.steps.features));
 }
 
 void ExpectRejected(const std::shared_ptr<const Multipart>& frames, const std::string& words) {
@@ -145,11 +145,11 @@ TEST(TrajectoryCodecTest, ContextOfTheWrongShapeIsRejected) {
   ZmqContext context;
   LoopbackPipe pipe(context);
   Trajectory t = MakeTestTrajectory(5, 3, 4, 6, 2);
-  t.context.candidate_items.shape = {5, 3, 3};
-  t.context.candidate_items.bytes = 5 * 3 * 3 * 8;
+  t.steps.candidate_items.shape = {5, 3, 3};
+  t.steps.candidate_items.bytes = 5 * 3 * 3 * 8;
   ExpectRejected(pipe.Deliver(EncodeTrajectory(t)), "'context.candidate_items' is int64[5, 3, 3]");
   Trajectory h = MakeTestTrajectory(5, 3, 4, 6, 2);
-  h.bootstrap_context.history_topics.dtype = DType::kFloat32;
+  h.bootstrap.history_topics.dtype = DType::kFloat32;
   ExpectRejected(pipe.Deliver(EncodeTrajectory(h)), "bootstrap_context.history_topics");
 }
 

@@ -63,7 +63,7 @@ std::vector<std::pair<std::string, torch::Tensor>> FinalWeights(const std::strin
                                                                 int updates = kUpdates) {
   common::RunConfig config;
   config.sim.corpus_size = 50;
-  config.model.user_encoder = "gru";
+  config.model.user_encoder = common::UserEncoder::kGru;
   common::PolicyModel model(common::ModelOptions(config));
   torch::optim::Adam optimizer(model->parameters());
   auto counters = learner::LoadCheckpoint(run + "/checkpoints/final.pt", *model, optimizer);

@@ -37,7 +37,9 @@ std::vector<double> Flat(common::PolicyModel& model) {
   return out;
 }
 
-common::PolicyModelOptions Model() { return testing::SmallModel(6, 16, 40, 5, "gru"); }
+common::PolicyModelOptions Model() {
+  return testing::SmallModel(6, 16, 40, 5, common::UserEncoder::kGru);
+}
 
 // This rank's batch at `update`: different on every rank and every update.
 Batch RankBatch(int rank, int update) {
@@ -89,7 +91,7 @@ TEST(CollectiveTest, NcclBucketsOnTheGpuSumEveryElementAcrossRanks) {
     GTEST_SKIP() << "this build has no NCCL backend (it needs NCCL and a CUDA LibTorch)";
   }
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
-  if (torch::cuda::device_count() < g_world->size()) {
+  if (torch::cuda::device_count() < static_cast<size_t>(g_world->size())) {
     GTEST_SKIP() << "NCCL needs one GPU per rank: " << torch::cuda::device_count() << " for "
                  << g_world->size() << " ranks";
   }
@@ -113,8 +115,8 @@ TEST(CollectiveTest, RanksHoldBitIdenticalParametersEqualToOneLearnerOnAllTheDat
   REQUIRE_TWO_RANKS();
   auto collective = MakeCollective(*g_world, torch::kCPU, kTimeoutS);
   common::RunConfig config;
-  Objective objective = Objective::FromConfig(config);  // V-trace, clipped gradients
-  objective.max_grad_norm = 0.5;                        // small: clipping really happens
+  LossOptions loss(config);  // V-trace, clipped gradients
+  loss.max_grad_norm = 0.5;  // small: clipping really happens
 
   // Different initial weights on each rank: the learner broadcasts the lead's, as here.
   torch::manual_seed(7 + g_world->rank());
@@ -136,14 +138,12 @@ TEST(CollectiveTest, RanksHoldBitIdenticalParametersEqualToOneLearnerOnAllTheDat
   torch::optim::SGD single_optimizer(single->parameters(), torch::optim::SGDOptions(0.05));
 
   const int kUpdates = 6;
-  double mean_rho = 0;
   for (int u = 0; u < kUpdates; ++u) {
-    UpdateStep(model, optimizer, gradients, collective.get(), RankBatch(g_world->rank(), u),
-               objective, &mean_rho);
+    UpdateStep(model, optimizer, gradients, collective.get(), RankBatch(g_world->rank(), u), loss);
     std::vector<Batch> all;
     for (int r = 0; r < g_world->size(); ++r) all.push_back(RankBatch(r, u));
     UpdateStep(single, single_optimizer, single_gradients, nullptr, testing::ConcatUsers(all),
-               objective, &mean_rho);
+               loss);
   }
 
   const auto mine = Flat(model);

@@ -89,20 +89,18 @@ TEST(PolicyGradientLossTest, StepOnAPositiveAdvantageMakesThatSlateMoreLikely) {
   common::PolicyModel model(testing::SmallModel(6, 16));
   Batch batch;
   const int64_t T = 1, N = 4, R = 5, F = 6;
-  batch.observations = torch::randn({T, N, R, F});
-  batch.bootstrap_observation = torch::randn({N, R, F});
+  batch.steps = testing::NoIds(torch::randn({T, N, R, F}), R - 1);
+  batch.bootstrap = testing::NoIds(torch::randn({N, R, F}), R - 1);
   batch.slates = torch::tensor({0, 1, 2, 3}, torch::kInt64).view({T, N, 1});
   batch.behaviour_log_probs = torch::zeros({T, N});
   batch.rewards = torch::full({T, N}, 100.f);  // far above any initial value estimate
   batch.dones = torch::ones({T, N});
-  batch.context = testing::EmptyContext({T, N}, R - 1);
-  batch.bootstrap_context = testing::EmptyContext({N}, R - 1);
-  auto first_step = [&] {
-    return common::PolicyInput{batch.observations[0], batch.context.candidate_items[0],
-                               batch.context.history_items[0], batch.context.history_topics[0],
-                               batch.context.history_responses[0]};
-  };
-  PgLossOptions options{0.9, 0.0, 0.0, 1.0};
+  auto first_step = [&] { return common::Select(batch.steps, 0); };
+  LossOptions options;
+  options.discount = 0.9;
+  options.value_coef = 0.0;
+  options.entropy_coef = 0.0;
+  options.temperature = 1.0;
   auto before = common::SlateLogProb(model->Forward(first_step()).scores, batch.slates[0], 1.0)
                     .sum()
                     .item<double>();

@@ -16,7 +16,7 @@ TEST(VTraceTest, MatchesTargetsWorkedOutByHandWithAnEpisodeEndAndAnOlderBehaviou
   auto dones = torch::tensor({{0.f}, {1.f}, {0.f}});
   auto values = torch::tensor({{0.5f}, {1.0f}, {0.2f}});
   auto bootstrap = torch::tensor({0.7f});
-  VTraceOptions options;
+  LossOptions options;
   options.discount = 0.9;
   VTraceTargets t = ComputeVTrace(mu, pi, rewards, dones, values, bootstrap, options);
   // rho = c = (1, 0.5, 1); gamma = (0.9, 0, 0.9).
@@ -39,7 +39,7 @@ TEST(VTraceTest, OnPolicyTargetsAreTheBootstrappedDiscountedReturns) {
   auto dones = (torch::rand({5, 4}) < 0.2).to(torch::kFloat32);
   auto values = torch::randn({5, 4});
   auto bootstrap = torch::randn({4});
-  VTraceOptions options;
+  LossOptions options;
   options.discount = 0.8;
   VTraceTargets t = ComputeVTrace(logp, logp, rewards, dones, values, bootstrap, options);
   auto returns = DiscountedReturns(rewards, dones, bootstrap, 0.8);
@@ -49,7 +49,7 @@ TEST(VTraceTest, OnPolicyTargetsAreTheBootstrappedDiscountedReturns) {
 TEST(VTraceTest, ClippingBoundsTheImportanceWeights) {
   auto mu = torch::full({2, 1}, std::log(0.01f));
   auto pi = torch::full({2, 1}, std::log(0.5f));  // ratio 50
-  VTraceOptions options;
+  LossOptions options;
   options.rho_bar = 2.0;
   options.c_bar = 1.5;
   VTraceTargets t = ComputeVTrace(mu, pi, torch::ones({2, 1}), torch::zeros({2, 1}),

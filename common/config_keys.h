@@ -1,0 +1,225 @@
+#ifndef RLREC_COMMON_CONFIG_KEYS_H_
+#define RLREC_COMMON_CONFIG_KEYS_H_
+
+#include <cstdint>
+#include <string>
+
+#include "common/choices.h"
+
+// The one home of every configuration key. Each key is one line of the table below: its
+// section and name (the key "learner.batch_trajectories" is [learner] batch_trajectories in a
+// file and --learner.batch_trajectories on a command line), type, default, allowed range and
+// help. From the table come the RunConfig struct (below), the command-line and INI options,
+// --help, config.ini and the range checks (common/config.cc). Rules that tie several keys
+// together are the CrossKeyRules at the end of this file. Defaults are those of the small
+// local job (configs/local.ini).
+
+namespace rlrec::common {
+
+// The values a numeric key may take, or what a text key may hold. Constant
+// expressions, written in the table as Closed(1, 4096), AtLeast(0), Above(0), ...
+struct Range {
+  enum class Kind { kAny, kNumeric, kNotEmpty, kFileName };
+  Kind kind = Kind::kAny;
+  bool has_low = false, has_high = false;
+  bool low_open = false, high_open = false;  // an open end excludes its bound
+  double low = 0, high = 0;
+};
+constexpr Range Any() { return {}; }
+constexpr Range NotEmpty() { return {Range::Kind::kNotEmpty}; }
+// A name for a file or folder within another: no '/'.
+constexpr Range FileName() { return {Range::Kind::kFileName}; }
+constexpr Range AtLeast(double low) {
+  return {Range::Kind::kNumeric, true, false, false, false, low};
+}
+constexpr Range Above(double low) { return {Range::Kind::kNumeric, true, false, true, false, low}; }
+// [low, high], (low, high), (low, high], [low, high)
+constexpr Range Closed(double low, double high) {
+  return {Range::Kind::kNumeric, true, true, false, false, low, high};
+}
+constexpr Range Open(double low, double high) {
+  return {Range::Kind::kNumeric, true, true, true, true, low, high};
+}
+constexpr Range OpenClosed(double low, double high) {
+  return {Range::Kind::kNumeric, true, true, true, false, low, high};
+}
+constexpr Range ClosedOpen(double low, double high) {
+  return {Range::Kind::kNumeric, true, true, false, true, low, high};
+}
+
+// X(section, key, type, default, range, help) for every key of each section, in the order
+// --help and config.ini list them.
+// clang-format off
+#define RLREC_RUN_KEYS(X)                                                                          \
+  X(run, name, std::string, "", FileName(),                                                        \
+    "run folder name under run.runs_root (empty: dated name)")                                     \
+  X(run, runs_root, std::string, "runs", NotEmpty(), "folder that holds run folders")              \
+  X(run, seed, uint64_t, 1, Any(), "seed of every random stream of the run")                       \
+  X(run, budget_seconds, double, 120, AtLeast(0),                                                  \
+    "wall-clock training budget in seconds (0: none)")                                             \
+  X(run, max_updates, uint64_t, 0, Any(), "stop after this many updates (0: no limit)")            \
+  X(run, max_env_steps, uint64_t, 0, Any(),                                                        \
+    "stop after this many environment steps (0: no limit)")                                        \
+  X(run, report_every_s, double, 2, OpenClosed(0, 5),                                              \
+    "seconds between progress lines and metrics.jsonl rows")                                       \
+  X(run, checkpoint_every, uint64_t, 1000, Any(),                                                  \
+    "write a checkpoint every this many updates (0: only by time and at the end)")                 \
+  X(run, checkpoint_minutes, double, 10, AtLeast(0),                                               \
+    "write a checkpoint every this many minutes (0: only by updates and at the end)")              \
+  X(run, keep_checkpoints, int, 3, Closed(1, 1000), "newest checkpoints to keep")                  \
+  X(run, report_every_updates, uint64_t, 0, Any(),                                                 \
+    "write progress rows every this many updates instead (0: every report_every_s; "               \
+    "synchronous runs then use 10, so their rows are reproducible)")
+
+#define RLREC_SIM_KEYS(X)                                                                          \
+  X(sim, users_per_actor, int, 32, Closed(1, 65536), "users each actor steps as one batch (E)")    \
+  X(sim, candidates, int, 10, Closed(1, 100000), "candidate items offered per step (C)")           \
+  X(sim, slate_size, int, 2, Closed(1, 100000), "items recommended per step (K <= C)")             \
+  X(sim, topics, int, 20, Closed(1, 4096), "number of item topics")                                \
+  X(sim, time_budget, double, 200, Above(0), "session time budget of each user")                   \
+  X(sim, observe_interests, bool, false, Any(),                                                    \
+    "the agent sees true interests instead of the user's history (true/false)")                    \
+  X(sim, choice, ChoiceModel, ChoiceModel::kProportional, Any(),                                   \
+    "user choice model: proportional to attractiveness, or multinomial logit (mnl)")               \
+  X(sim, choice_temperature, double, 1.0, Above(0), "temperature of the multinomial-logit choice") \
+  X(sim, position_bias, double, 1.0, OpenClosed(0, 1),                                             \
+    "attractiveness factor per slate position (bias^position; 1: no position effect)")             \
+  X(sim, corpus_size, int, 0, Closed(0, 1 << 30),                                                  \
+    "items of a fixed corpus with stable ids (0: fresh documents every step)")                     \
+  X(sim, popularity_skew, double, 0, Closed(0, 10),                                                \
+    "Zipf exponent of candidate draws from the corpus (0: uniform)")                               \
+  X(sim, item_lifetime, int, 0, AtLeast(0),                                                        \
+    "steps before a corpus item is replaced by a new one (0: never)")                              \
+  X(sim, cold_start_rate, double, 1.0, Closed(0, 1),                                               \
+    "share of users who arrive without history (1: all, as in RecSim)")                            \
+  X(sim, history_length, int, 10, Closed(0, 1000),                                                 \
+    "past impressions (item, topic, response) of the user the agent sees (H)")                     \
+  X(sim, interest_drift, double, 0, Closed(0, 1),                                                  \
+    "per-step standard deviation of a random walk of interests (0: none)")
+
+#define RLREC_MODEL_KEYS(X)                                                                        \
+  X(model, hidden, int, 64, Closed(1, 65536), "width of the user encoder and item embeddings")     \
+  X(model, temperature, double, 1.0, Above(0), "softmax temperature of slate sampling")            \
+  X(model, epsilon, double, 0.0, ClosedOpen(0, 1),                                                 \
+    "share of slates the actors draw uniformly at random, for exploration")                        \
+  X(model, user_encoder, UserEncoder, UserEncoder::kPooled, Any(),                                 \
+    "encoder of the user's history: pooled (mean of impression embeddings) or gru")                \
+  X(model, item_buckets, int, 0, Closed(0, 100000000),                                             \
+    "rows of the item-id embedding, ids taken modulo it (0: sim.corpus_size; no item-id "          \
+    "embedding when both are 0)")
+
+#define RLREC_LEARNER_KEYS(X)                                                                      \
+  X(learner, device, Device, Device::kCpu, Any(), "device of the learner")                         \
+  X(learner, batch_trajectories, int, 4, Closed(1, 4096), "trajectories per update")               \
+  X(learner, learning_rate, double, 1e-3, Open(0, 1), "Adam learning rate")                        \
+  X(learner, discount, double, 0.95, Closed(0, 1), "discount factor gamma")                        \
+  X(learner, value_coef, double, 0.5, AtLeast(0), "weight of the value loss")                      \
+  X(learner, entropy_coef, double, 0.01, AtLeast(0), "weight of the entropy bonus")                \
+  X(learner, max_grad_norm, double, 40, AtLeast(0), "gradient norm clip (0: no clipping)")         \
+  X(learner, publish_every, int, 2, AtLeast(1),                                                    \
+    "publish a weight snapshot every this many updates")                                           \
+  X(learner, objective, Objective, Objective::kVTrace, Any(),                                      \
+    "loss: vtrace (IMPALA, corrects for policy lag), topk_reinforce (REINFORCE with the "          \
+    "top-K off-policy correction) or pg (on-policy policy gradient)")                              \
+  X(learner, rho_bar, double, 1.0, Above(0), "V-trace clip of the importance weights")             \
+  X(learner, c_bar, double, 1.0, Above(0), "V-trace clip of the trace weights")                    \
+  X(learner, importance_cap, double, 5.0, Above(0),                                                \
+    "topk_reinforce: cap of the slate importance weight pi / mu")                                  \
+  X(learner, max_policy_lag, int, 0, AtLeast(0),                                                   \
+    "drop trajectories more than this many snapshots old (0: keep all)")                           \
+  X(learner, threads, int, 1, Closed(1, 256), "LibTorch threads of the learner")                   \
+  X(learner, bucket_mib, double, 25, OpenClosed(0, 4096),                                          \
+    "size of the gradient buckets all-reduced across learner ranks, in MiB")                       \
+  X(learner, collective_timeout_s, double, 600, Above(0),                                          \
+    "longest wait, in seconds, for the other learner ranks at an update (a rank whose actors "     \
+    "send nothing holds the others up); then the job stops with an error")                         \
+  X(learner, synchronous, bool, false, Any(),                                                      \
+    "lockstep mode: each actor waits for every new snapshot, each update takes one unroll "        \
+    "from every actor (actor.count of them) in actor-id order; with a fixed seed and "             \
+    "run.max_updates, two runs give the same metrics and weights bit for bit")
+
+#define RLREC_ACTOR_KEYS(X)                                                                        \
+  X(actor, count, int, 0, Closed(0, 4096), "actors the local launcher starts (0: one per core)")   \
+  X(actor, unroll, int, 20, Closed(1, 65536), "steps per trajectory (T)")                          \
+  X(actor, threads, int, 1, Closed(1, 256), "LibTorch threads of each actor")
+
+#define RLREC_TRANSPORT_KEYS(X)                                                                    \
+  X(transport, host, std::string, "127.0.0.1", NotEmpty(),                                         \
+    "address the learner binds and advertises")                                                    \
+  X(transport, control_port, int, 0, Closed(0, 65535),                                             \
+    "learner control port (0: pick a free one)")                                                   \
+  X(transport, trajectory_port, int, 0, Closed(0, 65535),                                          \
+    "learner trajectory port (0: pick a free one; rank r takes this + r)")                         \
+  X(transport, weights_port, int, 0, Closed(0, 65535),                                             \
+    "learner weights port (0: pick a free one)")                                                   \
+  X(transport, control, std::string, "", Any(),                                                    \
+    "actors: the lead learner's control endpoint, e.g. tcp://10.0.0.1:5555")                       \
+  X(transport, request_timeout_s, double, 2, Above(0),                                             \
+    "deadline of each control request in seconds")                                                 \
+  X(transport, request_retries, int, 3, AtLeast(0), "retries of an unanswered control request")    \
+  X(transport, connect_timeout_s, double, 60, Above(0),                                            \
+    "actors: seconds to keep trying to reach the learner before giving up")                        \
+  X(transport, weights_chunk_kib, int, 1024, Closed(1, 1 << 20),                                   \
+    "size of one weight snapshot chunk in KiB")                                                    \
+  X(transport, weights_republish_s, double, 1, Above(0),                                           \
+    "seconds between re-publications of the latest snapshot, for actors that join late")           \
+  X(transport, send_hwm, int, 1, AtLeast(1),                                                       \
+    "trajectories an actor queues before it waits for the learner (back-pressure)")                \
+  X(transport, receive_hwm, int, 2, AtLeast(1),                                                    \
+    "trajectories the learner queues before its senders wait")
+
+// S(section, Type, KEYS) for every section, in order.
+#define RLREC_CONFIG_SECTIONS(S)                                                                   \
+  S(run, Run, RLREC_RUN_KEYS)                                                                      \
+  S(sim, Sim, RLREC_SIM_KEYS)                                                                      \
+  S(model, Model, RLREC_MODEL_KEYS)                                                                \
+  S(learner, Learner, RLREC_LEARNER_KEYS)                                                          \
+  S(actor, Actor, RLREC_ACTOR_KEYS)                                                                \
+  S(transport, Transport, RLREC_TRANSPORT_KEYS)
+// clang-format on
+
+// Every setting of a run, one field per key of the table (config.learner.batch_trajectories
+// is the key learner.batch_trajectories). One file configures every program of the run; each
+// program reads all keys and uses its own.
+#define RLREC_CONFIG_FIELD(section, key, type, default_value, range, help) type key = default_value;
+#define RLREC_CONFIG_SECTION(section, Type, KEYS) \
+  struct Type {                                   \
+    KEYS(RLREC_CONFIG_FIELD)                      \
+  } section;
+struct RunConfig {
+  RLREC_CONFIG_SECTIONS(RLREC_CONFIG_SECTION)
+};
+#undef RLREC_CONFIG_SECTION
+#undef RLREC_CONFIG_FIELD
+
+// A rule that ties several keys together: `holds` says whether `config` keeps it; otherwise
+// `key` (the one blamed) is out of range, as `rule` says.
+struct CrossKeyRule {
+  const char* key;
+  const char* rule;
+  bool (*holds)(const RunConfig& config);
+};
+
+inline constexpr CrossKeyRule kCrossKeyRules[] = {
+    {"run.budget_seconds",
+     "a run needs a budget: set run.budget_seconds, run.max_updates or run.max_env_steps",
+     [](const RunConfig& c) {
+       return c.run.budget_seconds > 0 || c.run.max_updates > 0 || c.run.max_env_steps > 0;
+     }},
+    {"sim.slate_size", "must be in [1, sim.candidates]",
+     [](const RunConfig& c) { return c.sim.slate_size <= c.sim.candidates; }},
+    {"sim.corpus_size", "must be 0 (fresh documents) or in [sim.candidates, 2^30]",
+     [](const RunConfig& c) {
+       return c.sim.corpus_size == 0 || c.sim.corpus_size >= c.sim.candidates;
+     }},
+    {"sim.item_lifetime", "needs a fixed corpus (sim.corpus_size > 0)",
+     [](const RunConfig& c) { return c.sim.item_lifetime == 0 || c.sim.corpus_size > 0; }},
+};
+
+// Keys that older versions of rlrec wrote into config.ini and that no longer mean anything:
+// a file that sets one still loads (run folders of older runs resume), with a warning.
+inline constexpr const char* kRetiredKeys[] = {"sim.model"};
+
+}  // namespace rlrec::common
+
+#endif  // RLREC_COMMON_CONFIG_KEYS_H_

@@ -1,0 +1,107 @@
+#ifndef RLREC_COMMON_RUN_DIR_H_
+#define RLREC_COMMON_RUN_DIR_H_
+
+#include <string>
+
+#include "common/config_keys.h"
+
+namespace rlrec::common {
+
+// The files of a run folder, each named once (kRunFiles); programs reach them through
+// RunDir, scripts through `rlrec run-dir-layout`.
+enum class RunFile {
+  kConfig,
+  kMetrics,
+  kCheckpoints,
+  kFinalCheckpoint,
+  kPorts,
+  kControlEndpoint,
+  kLogs,
+  kLearnerLog,
+  kActorLog,
+  kLearnersLog,
+  kActorsLog,
+  kPlotLog,
+  kCurves,
+  kCurvesData,
+  kCurvesScript,
+};
+
+// One file or folder of a run folder: `path` relative to the run folder ("{id}" stands for
+// an actor id), `shell_name` its variable in `rlrec run-dir-layout` (RLREC_RUN_<shell_name>),
+// `what` it holds.
+struct RunFileSpec {
+  RunFile file;
+  const char* shell_name;
+  const char* path;
+  const char* what;
+};
+
+inline constexpr RunFileSpec kRunFiles[] = {
+    {RunFile::kConfig, "CONFIG", "config.ini",
+     "the effective configuration: every key with the value the run used"},
+    {RunFile::kMetrics, "METRICS", "metrics.jsonl", "one JSON object per progress report"},
+    {RunFile::kCheckpoints, "CHECKPOINTS", "checkpoints", "ckpt-<updates>.pt checkpoints"},
+    {RunFile::kFinalCheckpoint, "FINAL_CHECKPOINT", "checkpoints/final.pt",
+     "the last checkpoint, under a name that stays"},
+    {RunFile::kPorts, "PORTS", "ports", "the ports the learners bound, reused on resume"},
+    {RunFile::kControlEndpoint, "CONTROL_ENDPOINT", "control.endpoint",
+     "the lead learner's control endpoint, present while it runs"},
+    {RunFile::kLogs, "LOGS", "logs", "the programs' logs"},
+    {RunFile::kLearnerLog, "LEARNER_LOG", "logs/learner.log", "the learner's output (rlrec train)"},
+    {RunFile::kActorLog, "ACTOR_LOG", "logs/actor-{id}.log", "each actor's output (rlrec train)"},
+    {RunFile::kLearnersLog, "LEARNERS_LOG", "logs/learners.log",
+     "every learner rank's output (mpirun, Slurm)"},
+    {RunFile::kActorsLog, "ACTORS_LOG", "logs/actors.log", "every actor's output (mpirun, Slurm)"},
+    {RunFile::kPlotLog, "PLOT_LOG", "logs/plot.log", "gnuplot's output"},
+    {RunFile::kCurves, "CURVES", "curves.png", "return, losses, lag and throughput curves"},
+    {RunFile::kCurvesData, "CURVES_DATA", "curves.tsv", "the curves' data"},
+    {RunFile::kCurvesScript, "CURVES_SCRIPT", "curves.gp", "the curves' gnuplot script"},
+};
+
+// A run folder: where every file of a run goes. Cheap to copy; does not touch the disk unless
+// a method says so. Thread-compatible.
+class RunDir {
+ public:
+  explicit RunDir(std::string path);
+  // The folder `config` names: run.runs_root/run.name, or a dated name when run.name is empty
+  // ("run-20261128-154501").
+  static RunDir ForConfig(const RunConfig& config);
+
+  const std::string& path() const { return path_; }
+  // The path of `file` in this folder; kActorLog takes the actor's id.
+  std::string Path(RunFile file, int actor_id = 0) const;
+
+  std::string config() const { return Path(RunFile::kConfig); }
+  std::string metrics() const { return Path(RunFile::kMetrics); }
+  std::string checkpoints() const { return Path(RunFile::kCheckpoints); }
+  std::string final_checkpoint() const { return Path(RunFile::kFinalCheckpoint); }
+  std::string ports() const { return Path(RunFile::kPorts); }
+  std::string control_endpoint() const { return Path(RunFile::kControlEndpoint); }
+  std::string logs() const { return Path(RunFile::kLogs); }
+  std::string learner_log() const { return Path(RunFile::kLearnerLog); }
+  std::string actor_log(int id) const { return Path(RunFile::kActorLog, id); }
+
+  // The run's id: the folder's own name.
+  std::string run_id() const;
+  // True when the folder holds a run already (its metrics exist).
+  bool HoldsRun() const;
+  // Writes config.ini from `config` (creating the folder), atomically: readers see the old
+  // file or the new one. Throws Error(kUnavailable) when it cannot.
+  void WriteConfig(const RunConfig& config) const;
+  // The first line of the control endpoint file, or "" while there is none.
+  std::string ReadControlEndpoint() const;
+
+  // The config.ini of the run that a checkpoint at RUN/checkpoints/X.pt belongs to.
+  static std::string ConfigOfCheckpoint(const std::string& checkpoint);
+
+ private:
+  std::string path_;
+};
+
+// The layout as shell assignments, one per file: RLREC_RUN_CONFIG=config.ini, ...
+std::string RunDirLayoutForShell();
+
+}  // namespace rlrec::common
+
+#endif  // RLREC_COMMON_RUN_DIR_H_

@@ -1,0 +1,218 @@
+#include "launch/cli/train_command.h"
+
+#include <poll.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "common/config.h"
+#include "common/deadline.h"
+#include "common/error.h"
+#include "common/run_dir.h"
+#include "launch/cli/child_process.h"
+#include "launch/cli/command_flags.h"
+#include "launch/cli/plot_command.h"
+
+namespace rlrec::launch {
+namespace {
+
+namespace fs = std::filesystem;
+using common::After;
+using common::Clock;
+
+std::atomic<int> g_signal{0};
+void OnSignal(int signal) { g_signal = signal; }
+
+constexpr double kLearnerStartTimeoutS = 60;
+constexpr double kLearnerStopTimeoutS = 60;
+constexpr double kActorStopTimeoutS = 5;
+constexpr int kMaxActorRestarts = 3;
+
+// Copies whatever the learner printed to our stdout and to its log file.
+class OutputRelay {
+ public:
+  OutputRelay(int fd, const std::string& log_path)
+      : fd_(fd), log_(std::fopen(log_path.c_str(), "a")) {}
+  ~OutputRelay() {
+    if (log_) std::fclose(log_);
+  }
+  // Relays what arrives within `seconds`; returns false once the pipe is closed.
+  bool Pump(double seconds) {
+    if (fd_ < 0) {
+      std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+      return false;
+    }
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(seconds * 1000)) <= 0) return true;
+    char buf[8192];
+    ssize_t n = ::read(fd_, buf, sizeof(buf));
+    if (n <= 0) {
+      fd_ = -1;
+      return false;
+    }
+    std::fwrite(buf, 1, n, stdout);
+    std::fflush(stdout);
+    if (log_) {
+      std::fwrite(buf, 1, n, log_);
+      std::fflush(log_);
+    }
+    return true;
+  }
+
+ private:
+  int fd_;
+  std::FILE* log_;
+};
+
+// Starts actor `id` of the run in `run` against the learner at `control`.
+std::unique_ptr<ChildProcess> StartActor(const std::string& bin, const common::RunDir& run,
+                                         const std::string& control, int id) {
+  return std::make_unique<ChildProcess>(
+      std::vector<std::string>{bin + "/rlrec-actor", "--config", run.config(),
+                               "--transport.control=" + control,
+                               "--actor-id=" + std::to_string(id)},
+      run.actor_log(id), /*capture=*/false);
+}
+
+}  // namespace
+
+std::string ProgramDirectory() {
+  std::error_code ec;
+  fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) throw common::Internal("cannot find this program's folder: " + ec.message());
+  return self.parent_path().string();
+}
+
+int TrainCommand(int argc, const char* const* argv) {
+  namespace po = boost::program_options;
+  // key=value overrides become --key=value, so every program reads them the same way.
+  std::vector<std::string> words = common::OverridesAsFlags(argc, argv);
+  // --resume RUN: the run's own config.ini is the config (command-line keys still win).
+  const std::string resume = FlagValue(words, "--resume");
+  if (!resume.empty() && FlagValue(words, "--config").empty()) {
+    words.insert(words.begin() + 1, {"--config", common::RunDir(resume).config()});
+  }
+  std::vector<const char*> args = AsArgv(words);
+  int actors = -1;
+  std::string run_dir;
+  po::options_description own("Train options");
+  own.add_options()("actors", po::value<int>(&actors),
+                    "actors to start (default: actor.count, 0 there = one per core)")(
+      "run-dir", po::value<std::string>(&run_dir), "run folder (default: run.runs_root/run.name)")(
+      "resume", po::value<std::string>(),
+      "continue the run in this folder from its newest valid checkpoint, with its config.ini");
+  auto parsed =
+      common::ParseArgs(static_cast<int>(args.size()), args.data(), "rlrec train",
+                        "--config FILE [--actors N] [section.key=value ...] | --resume RUN", own);
+  if (!parsed) return 0;
+  const common::RunConfig& config = parsed->config;
+  if (actors < 0) actors = config.actor.count;
+  if (actors == 0) actors = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (actors > 4096)
+    throw common::InvalidInput("--actors " + std::to_string(actors) +
+                               " is out of range: must be in [0, 4096]");
+  if (!resume.empty()) run_dir = resume;
+  const common::RunDir run =
+      run_dir.empty() ? common::RunDir::ForConfig(config) : common::RunDir(run_dir);
+  if (resume.empty() && run.HoldsRun()) {
+    throw common::InvalidInput("run folder '" + run.path() +
+                               "' already holds a run; pick another run.name or --run-dir");
+  }
+  fs::create_directories(run.logs());
+  run.WriteConfig(config);
+  const std::string bin = ProgramDirectory();
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  std::printf("rlrec train: run folder %s, 1 learner, %d actor(s)\n", run.path().c_str(), actors);
+  std::fflush(stdout);
+
+  // The learner learns the actor count from the launcher (synchronous updates wait for each).
+  std::vector<std::string> learner_argv = {bin + "/rlrec-learner",
+                                           "--config",
+                                           run.config(),
+                                           "--run-dir",
+                                           run.path(),
+                                           "--actor.count=" + std::to_string(actors)};
+  if (!resume.empty()) learner_argv.push_back("--resume");
+  ChildProcess learner(learner_argv, "",
+                       /*capture=*/true);
+  OutputRelay relay(learner.output_fd(), run.learner_log());
+
+  // The learner binds free ports itself and writes its control endpoint when ready.
+  std::string control;
+  const auto start_deadline = After(kLearnerStartTimeoutS);
+  while (control.empty() && learner.running() && !g_signal && Clock::now() < start_deadline) {
+    relay.Pump(0.05);
+    control = run.ReadControlEndpoint();
+  }
+
+  std::vector<std::unique_ptr<ChildProcess>> actor_processes;
+  std::vector<int> restarts(actors, 0);
+  if (!control.empty()) {
+    for (int id = 0; id < actors; ++id)
+      actor_processes.push_back(StartActor(bin, run, control, id));
+  } else if (learner.running() && !g_signal) {
+    std::fprintf(stderr, "rlrec train: the learner did not come up within %.0f s\n",
+                 kLearnerStartTimeoutS);
+    learner.Signal(SIGTERM);
+  }
+
+  bool forwarded = false;
+  Clock::time_point forwarded_at;
+  while (learner.running()) {
+    relay.Pump(0.2);
+    if (g_signal && !forwarded) {
+      std::printf("rlrec train: stopping (signal %d); the learner writes its checkpoint\n",
+                  g_signal.load());
+      std::fflush(stdout);
+      learner.Signal(SIGTERM);
+      forwarded = true;
+      forwarded_at = Clock::now();
+    }
+    if (forwarded && common::SecondsSince(forwarded_at) > kLearnerStopTimeoutS) {
+      learner.Signal(SIGKILL);
+    }
+    // A failed actor costs throughput only: restart it, a few times at most. One that exited
+    // cleanly heard the end of the run and stays down.
+    for (int id = 0; id < static_cast<int>(actor_processes.size()) && !forwarded; ++id) {
+      auto status = actor_processes[id]->Poll();
+      if (!status || *status == 0 || restarts[id] >= kMaxActorRestarts) continue;
+      ++restarts[id];
+      std::fprintf(stderr, "rlrec train: actor %d exited with status %d; restart %d of %d\n", id,
+                   *status, restarts[id], kMaxActorRestarts);
+      actor_processes[id] = StartActor(bin, run, control, id);
+    }
+  }
+  while (relay.Pump(0.2)) {
+  }
+  const int learner_status = *learner.Poll();
+
+  // Actors leave by themselves when the learner announces the end of the run; those that
+  // did not hear it get SIGTERM, then SIGKILL.
+  const auto actors_deadline = After(kActorStopTimeoutS);
+  for (auto& a : actor_processes) a->WaitFor(common::MillisLeft(actors_deadline) / 1000.0);
+  for (auto& a : actor_processes) a->Signal(SIGTERM);
+  for (auto& a : actor_processes) {
+    if (!a->WaitFor(kActorStopTimeoutS)) a->Signal(SIGKILL);
+  }
+  for (auto& a : actor_processes) a->WaitFor(kActorStopTimeoutS);
+
+  std::printf("rlrec train: learner exited with status %d; run folder %s\n", learner_status,
+              run.path().c_str());
+  try {
+    std::printf("rlrec train: curves in %s\n", PlotRun(run).c_str());
+  } catch (const common::Error& e) {
+    // The run itself is complete; a missing plot is worth a line, not a failure.
+    std::printf("rlrec train: no curves drawn: %s\n", e.what());
+  }
+  return learner_status;
+}
+
+}  // namespace rlrec::launch

@@ -1,0 +1,60 @@
+#include "learner/batch_intake.h"
+
+#include <algorithm>
+
+#include "common/logging.h"
+
+namespace rlrec::learner {
+namespace {
+
+uint64_t Lag(uint64_t version, const common::Trajectory& t) {
+  return version - std::min(t.policy_version, version);
+}
+
+}  // namespace
+
+BatchIntake::BatchIntake(const common::RunConfig& config)
+    : synchronous_(config.learner.synchronous),
+      batch_size_(static_cast<size_t>(synchronous_ ? config.actor.count
+                                                   : config.learner.batch_trajectories)),
+      max_policy_lag_(static_cast<uint64_t>(config.learner.max_policy_lag)) {}
+
+bool BatchIntake::Offer(common::Trajectory trajectory, uint64_t version, RankReport* report) {
+  const uint64_t lag = Lag(version, trajectory);
+  if (max_policy_lag_ > 0 && lag > max_policy_lag_) {
+    ++report->dropped_stale;
+    return false;
+  }
+  if (synchronous_ &&
+      (lag != 0 || trajectory.actor_id >= batch_size_ || lockstep_.count(trajectory.actor_id))) {
+    // Not this step's unroll of an expected actor: lockstep cannot use it.
+    RLREC_LOG(Warning) << "synchronous: dropped an unroll of actor " << trajectory.actor_id
+                       << " on snapshot " << trajectory.policy_version << " (now " << version
+                       << ", " << batch_size_ << " actors)";
+    ++report->dropped_stale;
+    return false;
+  }
+  report->env_steps += double(trajectory.unroll_length) * trajectory.num_users;
+  for (float r : trajectory.episode_returns) report->return_sum += r;
+  report->episodes += trajectory.episode_returns.size();
+  if (!synchronous_) {
+    batch_.push_back(std::move(trajectory));
+    return true;
+  }
+  const uint32_t id = trajectory.actor_id;
+  lockstep_.emplace(id, std::move(trajectory));
+  if (lockstep_.size() == batch_size_) {
+    for (auto& [actor, t] : lockstep_) batch_.push_back(std::move(t));  // in actor-id order
+    lockstep_.clear();
+  }
+  return true;
+}
+
+std::vector<common::Trajectory> BatchIntake::Take(uint64_t version, RankReport* report) {
+  for (const auto& t : batch_) report->AddLag(double(Lag(version, t)));
+  std::vector<common::Trajectory> out;
+  out.swap(batch_);
+  return out;
+}
+
+}  // namespace rlrec::learner

@@ -1,0 +1,56 @@
+#include "learner/checkpoint_schedule.h"
+
+#include <filesystem>
+
+#include "common/error.h"
+#include "learner/checkpoint.h"
+
+namespace rlrec::learner {
+
+CheckpointSchedule::CheckpointSchedule(const common::RunConfig::Run& run,
+                                       const common::RunDir& run_dir,
+                                       std::optional<uint64_t> saved_at,
+                                       common::Clock::time_point now)
+    : every_updates_(run.checkpoint_every),
+      every_s_(60 * run.checkpoint_minutes),
+      keep_(run.keep_checkpoints),
+      dir_(run_dir.checkpoints()),
+      final_(run_dir.final_checkpoint()),
+      saved_at_(saved_at),
+      last_(now) {}
+
+bool CheckpointSchedule::Due(uint64_t updates, common::Clock::time_point now) const {
+  return (every_updates_ > 0 && updates % every_updates_ == 0) ||
+         (every_s_ > 0 && std::chrono::duration<double>(now - last_).count() >= every_s_);
+}
+
+std::string CheckpointSchedule::Save(uint64_t updates,
+                                     const std::function<void(const std::string& path)>& save,
+                                     common::Clock::time_point now) {
+  const std::string path = CheckpointPath(dir_, updates);
+  if (saved_at_ != updates || !std::filesystem::exists(path)) {
+    save(path);
+    saved_at_ = updates;
+    PruneCheckpoints(dir_, keep_);
+  }
+  last_ = now;
+  return path;
+}
+
+void CheckpointSchedule::MarkFinal(const std::string& path) const {
+  const std::string temporary = final_ + ".tmp";
+  std::error_code ec;
+  std::filesystem::remove(temporary, ec);
+  std::filesystem::create_hard_link(path, temporary, ec);
+  if (ec) {
+    ec.clear();
+    std::filesystem::copy_file(path, temporary, ec);
+  }
+  if (!ec) std::filesystem::rename(temporary, final_, ec);
+  if (ec) {
+    throw common::Unavailable("cannot make '" + final_ + "' the checkpoint '" + path +
+                              "': " + ec.message());
+  }
+}
+
+}  // namespace rlrec::learner

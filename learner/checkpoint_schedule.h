@@ -1,0 +1,54 @@
+#ifndef RLREC_LEARNER_CHECKPOINT_SCHEDULE_H_
+#define RLREC_LEARNER_CHECKPOINT_SCHEDULE_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "common/config_keys.h"
+#include "common/deadline.h"
+#include "common/run_dir.h"
+
+namespace rlrec::learner {
+
+// When the lead learner checkpoints, and which checkpoints it keeps: one every
+// run.checkpoint_every updates and every run.checkpoint_minutes minutes (0 turns either off)
+// and one at the end; the newest run.keep_checkpoints of the folder stay, and the last is
+// also checkpoints/final.pt, a name that stays. Not thread-safe.
+class CheckpointSchedule {
+ public:
+  // Checkpoints go to run_dir's checkpoint folder. `saved_at`: the update of a checkpoint
+  // already there (a resumed run's), which Save does not write again. The minute clock starts
+  // at `now`.
+  CheckpointSchedule(const common::RunConfig::Run& run, const common::RunDir& run_dir,
+                     std::optional<uint64_t> saved_at,
+                     common::Clock::time_point now = common::Clock::now());
+
+  // Whether a checkpoint is due after update `updates` at `now`.
+  bool Due(uint64_t updates, common::Clock::time_point now = common::Clock::now()) const;
+
+  // Writes the checkpoint of update `updates` with `save(path)`, unless this schedule saved
+  // (or found) that one already and the file is still there; deletes all but the newest
+  // keep_checkpoints; restarts the minute clock. Returns the checkpoint's path.
+  std::string Save(uint64_t updates, const std::function<void(const std::string& path)>& save,
+                   common::Clock::time_point now = common::Clock::now());
+
+  // Makes final.pt the checkpoint at `path` (a hard link where the filesystem allows, a copy
+  // otherwise), replacing the previous final.pt atomically. Throws Error(kUnavailable) when it
+  // cannot.
+  void MarkFinal(const std::string& path) const;
+
+ private:
+  const uint64_t every_updates_;  // 0: not by updates
+  const double every_s_;          // 0: not by time
+  const int keep_;
+  const std::string dir_;
+  const std::string final_;
+  std::optional<uint64_t> saved_at_;
+  common::Clock::time_point last_;
+};
+
+}  // namespace rlrec::learner
+
+#endif  // RLREC_LEARNER_CHECKPOINT_SCHEDULE_H_

@@ -1,0 +1,98 @@
+#include "learner/endpoints.h"
+
+#include <unistd.h>
+
+#include <fstream>
+
+#include "common/atomic_file.h"
+
+namespace rlrec::learner {
+namespace {
+
+std::string Name(LearnerSocket socket, int rank) {
+  switch (socket) {
+    case LearnerSocket::kControl:
+      return "control";
+    case LearnerSocket::kWeights:
+      return "weights";
+    case LearnerSocket::kTrajectory:
+      return "trajectory." + std::to_string(rank);
+  }
+  return "?";
+}
+
+}  // namespace
+
+std::string BindEndpoint(const std::string& host, int port) {
+  return "tcp://" + host + ":" + (port == 0 ? std::string("*") : std::to_string(port));
+}
+
+int PortOf(const std::string& endpoint) {
+  const auto colon = endpoint.rfind(':');
+  if (colon == std::string::npos) return 0;
+  try {
+    return std::stoi(endpoint.substr(colon + 1));
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
+std::string AdvertisedEndpoint(const std::string& bound, const std::string& hostname) {
+  const std::string wildcard = "tcp://0.0.0.0:";
+  if (bound.rfind(wildcard, 0) != 0) return bound;
+  return "tcp://" + hostname + ":" + bound.substr(wildcard.size());
+}
+
+std::string HostName() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0') return "localhost";
+  return host;
+}
+
+PortsFile PortsFile::Read(const std::string& path) {
+  PortsFile file;
+  std::ifstream in(path);
+  std::string name;
+  int port = 0;
+  while (in >> name >> port) file.ports_[name] = port;
+  return file;
+}
+
+int PortsFile::Get(LearnerSocket socket, int rank) const {
+  auto it = ports_.find(Name(socket, rank));
+  return it == ports_.end() ? 0 : it->second;
+}
+
+void PortsFile::Set(LearnerSocket socket, int port, int rank) { ports_[Name(socket, rank)] = port; }
+
+std::string PortsFile::Text() const {
+  std::string text;
+  auto line = [&](const std::string& name) {
+    auto it = ports_.find(name);
+    if (it != ports_.end()) text += name + " " + std::to_string(it->second) + "\n";
+  };
+  line(Name(LearnerSocket::kControl, 0));
+  line(Name(LearnerSocket::kWeights, 0));
+  for (int rank = 0; ports_.count(Name(LearnerSocket::kTrajectory, rank)); ++rank) {
+    line(Name(LearnerSocket::kTrajectory, rank));
+  }
+  return text;
+}
+
+void PortsFile::Write(const std::string& path) const {
+  common::WriteFileAtomically(path, {Text()});
+}
+
+LearnerPorts ChoosePorts(const common::RunConfig::Transport& transport, int rank,
+                         const PortsFile& saved) {
+  LearnerPorts ports;
+  ports.control =
+      transport.control_port != 0 ? transport.control_port : saved.Get(LearnerSocket::kControl);
+  ports.weights =
+      transport.weights_port != 0 ? transport.weights_port : saved.Get(LearnerSocket::kWeights);
+  ports.trajectory = transport.trajectory_port != 0 ? transport.trajectory_port + rank
+                                                    : saved.Get(LearnerSocket::kTrajectory, rank);
+  return ports;
+}
+
+}  // namespace rlrec::learner

@@ -1,0 +1,63 @@
+#ifndef RLREC_LEARNER_ENDPOINTS_H_
+#define RLREC_LEARNER_ENDPOINTS_H_
+
+#include <map>
+#include <string>
+
+#include "common/config_keys.h"
+
+namespace rlrec::learner {
+
+// Where a learner rank listens, and how actors on other hosts reach it.
+
+// The learner's sockets, as the ports file names them.
+enum class LearnerSocket { kControl, kWeights, kTrajectory };
+
+// "tcp://host:port" to bind; port 0 as "*" (a free port).
+std::string BindEndpoint(const std::string& host, int port);
+
+// The port of a "tcp://host:port" endpoint; 0 when it has none.
+int PortOf(const std::string& endpoint);
+
+// `bound` as other hosts reach it: a wildcard address ("tcp://0.0.0.0:P") becomes
+// "tcp://`hostname`:P"; any other endpoint stays as it is.
+std::string AdvertisedEndpoint(const std::string& bound, const std::string& hostname);
+
+// This host's name (gethostname), or "localhost" when it has none.
+std::string HostName();
+
+// A run folder's ports file: the ports the learners bound, one "name port" line per socket
+// ("control P", "weights P", "trajectory.R P" for rank R), so a resumed run binds the same
+// ones and actors still running from before reconnect by themselves. Thread-compatible.
+class PortsFile {
+ public:
+  // The ports in `path`; empty when the file is missing (a run that never ran).
+  static PortsFile Read(const std::string& path);
+
+  // The port of `socket` (of learner rank `rank` for trajectories); 0 when unknown.
+  int Get(LearnerSocket socket, int rank = 0) const;
+  void Set(LearnerSocket socket, int port, int rank = 0);
+
+  // The file's text: control, weights, then the trajectory ports by rank.
+  std::string Text() const;
+  // Writes Text() to `path` atomically. Throws Error(kUnavailable) when it cannot.
+  void Write(const std::string& path) const;
+
+ private:
+  std::map<std::string, int> ports_;
+};
+
+// The ports one learner rank binds. A configured port wins (a fixed trajectory port is rank
+// 0's; rank r takes port + r, so ranks may share a host); a port left 0 takes the one `saved`
+// holds (a resumed run), else 0: a free one.
+struct LearnerPorts {
+  int control = 0;
+  int weights = 0;
+  int trajectory = 0;
+};
+LearnerPorts ChoosePorts(const common::RunConfig::Transport& transport, int rank,
+                         const PortsFile& saved);
+
+}  // namespace rlrec::learner
+
+#endif  // RLREC_LEARNER_ENDPOINTS_H_

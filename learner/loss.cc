@@ -1,0 +1,73 @@
+#include "learner/loss.h"
+
+#include "learner/pg_loss.h"
+#include "learner/topk_reinforce.h"
+#include "learner/vtrace.h"
+
+namespace rlrec::learner {
+
+LossOptions::LossOptions() : LossOptions(common::RunConfig()) {}
+
+LossOptions::LossOptions(const common::RunConfig& config)
+    : objective(config.learner.objective),
+      discount(config.learner.discount),
+      value_coef(config.learner.value_coef),
+      entropy_coef(config.learner.entropy_coef),
+      temperature(config.model.temperature),
+      rho_bar(config.learner.rho_bar),
+      c_bar(config.learner.c_bar),
+      importance_cap(config.learner.importance_cap),
+      max_grad_norm(config.learner.max_grad_norm) {}
+
+torch::Tensor DiscountedReturns(const torch::Tensor& rewards, const torch::Tensor& dones,
+                                const torch::Tensor& bootstrap_values, double discount) {
+  torch::NoGradGuard no_grad;
+  const int64_t T = rewards.size(0);
+  auto returns = torch::empty_like(rewards);
+  auto next = bootstrap_values.detach();
+  for (int64_t t = T - 1; t >= 0; --t) {
+    next = rewards[t] + discount * (1.0 - dones[t]) * next;
+    returns[t] = next;
+  }
+  return returns;
+}
+
+BatchForward ForwardBatch(common::PolicyModel& model, const Batch& batch, double temperature) {
+  const int64_t T = batch.unroll(), N = batch.users();
+  auto out = model->Forward(AllStates(batch));
+  BatchForward f;
+  f.scores = out.scores.narrow(0, 0, T * N);
+  f.values = out.values.narrow(0, 0, T * N).view({T, N});
+  f.bootstrap_values = out.values.narrow(0, T * N, N);
+  f.log_probs =
+      common::SlateLogProb(f.scores, batch.slates.reshape({T * N, -1}), temperature).view({T, N});
+  f.entropy = common::FirstChoiceEntropy(f.scores, temperature).mean();
+  return f;
+}
+
+LossTerms CombineLoss(const torch::Tensor& policy_loss, const torch::Tensor& value_loss,
+                      const BatchForward& forward, const LossOptions& options) {
+  LossTerms terms;
+  terms.total =
+      policy_loss + options.value_coef * value_loss - options.entropy_coef * forward.entropy;
+  terms.policy_loss = policy_loss.item<double>();
+  terms.value_loss = value_loss.item<double>();
+  terms.entropy = forward.entropy.item<double>();
+  terms.mean_value = forward.values.mean().item<double>();
+  return terms;
+}
+
+LossTerms ObjectiveLoss(common::PolicyModel& model, const Batch& batch,
+                        const LossOptions& options) {
+  switch (options.objective) {
+    case common::Objective::kVTrace:
+      return VTraceLoss(model, batch, options);
+    case common::Objective::kTopKReinforce:
+      return TopKReinforceLoss(model, batch, options);
+    case common::Objective::kPolicyGradient:
+      return PolicyGradientLoss(model, batch, options);
+  }
+  return PolicyGradientLoss(model, batch, options);
+}
+
+}  // namespace rlrec::learner

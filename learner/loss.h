@@ -1,0 +1,70 @@
+#ifndef RLREC_LEARNER_LOSS_H_
+#define RLREC_LEARNER_LOSS_H_
+
+#include <torch/torch.h>
+
+#include "common/config_keys.h"
+#include "common/policy_model.h"
+#include "learner/batch.h"
+
+namespace rlrec::learner {
+
+// What every loss shares: its settings, its terms, one forward pass over a batch and the
+// discounted returns. The objectives are vtrace.h, topk_reinforce.h and pg_loss.h.
+
+// The settings of every objective (learner.objective and the keys it reads). Each loss reads
+// the fields it needs; the rest are ignored.
+struct LossOptions {
+  // The defaults of the config table (common/config_keys.h).
+  LossOptions();
+  explicit LossOptions(const common::RunConfig& config);
+
+  common::Objective objective;
+  double discount;        // gamma in [0, 1]
+  double value_coef;      // weight of the value loss
+  double entropy_coef;    // weight of the entropy bonus
+  double temperature;     // of the policy's softmax over candidate scores
+  double rho_bar;         // vtrace: clip of the importance weights in the targets
+  double c_bar;           // vtrace: clip of the trace-cutting weights
+  double importance_cap;  // topk_reinforce: cap of the slate importance weight pi / mu
+  double max_grad_norm;   // the update's gradient-norm clip; 0: none
+};
+
+// The loss of one batch and its terms (scalars; `total` carries the gradient).
+struct LossTerms {
+  torch::Tensor total;
+  double policy_loss = 0;
+  double value_loss = 0;
+  double entropy = 0;
+  double mean_value = 0;
+  double mean_rho = 0;  // vtrace: mean clipped importance weight; 0 for the other objectives
+};
+
+// The model's outputs over a batch, from one forward pass over every step and the bootstrap
+// state.
+struct BatchForward {
+  torch::Tensor scores;            // [T * N, C]
+  torch::Tensor values;            // [T, N]
+  torch::Tensor bootstrap_values;  // [N]
+  torch::Tensor log_probs;         // [T, N]: log-probability of the batch's slates now
+  torch::Tensor entropy;           // scalar: mean first-choice entropy
+};
+BatchForward ForwardBatch(common::PolicyModel& model, const Batch& batch, double temperature);
+
+// The loss from its policy and value terms and the entropy bonus, weighted by `options`,
+// with the scalars filled in.
+LossTerms CombineLoss(const torch::Tensor& policy_loss, const torch::Tensor& value_loss,
+                      const BatchForward& forward, const LossOptions& options);
+
+// Discounted returns within the unroll, bootstrapped from `bootstrap_values` after the last
+// step and cut where a session ended: G_t = r_t + discount * (1 - done_t) * G_{t+1}.
+// rewards, dones: [T, N]; bootstrap_values: [N]. Returns [T, N], without gradient.
+torch::Tensor DiscountedReturns(const torch::Tensor& rewards, const torch::Tensor& dones,
+                                const torch::Tensor& bootstrap_values, double discount);
+
+// The loss of `options.objective` on `batch`.
+LossTerms ObjectiveLoss(common::PolicyModel& model, const Batch& batch, const LossOptions& options);
+
+}  // namespace rlrec::learner
+
+#endif  // RLREC_LEARNER_LOSS_H_

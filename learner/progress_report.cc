@@ -1,0 +1,146 @@
+#include "learner/progress_report.h"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace rlrec::learner {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// "12.3k", "1.05M", "950".
+std::string Human(double x) {
+  char buf[32];
+  if (x >= 1e6) {
+    std::snprintf(buf, sizeof(buf), "%.2fM", x / 1e6);
+  } else if (x >= 1e3) {
+    std::snprintf(buf, sizeof(buf), "%.1fk", x / 1e3);
+  } else {
+    std::snprintf(buf, sizeof(buf), "%.0f", x);
+  }
+  return buf;
+}
+
+double WindowSeconds(const ReportWindow& window, common::Clock::time_point now) {
+  return std::max(1e-9, std::chrono::duration<double>(now - window.start).count());
+}
+
+double EnvStepsPerSecond(const ReportWindow& w, const RunTotals& totals,
+                         common::Clock::time_point now) {
+  return (totals.counters.env_steps - w.env_steps_at_start) / WindowSeconds(w, now);
+}
+
+ReportWindow NewWindow(common::Clock::time_point start, const TrainingCounters& counters) {
+  ReportWindow window;
+  window.start = start;
+  window.env_steps_at_start = counters.env_steps;
+  window.updates_at_start = counters.updates;
+  return window;
+}
+
+}  // namespace
+
+common::JsonObject MetricsRow(const ReportWindow& w, const RunTotals& totals, bool vtrace,
+                              bool final, common::Clock::time_point now) {
+  const double window_s = WindowSeconds(w, now);
+  const double n = std::max(1, w.loss_count);
+  const bool losses = w.loss_count > 0, lags = w.lag_count > 0;
+  common::JsonObject row;
+  row.Add("time_s", totals.time_s)
+      .Add("update", totals.counters.updates)
+      .Add("env_steps", totals.counters.env_steps)
+      .Add("env_steps_per_s", EnvStepsPerSecond(w, totals, now))
+      .Add("updates_per_s", (totals.counters.updates - w.updates_at_start) / window_s)
+      .Add("policy_loss", losses ? w.policy_loss / n : kNaN)
+      .Add("value_loss", losses ? w.value_loss / n : kNaN)
+      .Add("entropy", losses ? w.entropy / n : kNaN)
+      .Add("total_loss", losses ? w.total_loss / n : kNaN)
+      .Add("mean_return", w.episodes ? w.return_sum / w.episodes : kNaN)
+      .Add("episodes", w.episodes)
+      .Add("policy_lag_min", lags ? double(w.lag_min) : kNaN)
+      .Add("policy_lag_mean", lags ? w.lag_sum / w.lag_count : kNaN)
+      .Add("policy_lag_max", lags ? double(w.lag_max) : kNaN)
+      .Add("trajectories_received", totals.trajectories_received)
+      .Add("decode_errors", totals.decode_errors)
+      .Add("dropped_stale", totals.dropped_stale)
+      .Add("mean_rho", vtrace && losses ? w.rho_sum / n : kNaN)
+      .Add("snapshot_version", totals.counters.snapshot_version)
+      .Add("actors_seen", totals.actors_seen)
+      .Add("learner_ranks", totals.learner_ranks)
+      .Add("final", final ? 1 : 0);
+  return row;
+}
+
+std::string ProgressLine(const ReportWindow& w, const RunTotals& totals,
+                         common::Clock::time_point now) {
+  const std::string mean_return =
+      w.episodes ? std::to_string(w.return_sum / w.episodes).substr(0, 6) : "-";
+  const std::string lag = w.lag_count > 0
+                              ? std::to_string(w.lag_min) + "/" +
+                                    std::to_string(w.lag_sum / w.lag_count).substr(0, 4) + "/" +
+                                    std::to_string(w.lag_max)
+                              : "-";
+  char line[512];
+  std::snprintf(line, sizeof(line),
+                "[learner] %6.1fs  updates %llu  env_steps %s (%s/s)  mean_return %s  "
+                "lag %s  traj %llu  decode_errors %llu  actors %llu\n",
+                totals.time_s, static_cast<unsigned long long>(totals.counters.updates),
+                Human(totals.counters.env_steps).c_str(),
+                Human(EnvStepsPerSecond(w, totals, now)).c_str(), mean_return.c_str(), lag.c_str(),
+                static_cast<unsigned long long>(totals.trajectories_received),
+                static_cast<unsigned long long>(totals.decode_errors),
+                static_cast<unsigned long long>(totals.actors_seen));
+  return line;
+}
+
+ProgressReporter::ProgressReporter(const common::RunConfig& config, const std::string& metrics_path,
+                                   const TrainingCounters& counters, std::FILE* out)
+    : every_s_(config.run.report_every_s),
+      every_updates_(config.run.report_every_updates > 0 ? config.run.report_every_updates
+                     : config.learner.synchronous        ? 10
+                                                         : 0),
+      vtrace_(config.learner.objective == common::Objective::kVTrace),
+      start_(common::Clock::now()),
+      out_(out),
+      window_(NewWindow(start_, counters)) {
+  if (!metrics_path.empty()) metrics_ = std::make_unique<common::MetricsWriter>(metrics_path);
+}
+
+void ProgressReporter::AddAgreed(const RankReport& agreed) {
+  window_.return_sum += agreed.return_sum;
+  window_.episodes += static_cast<uint64_t>(agreed.episodes);
+  dropped_stale_ += static_cast<uint64_t>(agreed.dropped_stale);
+  if (agreed.stop != StopReason::kNone || agreed.lag_count <= 0) return;
+  window_.lag_min = std::min(window_.lag_min, static_cast<uint64_t>(agreed.lag_min));
+  window_.lag_max = std::max(window_.lag_max, static_cast<uint64_t>(agreed.lag_max));
+  window_.lag_sum += agreed.lag_sum;
+  window_.lag_count += static_cast<uint64_t>(agreed.lag_count);
+}
+
+void ProgressReporter::AddUpdate(const LossTerms& terms) {
+  ++window_.loss_count;
+  window_.policy_loss += terms.policy_loss;
+  window_.value_loss += terms.value_loss;
+  window_.entropy += terms.entropy;
+  window_.total_loss += terms.total.item<double>();
+  window_.rho_sum += terms.mean_rho;
+}
+
+bool ProgressReporter::DueNow(common::Clock::time_point now) const {
+  return every_updates_ == 0 &&
+         std::chrono::duration<double>(now - window_.start).count() >= every_s_;
+}
+
+bool ProgressReporter::DueAfterUpdate(uint64_t updates) const {
+  return every_updates_ > 0 && updates % every_updates_ == 0;
+}
+
+void ProgressReporter::Report(const RunTotals& totals, bool final) {
+  const auto now = common::Clock::now();
+  if (metrics_) metrics_->Write(MetricsRow(window_, totals, vtrace_, final, now));
+  std::fputs(ProgressLine(window_, totals, now).c_str(), out_);
+  std::fflush(out_);
+  window_ = NewWindow(now, totals.counters);
+}
+
+}  // namespace rlrec::learner

@@ -1,0 +1,94 @@
+#ifndef RLREC_LEARNER_PROGRESS_REPORT_H_
+#define RLREC_LEARNER_PROGRESS_REPORT_H_
+
+#include <cstdint>
+#include <cstdio>
+#include <limits>
+#include <memory>
+#include <string>
+
+#include "common/config_keys.h"
+#include "common/deadline.h"
+#include "common/metrics.h"
+#include "learner/checkpoint.h"
+#include "learner/loss.h"
+#include "learner/rank_report.h"
+
+namespace rlrec::learner {
+
+// How the lead learner reports progress: one metrics.jsonl row and one progress line per
+// report, about the window of updates since the previous one.
+
+// What happened in one report window.
+struct ReportWindow {
+  common::Clock::time_point start;
+  uint64_t env_steps_at_start = 0;
+  uint64_t updates_at_start = 0;
+  int loss_count = 0;  // updates, whose loss terms are summed below
+  double policy_loss = 0, value_loss = 0, entropy = 0, total_loss = 0, rho_sum = 0;
+  double return_sum = 0;  // of the sessions that ended
+  uint64_t episodes = 0;
+  uint64_t lag_min = std::numeric_limits<uint64_t>::max(), lag_max = 0;  // of trained batches
+  double lag_sum = 0;
+  uint64_t lag_count = 0;
+};
+
+// The run as of a report: counters and totals since its start.
+struct RunTotals {
+  double time_s = 0;  // since the learner started training
+  TrainingCounters counters;
+  uint64_t trajectories_received = 0, decode_errors = 0, dropped_stale = 0;
+  uint64_t actors_seen = 0;
+  int learner_ranks = 1;
+};
+
+// The metrics.jsonl row of `window` ending at `now`: rates over the window, mean loss terms
+// (null without updates; mean_rho only for V-trace), mean return of the sessions that ended,
+// policy lag min/mean/max (null without batches), the totals, and `final` (1 on the last row).
+common::JsonObject MetricsRow(const ReportWindow& window, const RunTotals& totals, bool vtrace,
+                              bool final, common::Clock::time_point now);
+
+// The progress line of the same report ("[learner]   2.0s  updates 4  env_steps 10.2k ...").
+std::string ProgressLine(const ReportWindow& window, const RunTotals& totals,
+                         common::Clock::time_point now);
+
+// Collects report windows and writes them: rows to `metrics_path` (appended; none when empty,
+// as on the learner ranks that are not the lead), lines to `out`. Reports come every
+// run.report_every_s seconds, or every run.report_every_updates updates (synchronous runs: 10
+// by default, so that their rows do not depend on timing). Not thread-safe.
+class ProgressReporter {
+ public:
+  ProgressReporter(const common::RunConfig& config, const std::string& metrics_path,
+                   const TrainingCounters& counters, std::FILE* out = stdout);
+
+  // Adds what the ranks agreed on before an update: sessions that ended and trajectories
+  // dropped always, lags only of batches that are trained on (none when stopping).
+  void AddAgreed(const RankReport& agreed);
+  // Adds the loss terms of one update.
+  void AddUpdate(const LossTerms& terms);
+
+  // Whether a report is due now (reports by time) or after update `updates` (by updates).
+  bool DueNow(common::Clock::time_point now) const;
+  bool DueAfterUpdate(uint64_t updates) const;
+
+  // Writes the window's row and line as of `totals`, then starts a new window.
+  void Report(const RunTotals& totals, bool final);
+
+  // Seconds since this reporter (the training loop) started; trajectories dropped so far.
+  double seconds() const { return common::SecondsSince(start_); }
+  uint64_t dropped_stale() const { return dropped_stale_; }
+
+ private:
+  const double every_s_;
+  const uint64_t every_updates_;  // 0: by time
+  const bool vtrace_;
+  const common::Clock::time_point start_;
+  std::unique_ptr<common::MetricsWriter> metrics_;
+  std::FILE* out_;
+  ReportWindow window_;
+  uint64_t dropped_stale_ = 0;
+};
+
+}  // namespace rlrec::learner
+
+#endif  // RLREC_LEARNER_PROGRESS_REPORT_H_

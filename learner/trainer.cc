@@ -1,0 +1,74 @@
+#include "learner/trainer.h"
+
+#include <sstream>
+
+#include "common/error.h"
+#include "common/snapshot.h"
+#include "learner/update_step.h"
+
+namespace rlrec::learner {
+namespace {
+
+torch::Device DeviceOf(const common::RunConfig& config, const MpiWorld& world) {
+  if (config.learner.device != common::Device::kCuda) return torch::kCPU;
+  if (!torch::cuda::is_available()) {
+    throw common::InvalidInput(
+        "learner.device = cuda, but this LibTorch sees no CUDA device (a CPU build of "
+        "LibTorch, or no GPU on this machine)");
+  }
+  // One GPU per rank: the rank's place among the ranks on its host.
+  return torch::Device(torch::kCUDA, static_cast<torch::DeviceIndex>(world.local_rank() %
+                                                                     torch::cuda::device_count()));
+}
+
+common::PolicyModel MakeModel(const common::RunConfig& config, torch::Device device) {
+  common::PolicyModel model(common::ModelOptions(config));
+  model->to(device);
+  return model;
+}
+
+}  // namespace
+
+Trainer::Trainer(const common::RunConfig& config, const MpiWorld& world)
+    : device_(DeviceOf(config, world)),
+      model_(MakeModel(config, device_)),
+      collective_(world.size() > 1
+                      ? MakeCollective(world, device_, config.learner.collective_timeout_s)
+                      : nullptr),
+      gradients_(model_->parameters(),
+                 static_cast<size_t>(config.learner.bucket_mib * 1024 * 1024)),
+      optimizer_(model_->parameters(), torch::optim::AdamOptions(config.learner.learning_rate)),
+      loss_(config) {
+  if (collective_) {
+    // Every rank starts from the lead's parameters.
+    torch::NoGradGuard no_grad;
+    for (auto& p : model_->parameters()) collective_->Broadcast(p, 0);
+  }
+}
+
+LossTerms Trainer::Update(const Batch& batch) {
+  return UpdateStep(model_, optimizer_, gradients_, collective_.get(), batch, loss_);
+}
+
+std::shared_ptr<common::SnapshotBlob> Trainer::Snapshot(const std::string& run_id,
+                                                        uint64_t version) {
+  return common::SnapshotFromModel(*model_, run_id, version);
+}
+
+void Trainer::Save(const std::string& path, const TrainingCounters& counters,
+                   const std::string& config_ini) {
+  SaveCheckpoint(path, *model_, optimizer_, counters, config_ini);
+}
+
+Resumed Trainer::Resume(const std::string& dir) {
+  return LoadNewestCheckpoint(dir, *model_, optimizer_);
+}
+
+std::string Trainer::Describe() const {
+  std::ostringstream s;
+  s << "device " << device_;
+  if (collective_) s << ", gradients over " << collective_->backend();
+  return s.str();
+}
+
+}  // namespace rlrec::learner

@@ -1,0 +1,60 @@
+#ifndef RLREC_LEARNER_TRAINER_H_
+#define RLREC_LEARNER_TRAINER_H_
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+
+#include "common/config_keys.h"
+#include "common/policy_model.h"
+#include "common/weights_codec.h"
+#include "learner/batch.h"
+#include "learner/checkpoint.h"
+#include "learner/collective.h"
+#include "learner/gradient_buckets.h"
+#include "learner/loss.h"
+#include "learner/mpi_world.h"
+
+namespace rlrec::learner {
+
+// The policy a learner rank trains and everything that updates it: the device, the model,
+// its Adam optimiser, the gradient buckets and, with several ranks, the collective that
+// averages gradients so every rank holds the same parameters. Not thread-safe.
+class Trainer {
+ public:
+  // Builds the model `config` describes on this rank's device (learner.device; with cuda,
+  // the GPU of the rank's place on its host), from the LibTorch seed as it stands; with
+  // several ranks, every rank starts from the lead's parameters. Throws Error(kInvalidInput)
+  // for cuda when LibTorch sees no CUDA device. `world` must outlive this object.
+  Trainer(const common::RunConfig& config, const MpiWorld& world);
+
+  // One update on this rank's `batch` (UpdateStep): every rank calls it once per update.
+  LossTerms Update(const Batch& batch);
+
+  // The current parameters as a weight snapshot of run `run_id` at `version`.
+  std::shared_ptr<common::SnapshotBlob> Snapshot(const std::string& run_id, uint64_t version);
+
+  // Writes a checkpoint (model, optimiser, `counters`, `config_ini`) to `path`.
+  void Save(const std::string& path, const TrainingCounters& counters,
+            const std::string& config_ini);
+  // Loads the newest checkpoint of `dir` that loads (LoadNewestCheckpoint).
+  Resumed Resume(const std::string& dir);
+
+  torch::Device device() const { return device_; }
+  // "device cpu", with ", gradients over mpi" when ranks average gradients.
+  std::string Describe() const;
+  common::PolicyModel& model() { return model_; }
+
+ private:
+  torch::Device device_;
+  common::PolicyModel model_;
+  std::unique_ptr<Collective> collective_;  // null for one rank
+  GradientBuckets gradients_;
+  torch::optim::Adam optimizer_;
+  LossOptions loss_;
+};
+
+}  // namespace rlrec::learner
+
+#endif  // RLREC_LEARNER_TRAINER_H_

@@ -1,0 +1,102 @@
+// When the lead checkpoints: by updates, by minutes, keeping the newest few, final.pt.
+#include "learner/checkpoint_schedule.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "learner/checkpoint.h"
+#include "tests/test_util.h"
+
+namespace rlrec::learner {
+namespace {
+
+using common::Clock;
+
+common::RunConfig::Run Every(uint64_t updates, double minutes, int keep = 3) {
+  common::RunConfig::Run run;
+  run.checkpoint_every = updates;
+  run.checkpoint_minutes = minutes;
+  run.keep_checkpoints = keep;
+  return run;
+}
+
+// A stand-in checkpoint writer that counts its calls (the file format has tests of its own).
+struct Writer {
+  int writes = 0;
+  std::function<void(const std::string&)> Save() {
+    return [this](const std::string& path) {
+      ++writes;
+      std::ofstream(path) << "checkpoint " << writes;
+    };
+  }
+};
+
+TEST(CheckpointScheduleTest, DueEveryNUpdatesAndEveryMMinutesIndependently) {
+  testing::TempDir dir;
+  const auto t0 = Clock::now();
+  CheckpointSchedule by_updates(Every(100, 0), common::RunDir(dir.path()), std::nullopt, t0);
+  EXPECT_FALSE(by_updates.Due(99, t0 + std::chrono::hours(5)));
+  EXPECT_TRUE(by_updates.Due(200, t0));
+  CheckpointSchedule by_time(Every(0, 2), common::RunDir(dir.path()), std::nullopt, t0);
+  EXPECT_FALSE(by_time.Due(100, t0 + std::chrono::seconds(119)));
+  EXPECT_TRUE(by_time.Due(7, t0 + std::chrono::seconds(120)));
+  // Saving restarts the minute clock.
+  std::filesystem::create_directories(dir.path() + "/checkpoints");
+  Writer writer;
+  by_time.Save(7, writer.Save(), t0 + std::chrono::seconds(120));
+  EXPECT_FALSE(by_time.Due(8, t0 + std::chrono::seconds(200)));
+  EXPECT_TRUE(by_time.Due(8, t0 + std::chrono::seconds(240)));
+}
+
+TEST(CheckpointScheduleTest, SavesEachUpdateOnceAndKeepsTheNewest) {
+  testing::TempDir dir;
+  const common::RunDir run(dir.path());
+  std::filesystem::create_directories(run.checkpoints());
+  CheckpointSchedule schedule(Every(1, 0, /*keep=*/2), run, std::nullopt);
+  Writer writer;
+  for (uint64_t update : {1, 2, 3}) schedule.Save(update, writer.Save());
+  EXPECT_EQ(writer.writes, 3);
+  const std::string path = schedule.Save(3, writer.Save());  // the end of the run, right after
+  EXPECT_EQ(writer.writes, 3);
+  EXPECT_EQ(path, CheckpointPath(run.checkpoints(), 3));
+  auto kept = ListCheckpoints(run.checkpoints());
+  ASSERT_EQ(kept.size(), 2u);
+  EXPECT_EQ(kept[0], CheckpointPath(run.checkpoints(), 3));
+  EXPECT_EQ(kept[1], CheckpointPath(run.checkpoints(), 2));
+  // A file that went missing is written again.
+  std::filesystem::remove(path);
+  schedule.Save(3, writer.Save());
+  EXPECT_EQ(writer.writes, 4);
+}
+
+TEST(CheckpointScheduleTest, AResumedRunDoesNotRewriteTheCheckpointItResumedFrom) {
+  testing::TempDir dir;
+  const common::RunDir run(dir.path());
+  std::filesystem::create_directories(run.checkpoints());
+  std::ofstream(CheckpointPath(run.checkpoints(), 40)) << "resumed from";
+  CheckpointSchedule schedule(Every(1000, 10), run, /*saved_at=*/40);
+  Writer writer;
+  schedule.Save(40, writer.Save());
+  EXPECT_EQ(writer.writes, 0);
+  EXPECT_EQ(testing::ReadFile(CheckpointPath(run.checkpoints(), 40)), "resumed from");
+}
+
+TEST(CheckpointScheduleTest, FinalNamesTheLastCheckpointAndReplacesAnEarlierFinal) {
+  testing::TempDir dir;
+  const common::RunDir run(dir.path());
+  std::filesystem::create_directories(run.checkpoints());
+  CheckpointSchedule schedule(Every(1, 0), run, std::nullopt);
+  Writer writer;
+  schedule.MarkFinal(schedule.Save(1, writer.Save()));
+  EXPECT_EQ(testing::ReadFile(run.final_checkpoint()), "checkpoint 1");
+  schedule.MarkFinal(schedule.Save(2, writer.Save()));
+  EXPECT_EQ(testing::ReadFile(run.final_checkpoint()), "checkpoint 2");
+  EXPECT_FALSE(std::filesystem::exists(run.final_checkpoint() + ".tmp"));
+  // final.pt is not one of the numbered checkpoints that keep-N prunes.
+  EXPECT_EQ(ListCheckpoints(run.checkpoints()).size(), 2u);
+}
+
+}  // namespace
+}  // namespace rlrec::learner

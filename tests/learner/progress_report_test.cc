@@ -1,0 +1,150 @@
+// How the learner reports: the window's metrics row, the progress line, and when reports
+// are due.
+#include "learner/progress_report.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <thread>
+
+#include "tests/test_util.h"
+
+namespace rlrec::learner {
+namespace {
+
+using common::Clock;
+using testing::JsonNumber;
+
+ReportWindow TwoUpdates(Clock::time_point start) {
+  ReportWindow w;
+  w.start = start;
+  w.env_steps_at_start = 1000;
+  w.updates_at_start = 10;
+  w.loss_count = 2;
+  w.policy_loss = 1.0;
+  w.value_loss = 3.0;
+  w.entropy = 4.0;
+  w.total_loss = 5.0;
+  w.rho_sum = 1.5;
+  w.return_sum = 300;
+  w.episodes = 2;
+  w.lag_min = 1;
+  w.lag_max = 3;
+  w.lag_sum = 8;
+  w.lag_count = 4;
+  return w;
+}
+
+RunTotals Totals() {
+  RunTotals t;
+  t.time_s = 12.5;
+  t.counters = {12, 3000, 6};
+  t.trajectories_received = 40;
+  t.decode_errors = 1;
+  t.dropped_stale = 2;
+  t.actors_seen = 3;
+  t.learner_ranks = 2;
+  return t;
+}
+
+TEST(ProgressReportTest, MetricsRowAveragesTheWindowAndCarriesTheTotals) {
+  const auto start = Clock::now();
+  const auto now = start + std::chrono::seconds(2);
+  const std::string row = MetricsRow(TwoUpdates(start), Totals(), /*vtrace=*/true,
+                                     /*final=*/false, now)
+                              .str();
+  EXPECT_EQ(JsonNumber(row, "time_s"), 12.5);
+  EXPECT_EQ(JsonNumber(row, "update"), 12);
+  EXPECT_EQ(JsonNumber(row, "env_steps"), 3000);
+  EXPECT_DOUBLE_EQ(JsonNumber(row, "env_steps_per_s").value(), 1000);  // 2000 in 2 s
+  EXPECT_DOUBLE_EQ(JsonNumber(row, "updates_per_s").value(), 1);
+  EXPECT_EQ(JsonNumber(row, "policy_loss"), 0.5);
+  EXPECT_EQ(JsonNumber(row, "value_loss"), 1.5);
+  EXPECT_EQ(JsonNumber(row, "entropy"), 2.0);
+  EXPECT_EQ(JsonNumber(row, "total_loss"), 2.5);
+  EXPECT_EQ(JsonNumber(row, "mean_return"), 150);
+  EXPECT_EQ(JsonNumber(row, "episodes"), 2);
+  EXPECT_EQ(JsonNumber(row, "policy_lag_min"), 1);
+  EXPECT_EQ(JsonNumber(row, "policy_lag_mean"), 2);
+  EXPECT_EQ(JsonNumber(row, "policy_lag_max"), 3);
+  EXPECT_EQ(JsonNumber(row, "trajectories_received"), 40);
+  EXPECT_EQ(JsonNumber(row, "decode_errors"), 1);
+  EXPECT_EQ(JsonNumber(row, "dropped_stale"), 2);
+  EXPECT_EQ(JsonNumber(row, "mean_rho"), 0.75);
+  EXPECT_EQ(JsonNumber(row, "snapshot_version"), 6);
+  EXPECT_EQ(JsonNumber(row, "actors_seen"), 3);
+  EXPECT_EQ(JsonNumber(row, "learner_ranks"), 2);
+  EXPECT_EQ(JsonNumber(row, "final"), 0);
+}
+
+TEST(ProgressReportTest, AWindowWithoutUpdatesOrSessionsHasNullAverages) {
+  ReportWindow empty;
+  empty.start = Clock::now();
+  RunTotals totals = Totals();
+  const std::string row = MetricsRow(empty, totals, true, /*final=*/true, Clock::now()).str();
+  for (const char* key : {"policy_loss", "value_loss", "entropy", "total_loss", "mean_return",
+                          "policy_lag_min", "policy_lag_mean", "policy_lag_max", "mean_rho"}) {
+    EXPECT_NE(row.find(std::string("\"") + key + "\":null"), std::string::npos) << key << row;
+  }
+  EXPECT_EQ(JsonNumber(row, "final"), 1);
+  // mean_rho belongs to V-trace alone.
+  const std::string pg =
+      MetricsRow(TwoUpdates(Clock::now()), totals, /*vtrace=*/false, false, Clock::now()).str();
+  EXPECT_NE(pg.find("\"mean_rho\":null"), std::string::npos) << pg;
+}
+
+TEST(ProgressReportTest, ProgressLineSaysTheWindowInOneLine) {
+  const auto start = Clock::now();
+  const std::string line =
+      ProgressLine(TwoUpdates(start), Totals(), start + std::chrono::seconds(2));
+  EXPECT_EQ(line,
+            "[learner]   12.5s  updates 12  env_steps 3.0k (1.0k/s)  mean_return 150.00  "
+            "lag 1/2.00/3  traj 40  decode_errors 1  actors 3\n");
+  ReportWindow empty;
+  empty.start = start;
+  EXPECT_NE(ProgressLine(empty, Totals(), start).find("mean_return -  lag -"), std::string::npos);
+}
+
+TEST(ProgressReporterTest, ReportsByTimeOrByUpdatesAndWritesOneRowEach) {
+  testing::TempDir dir;
+  common::RunConfig config;
+  config.run.report_every_s = 0.05;
+  {
+    ProgressReporter by_time(config, dir.path() + "/metrics.jsonl", {}, /*out=*/nullptr);
+    EXPECT_FALSE(by_time.DueAfterUpdate(10));
+    std::this_thread::sleep_for(std::chrono::milliseconds(60));
+    EXPECT_TRUE(by_time.DueNow(Clock::now()));
+  }
+  config.learner.synchronous = true;  // rows every 10 updates unless run.report_every_updates
+  std::FILE* out = std::tmpfile();
+  ProgressReporter by_updates(config, dir.path() + "/metrics.jsonl", {}, out);
+  EXPECT_FALSE(by_updates.DueNow(Clock::now() + std::chrono::hours(1)));
+  EXPECT_FALSE(by_updates.DueAfterUpdate(9));
+  EXPECT_TRUE(by_updates.DueAfterUpdate(20));
+  RankReport agreed;
+  agreed.return_sum = 10;
+  agreed.episodes = 1;
+  agreed.dropped_stale = 4;
+  agreed.AddLag(2);
+  by_updates.AddAgreed(agreed);
+  agreed.stop = StopReason::kSignal;  // a stopping round's lags are not of a trained batch
+  agreed.AddLag(9);
+  by_updates.AddAgreed(agreed);
+  EXPECT_EQ(by_updates.dropped_stale(), 8u);
+  RunTotals totals = Totals();
+  totals.dropped_stale = by_updates.dropped_stale();
+  by_updates.Report(totals, /*final=*/true);
+  auto rows = testing::ReadLines(dir.path() + "/metrics.jsonl");
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(JsonNumber(rows[0], "episodes"), 2);
+  EXPECT_EQ(JsonNumber(rows[0], "policy_lag_max"), 2);
+  EXPECT_EQ(JsonNumber(rows[0], "dropped_stale"), 8);
+  std::rewind(out);
+  char line[512] = {};
+  ASSERT_NE(std::fgets(line, sizeof(line), out), nullptr);
+  EXPECT_EQ(std::string(line).rfind("[learner]", 0), 0u) << line;
+  std::fclose(out);
+}
+
+}  // namespace
+}  // namespace rlrec::learner

@@ -1,0 +1,81 @@
+// The trainer of one learner rank: an update moves the policy, a checkpoint restores it.
+#include "learner/trainer.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "common/error.h"
+#include "tests/model_inputs.h"
+#include "tests/test_util.h"
+
+namespace rlrec::learner {
+namespace {
+
+common::RunConfig SmallConfig() {
+  common::RunConfig config;
+  config.model.hidden = 16;
+  config.sim.corpus_size = 50;
+  return config;
+}
+
+Batch BatchFor(const common::RunConfig& c, uint64_t seed) {
+  return testing::RandomBatch(/*T=*/3, /*N=*/4, c.sim.candidates,
+                              common::ObservationFeatures(c.sim.topics), c.sim.slate_size,
+                              c.sim.history_length, c.sim.corpus_size, c.sim.topics, seed);
+}
+
+TEST(TrainerTest, AnUpdateMovesTheParametersAndReportsFiniteLossTerms) {
+  MpiWorld world;  // not started by mpirun: a world of one
+  torch::manual_seed(1);
+  const common::RunConfig config = SmallConfig();
+  Trainer trainer(config, world);
+  EXPECT_EQ(trainer.Describe(), "device cpu");
+  auto before = trainer.Snapshot("run", 0);
+  LossTerms terms = trainer.Update(BatchFor(config, 7));
+  EXPECT_TRUE(std::isfinite(terms.total.item<double>()));
+  EXPECT_TRUE(std::isfinite(terms.policy_loss) && std::isfinite(terms.value_loss));
+  EXPECT_GT(terms.entropy, 0);
+  EXPECT_GT(terms.mean_rho, 0);  // V-trace, the default objective
+  EXPECT_NE(trainer.Snapshot("run", 1)->bytes, before->bytes);
+}
+
+TEST(TrainerTest, ACheckpointRestoresTheParametersTheOptimiserAndTheCounters) {
+  MpiWorld world;
+  testing::TempDir dir;
+  const common::RunConfig config = SmallConfig();
+  torch::manual_seed(1);
+  Trainer trained(config, world);
+  trained.Update(BatchFor(config, 7));
+  const std::string path = CheckpointPath(dir.path(), 1);
+  trained.Save(path, {1, 240, 1}, "[run]\n");
+  torch::manual_seed(2);  // other initial weights
+  Trainer resumed(config, world);
+  Resumed r = resumed.Resume(dir.path());
+  EXPECT_EQ(r.path, path);
+  EXPECT_EQ(r.contents.counters.updates, 1u);
+  EXPECT_EQ(r.contents.counters.env_steps, 240u);
+  EXPECT_EQ(r.contents.config_ini, "[run]\n");
+  EXPECT_EQ(resumed.Snapshot("run", 1)->bytes, trained.Snapshot("run", 1)->bytes);
+  // The same next update from both: the optimiser state came along too.
+  trained.Update(BatchFor(config, 8));
+  resumed.Update(BatchFor(config, 8));
+  EXPECT_EQ(resumed.Snapshot("run", 2)->bytes, trained.Snapshot("run", 2)->bytes);
+}
+
+TEST(TrainerTest, CudaWithoutACudaDeviceIsRefusedWithAReason) {
+  if (torch::cuda::is_available()) GTEST_SKIP() << "this machine has a CUDA device";
+  MpiWorld world;
+  common::RunConfig config = SmallConfig();
+  config.learner.device = common::Device::kCuda;
+  try {
+    Trainer trainer(config, world);
+    FAIL() << "built a CUDA trainer without CUDA";
+  } catch (const common::Error& e) {
+    EXPECT_EQ(e.kind(), common::ErrorKind::kInvalidInput);
+    EXPECT_NE(std::string(e.what()).find("learner.device = cuda"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace rlrec::learner
