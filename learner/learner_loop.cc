@@ -145,7 +145,10 @@ LearnerSummary RunLearner(const common::RunConfig& config, const common::RunDir&
   while (true) {
     mine.stop = StopWanted(stop, config.run, reporter.seconds(), counters);
     serve();
-    if (lead && reporter.DueNow(common::Clock::now())) reporter.Report(totals(), false);
+    // A stopping lead writes its final row next: the last window stays in it.
+    if (lead && mine.stop == StopReason::kNone && reporter.DueNow(common::Clock::now())) {
+      reporter.Report(totals(), false);
+    }
 
     std::vector<common::Trajectory> batch;
     if (mine.stop == StopReason::kNone) {

@@ -103,7 +103,16 @@ TEST(StaleTrajectoryTest, TrajectoriesOlderThanMaxPolicyLagAreDroppedAndCounted)
   ASSERT_FALSE(rows.empty());
   EXPECT_EQ(JsonNumber(rows.back(), "dropped_stale"), 3) << rows.back();
   EXPECT_EQ(JsonNumber(rows.back(), "decode_errors"), 0) << rows.back();
-  EXPECT_LE(JsonNumber(rows.back(), "policy_lag_max").value_or(99), 20) << rows.back();
+  // No batch trained on them: every report's lag stays within the bound (the last row may
+  // cover no update, and so no lag).
+  int lags = 0;
+  for (const auto& row : rows) {
+    if (auto lag = JsonNumber(row, "policy_lag_max")) {
+      ++lags;
+      EXPECT_LE(*lag, 20) << row;
+    }
+  }
+  EXPECT_GT(lags, 0);
 }
 
 }  // namespace
