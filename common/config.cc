@@ -247,7 +247,8 @@ std::optional<ParsedArgs> ParseArgs(int argc, const char* const* argv, const cha
       "print-config", "print the effective configuration (INI) and exit")(
       "config", po::value<std::string>(&out.config_path), "INI file with configuration keys");
   const std::vector<BoundKey> bound = BindKeys(&out.config);
-  po::options_description keys("Configuration keys (in the file as [section] key = value)");
+  po::options_description keys("Configuration keys (in the file as [section] key = value)",
+                               /*line_length=*/100, /*min_description_length=*/50);
   for (const auto& key : bound) key.declare(keys);
   // Retired keys are read (so older files still load) but not listed.
   po::options_description retired;
@@ -303,7 +304,7 @@ std::vector<std::string> OverridesAsFlags(int argc, const char* const* argv) {
   std::vector<std::string> words;
   for (int i = 0; i < argc; ++i) {
     std::string a = argv[i];
-    if (i > 0 && a.rfind("-", 0) != 0 && a.find('=') != std::string::npos) a = "--" + a;
+    if (i > 0 && a.rfind('-', 0) != 0 && a.find('=') != std::string::npos) a = "--" + a;
     words.push_back(a);
   }
   return words;
