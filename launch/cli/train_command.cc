@@ -71,14 +71,97 @@ class OutputRelay {
   std::FILE* log_;
 };
 
-// Starts actor `id` of the run in `run` against the learner at `control`.
-std::unique_ptr<ChildProcess> StartActor(const std::string& bin, const common::RunDir& run,
-                                         const std::string& control, int id) {
-  return std::make_unique<ChildProcess>(
-      std::vector<std::string>{bin + "/rlrec-actor", "--config", run.config(),
-                               "--transport.control=" + control,
-                               "--actor-id=" + std::to_string(id)},
-      run.actor_log(id), /*capture=*/false);
+// The run's actors: started once the learner is up, restarted a few times when they fail
+// (a failed actor costs throughput only), stopped after the learner.
+class ActorFleet {
+ public:
+  ActorFleet(std::string bin, common::RunDir run) : bin_(std::move(bin)), run_(std::move(run)) {}
+
+  // Starts actors 0..count-1 against the learner's control endpoint `control`.
+  void Start(int count, const std::string& control) {
+    control_ = control;
+    for (int id = 0; id < count; ++id) actors_.push_back(StartOne(id));
+    restarts_.assign(count, 0);
+  }
+
+  // Restarts the actors that failed, kMaxActorRestarts times each at most. One that exited
+  // cleanly heard the end of the run and stays down.
+  void RestartFailed() {
+    for (int id = 0; id < static_cast<int>(actors_.size()); ++id) {
+      auto status = actors_[id]->Poll();
+      if (!status || *status == 0 || restarts_[id] >= kMaxActorRestarts) continue;
+      ++restarts_[id];
+      std::fprintf(stderr, "rlrec train: actor %d exited with status %d; restart %d of %d\n", id,
+                   *status, restarts_[id], kMaxActorRestarts);
+      actors_[id] = StartOne(id);
+    }
+  }
+
+  // Actors leave by themselves when the learner announces the end of the run; those that
+  // did not hear it get SIGTERM, then SIGKILL.
+  void Stop() {
+    const auto deadline = After(kActorStopTimeoutS);
+    for (auto& a : actors_) a->WaitFor(common::MillisLeft(deadline) / 1000.0);
+    for (auto& a : actors_) a->Signal(SIGTERM);
+    for (auto& a : actors_) {
+      if (!a->WaitFor(kActorStopTimeoutS)) a->Signal(SIGKILL);
+    }
+    for (auto& a : actors_) a->WaitFor(kActorStopTimeoutS);
+  }
+
+ private:
+  std::unique_ptr<ChildProcess> StartOne(int id) {
+    return std::make_unique<ChildProcess>(
+        std::vector<std::string>{bin_ + "/rlrec-actor", "--config", run_.config(),
+                                 "--transport.control=" + control_,
+                                 "--actor-id=" + std::to_string(id)},
+        run_.actor_log(id), /*capture=*/false);
+  }
+
+  const std::string bin_;
+  const common::RunDir run_;
+  std::string control_;
+  std::vector<std::unique_ptr<ChildProcess>> actors_;
+  std::vector<int> restarts_;
+};
+
+// The control endpoint the learner writes once it listens, relaying its output meanwhile;
+// "" when it exits, a signal arrives or kLearnerStartTimeoutS passes first.
+std::string AwaitControlEndpoint(ChildProcess& learner, OutputRelay& relay,
+                                 const common::RunDir& run) {
+  std::string control;
+  const auto deadline = After(kLearnerStartTimeoutS);
+  while (control.empty() && learner.running() && !g_signal && Clock::now() < deadline) {
+    relay.Pump(0.05);
+    control = run.ReadControlEndpoint();
+  }
+  return control;
+}
+
+// Relays the learner's output until it exits, keeping the actors going; forwards Ctrl-C (or
+// SIGTERM) to the learner, which writes its checkpoint, and kills it if it takes longer than
+// kLearnerStopTimeoutS. Returns the learner's exit status.
+int SuperviseLearner(ChildProcess& learner, OutputRelay& relay, ActorFleet& actors) {
+  bool forwarded = false;
+  Clock::time_point forwarded_at;
+  while (learner.running()) {
+    relay.Pump(0.2);
+    if (g_signal && !forwarded) {
+      std::printf("rlrec train: stopping (signal %d); the learner writes its checkpoint\n",
+                  g_signal.load());
+      std::fflush(stdout);
+      learner.Signal(SIGTERM);
+      forwarded = true;
+      forwarded_at = Clock::now();
+    }
+    if (forwarded && common::SecondsSince(forwarded_at) > kLearnerStopTimeoutS) {
+      learner.Signal(SIGKILL);
+    }
+    if (!forwarded) actors.RestartFailed();
+  }
+  while (relay.Pump(0.2)) {
+  }
+  return *learner.Poll();
 }
 
 }  // namespace
@@ -146,63 +229,16 @@ int TrainCommand(int argc, const char* const* argv) {
   OutputRelay relay(learner.output_fd(), run.learner_log());
 
   // The learner binds free ports itself and writes its control endpoint when ready.
-  std::string control;
-  const auto start_deadline = After(kLearnerStartTimeoutS);
-  while (control.empty() && learner.running() && !g_signal && Clock::now() < start_deadline) {
-    relay.Pump(0.05);
-    control = run.ReadControlEndpoint();
-  }
-
-  std::vector<std::unique_ptr<ChildProcess>> actor_processes;
-  std::vector<int> restarts(actors, 0);
-  if (!control.empty()) {
-    for (int id = 0; id < actors; ++id)
-      actor_processes.push_back(StartActor(bin, run, control, id));
+  ActorFleet fleet(bin, run);
+  if (const std::string control = AwaitControlEndpoint(learner, relay, run); !control.empty()) {
+    fleet.Start(actors, control);
   } else if (learner.running() && !g_signal) {
     std::fprintf(stderr, "rlrec train: the learner did not come up within %.0f s\n",
                  kLearnerStartTimeoutS);
     learner.Signal(SIGTERM);
   }
-
-  bool forwarded = false;
-  Clock::time_point forwarded_at;
-  while (learner.running()) {
-    relay.Pump(0.2);
-    if (g_signal && !forwarded) {
-      std::printf("rlrec train: stopping (signal %d); the learner writes its checkpoint\n",
-                  g_signal.load());
-      std::fflush(stdout);
-      learner.Signal(SIGTERM);
-      forwarded = true;
-      forwarded_at = Clock::now();
-    }
-    if (forwarded && common::SecondsSince(forwarded_at) > kLearnerStopTimeoutS) {
-      learner.Signal(SIGKILL);
-    }
-    // A failed actor costs throughput only: restart it, a few times at most. One that exited
-    // cleanly heard the end of the run and stays down.
-    for (int id = 0; id < static_cast<int>(actor_processes.size()) && !forwarded; ++id) {
-      auto status = actor_processes[id]->Poll();
-      if (!status || *status == 0 || restarts[id] >= kMaxActorRestarts) continue;
-      ++restarts[id];
-      std::fprintf(stderr, "rlrec train: actor %d exited with status %d; restart %d of %d\n", id,
-                   *status, restarts[id], kMaxActorRestarts);
-      actor_processes[id] = StartActor(bin, run, control, id);
-    }
-  }
-  while (relay.Pump(0.2)) {
-  }
-  const int learner_status = *learner.Poll();
-
-  // Actors leave by themselves when the learner announces the end of the run; those that
-  // did not hear it get SIGTERM, then SIGKILL.
-  const auto actors_deadline = After(kActorStopTimeoutS);
-  for (auto& a : actor_processes) a->WaitFor(common::MillisLeft(actors_deadline) / 1000.0);
-  for (auto& a : actor_processes) a->Signal(SIGTERM);
-  for (auto& a : actor_processes) {
-    if (!a->WaitFor(kActorStopTimeoutS)) a->Signal(SIGKILL);
-  }
-  for (auto& a : actor_processes) a->WaitFor(kActorStopTimeoutS);
+  const int learner_status = SuperviseLearner(learner, relay, fleet);
+  fleet.Stop();
 
   std::printf("rlrec train: learner exited with status %d; run folder %s\n", learner_status,
               run.path().c_str());
