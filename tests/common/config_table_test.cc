@@ -1,10 +1,12 @@
 // The config table and what comes from it: defaults, range rules, choices, config.ini.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <sstream>
 
 #include "common/config.h"
 #include "common/error.h"
+#include "tests/test_util.h"
 
 namespace rlrec::common {
 namespace {
@@ -106,6 +108,17 @@ TEST(ConfigTableTest, ConfigIniListsEveryKeyBySectionAndReadsBack) {
 #undef RLREC_COUNT_SECTION
 #undef RLREC_COUNT_KEY
   EXPECT_EQ(keys, table);
+}
+
+TEST(ConfigTableTest, AFileOfAnOlderRunThatSetsARetiredKeyStillLoads) {
+  testing::TempDir dir;
+  const std::string path = dir.path() + "/config.ini";
+  std::ofstream(path) << "[sim]\nmodel = interest_evolution\ncandidates = 12\n";
+  auto parsed = Parse({"--config", path});
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->config.sim.candidates, 12);
+  EXPECT_EQ(ConfigIni(parsed->config).find("model ="), std::string::npos);
+  EXPECT_NE(ErrorOf({"--sim.modle=x"}), "") << "an unknown key is still refused";
 }
 
 }  // namespace
