@@ -91,7 +91,11 @@ ActorStats RunActor(const common::RunConfig& config, uint32_t actor_id,
   RLREC_LOG(Info) << "joined run " << info.run_id << ": " << info.trajectory_endpoints.size()
                   << " trajectory endpoint(s), weights at " << info.weights_endpoint;
   TrajectorySender sender(context, info.trajectory_endpoints, transport.send_hwm);
-  SnapshotCache cache(context, info.weights_endpoint);
+  common::PolicyModel model(common::ModelOptions(config));
+  model->eval();
+  // Only snapshots of this run and of this model are taken.
+  SnapshotCache cache(context, info.weights_endpoint, {info.run_id, common::ManifestOf(*model)},
+                      common::MaxWeightMessageBytes(size_t(transport.weights_chunk_kib) << 10));
   std::shared_ptr<const common::SnapshotBlob> snapshot =
       FirstSnapshot(cache, stop, connect_deadline, info.weights_endpoint);
   if (!snapshot) {
@@ -104,8 +108,6 @@ ActorStats RunActor(const common::RunConfig& config, uint32_t actor_id,
   const int64_t C = epochs.simulator().num_candidates(), F = epochs.simulator().feature_dim();
   const int64_t K = config.sim.slate_size, H = epochs.simulator().history_length();
   RLREC_CHECK(F == common::ObservationFeatures(config.sim.topics)) << "simulator features " << F;
-  common::PolicyModel model(common::ModelOptions(config));
-  model->eval();
   common::LoadSnapshotIntoModel(*snapshot, *model);
   stats.first_version = stats.last_version = snapshot->version;
   stats.snapshots_applied = 1;

@@ -9,6 +9,7 @@
 #include "actors/actor_loop.h"
 #include "common/check.h"
 #include "common/config.h"
+#include "common/control.h"
 #include "common/error.h"
 #include "common/logging.h"
 #include "common/metrics.h"
@@ -46,6 +47,11 @@ int ActorMain(int argc, const char* const* argv) {
                                        "--config FILE --transport.control ENDPOINT [options]", own);
   if (!args) return 0;
   if (!args->vm.count("actor-id")) actor_id = RankFromLauncher();
+  if (actor_id >= rlrec::common::kMaxActorId) {
+    throw rlrec::common::InvalidInput("--actor-id " + std::to_string(actor_id) +
+                                      " is out of range: must be below " +
+                                      std::to_string(rlrec::common::kMaxActorId));
+  }
   static std::string name = "actor-" + std::to_string(actor_id);
   rlrec::common::SetProcessName(name.c_str());
   std::signal(SIGINT, OnSignal);

@@ -16,10 +16,22 @@ namespace rlrec::actors {
 // Subscribes to the lead learner's weight snapshots on a thread of its own and keeps the
 // newest complete one. Readers take it with Latest() at an unroll boundary; a snapshot is
 // immutable, so readers never see one change under them. Also notices the end of the run.
-// Thread-safe. `context` must outlive this object.
+//
+// It trusts nothing it receives: messages over `max_message_bytes`, malformed or corrupted
+// chunks, chunks of another run or of a model other than `rules` describes, and snapshots
+// holding NaN or infinity are dropped and counted, and the current snapshot stays; no
+// message, however crafted, stops the thread. Only a run-ended message of the rules' run
+// ends the run. ZeroMQ drops the connection of a publisher that sends an oversized frame and
+// does not reconnect; the learner re-publishes every few seconds, so after kResubscribeAfterS
+// without a message the cache connects afresh. Thread-safe. `context` must outlive this
+// object.
 class SnapshotCache {
  public:
-  SnapshotCache(const common::ZmqContext& context, const std::string& weights_endpoint);
+  static constexpr double kResubscribeAfterS = 5.0;
+
+  SnapshotCache(const common::ZmqContext& context, const std::string& weights_endpoint,
+                common::SnapshotRules rules = {},
+                size_t max_message_bytes = common::MaxWeightMessageBytes(size_t{1} << 30));
   // Stops and joins the receiving thread (within about 100 ms).
   ~SnapshotCache();
   SnapshotCache(const SnapshotCache&) = delete;
@@ -30,17 +42,28 @@ class SnapshotCache {
 
   // True once the learner announced the end of the run.
   bool run_ended() const { return run_ended_.load(); }
-  // Complete snapshots received, malformed messages dropped.
+  // Complete snapshots received, messages dropped (malformed, corrupted, foreign, oversized),
+  // complete snapshots refused (non-finite values).
   uint64_t snapshots_received() const { return snapshots_received_.load(); }
   uint64_t malformed() const { return malformed_.load(); }
+  uint64_t refused_snapshots() const { return refused_snapshots_.load(); }
+  // Times the subscription was made afresh after a silence.
+  uint64_t resubscriptions() const { return resubscriptions_.load(); }
 
  private:
   void Receive(const common::ZmqContext& context, std::string endpoint);
+  // Handles one message; throws what is wrong with it.
+  void Handle(const std::shared_ptr<const common::Multipart>& message,
+              common::SnapshotAssembler& assembler);
 
+  const common::SnapshotRules rules_;
+  const size_t max_message_bytes_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> run_ended_{false};
   std::atomic<uint64_t> snapshots_received_{0};
   std::atomic<uint64_t> malformed_{0};
+  std::atomic<uint64_t> refused_snapshots_{0};
+  std::atomic<uint64_t> resubscriptions_{0};
   mutable std::mutex mu_;
   std::shared_ptr<const common::SnapshotBlob> latest_;  // guarded by mu_
   std::thread thread_;

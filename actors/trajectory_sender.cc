@@ -11,6 +11,7 @@ TrajectorySender::TrajectorySender(const common::ZmqContext& context,
     : socket_(context, ZMQ_PUSH, "trajectory PUSH") {
   socket_.SetInt(ZMQ_SNDHWM, send_hwm);
   socket_.SetInt(ZMQ_SNDBUF, common::kTrajectorySocketBufferBytes);
+  socket_.LimitMessages(common::kMaxSendOnlyInboundBytes, 1);
   for (const auto& endpoint : endpoints) socket_.Connect(endpoint);
 }
 

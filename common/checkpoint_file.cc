@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/atomic_file.h"
+#include "common/checksum.h"
 #include "common/error.h"
 
 namespace rlrec::common {
@@ -98,19 +99,6 @@ uint64_t ReadCheckpointCounter(torch::serialize::InputArchive& archive, const ch
   return static_cast<uint64_t>(value.item<int64_t>());
 }
 
-uint64_t CheckpointChecksum(const char* data, size_t size) {
-  uint64_t h = 1469598103934665603ull;
-  constexpr uint64_t kPrime = 1099511628211ull;
-  size_t i = 0;
-  for (; i + 8 <= size; i += 8) {
-    uint64_t word;
-    std::memcpy(&word, data + i, 8);
-    h = (h ^ word) * kPrime;
-  }
-  for (; i < size; ++i) h = (h ^ static_cast<unsigned char>(data[i])) * kPrime;
-  return h;
-}
-
 void WriteCheckpointFile(const std::string& path, torch::serialize::OutputArchive& archive) {
   std::ostringstream payload_stream;
   try {
@@ -123,7 +111,7 @@ void WriteCheckpointFile(const std::string& path, torch::serialize::OutputArchiv
   std::memcpy(header.magic, kMagic, sizeof(kMagic));
   header.schema_version = kCheckpointSchemaVersion;
   header.payload_bytes = payload.size();
-  header.checksum = CheckpointChecksum(payload.data(), payload.size());
+  header.checksum = Checksum64(payload.data(), payload.size());
   WriteFileAtomically(
       path, {std::string_view(reinterpret_cast<const char*>(&header), sizeof(header)), payload},
       /*durable=*/true);
@@ -153,7 +141,7 @@ void ReadCheckpointFile(const std::string& path, torch::serialize::InputArchive*
                        " payload bytes of " + std::to_string(header.payload_bytes));
   }
   const char* payload = bytes.data() + sizeof(header);
-  if (CheckpointChecksum(payload, have) != header.checksum) {
+  if (Checksum64(payload, have) != header.checksum) {
     throw InvalidInput("checkpoint '" + path + "': corrupted: the checksum does not match");
   }
   try {

@@ -12,9 +12,9 @@ namespace rlrec::common {
 inline constexpr uint32_t kCheckpointSchemaVersion = 1;
 
 // A checkpoint file is a 32-byte header (magic "RLRECKPT", schema version, payload length,
-// 64-bit checksum of the payload) followed by the payload, a LibTorch archive. The header
-// lets a reader tell a truncated or corrupted file, or one of another schema, from a good one
-// before anything is loaded.
+// 64-bit checksum of the payload, common/checksum.h) followed by the payload, a LibTorch archive.
+// The header lets a reader tell a truncated or corrupted file, or one of another schema, from a
+// good one before anything is loaded.
 
 // Writes `archive` to `path` atomically: a temporary file in the same folder, fsync'ed, then
 // renamed over `path`, and the folder fsync'ed; a crash leaves the old file or the new one.
@@ -42,9 +42,6 @@ void ReadCheckpointModel(const std::string& path, torch::nn::Module& module,
 // Error(kInvalidInput) naming the file and the key when it is missing.
 uint64_t ReadCheckpointCounter(torch::serialize::InputArchive& archive, const char* key,
                                const std::string& path);
-
-// The checksum of checkpoint payloads (64-bit, FNV-1a over 8-byte words and the tail).
-uint64_t CheckpointChecksum(const char* data, size_t size);
 
 }  // namespace rlrec::common
 

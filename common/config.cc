@@ -1,8 +1,10 @@
 #include "common/config.h"
 
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iostream>
@@ -48,7 +50,8 @@ std::string Describe(const Range& range) {
     case Range::Kind::kNotEmpty:
       return "must not be empty";
     case Range::Kind::kFileName:
-      return "must not contain '/'";
+      return "must be a plain name: letters, digits, '.', '_', '-', '+', '@', '=', not "
+             "starting with '.' or '-'";
     case Range::Kind::kNumeric:
       break;
   }
@@ -59,6 +62,16 @@ std::string Describe(const Range& range) {
          ", " + ShortestText(range.high) + (range.high_open ? ")" : "]");
 }
 
+// Letters, digits and ._-+@= only, not starting with '.' or '-': never a path, never "..",
+// never an option.
+bool IsPlainName(const std::string& text) {
+  if (text.size() > 255 || text[0] == '.' || text[0] == '-') return false;
+  for (char c : text) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && !std::strchr("._-+@=", c)) return false;
+  }
+  return true;
+}
+
 bool Contains(const Range& range, double x) {
   if (range.has_low && (range.low_open ? !(x > range.low) : !(x >= range.low))) return false;
   if (range.has_high && (range.high_open ? !(x < range.high) : !(x <= range.high))) return false;
@@ -67,7 +80,7 @@ bool Contains(const Range& range, double x) {
 
 bool Contains(const Range& range, const std::string& text) {
   if (range.kind == Range::Kind::kNotEmpty) return !text.empty();
-  if (range.kind == Range::Kind::kFileName) return text.find('/') == std::string::npos;
+  if (range.kind == Range::Kind::kFileName) return text.empty() || IsPlainName(text);
   return true;
 }
 
@@ -167,6 +180,9 @@ void CheckKeys(const std::vector<BoundKey>& keys, const RunConfig& config) {
   }
 }
 
+// A config file is a few kilobytes; anything much larger is a mistake.
+constexpr uintmax_t kMaxConfigFileBytes = 1 << 20;
+
 // Returns " (line N)" for the line of `path` that sets `key`, or "" if none does.
 std::string LineOf(const std::string& path, const std::string& key) {
   std::ifstream in(path);
@@ -192,6 +208,15 @@ std::string LineOf(const std::string& path, const std::string& key) {
 // Reads `path` into `vm` with the options of `keys`; errors name the key, file and line.
 void StoreConfigFile(const std::string& path, const po::options_description& keys,
                      po::variables_map* vm) {
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec)) {
+    throw InvalidInput("config file '" + path + "' is not a regular file (a folder or a device?)");
+  }
+  if (std::filesystem::is_regular_file(path, ec) &&
+      std::filesystem::file_size(path, ec) > kMaxConfigFileBytes) {
+    throw InvalidInput("config file '" + path + "' is larger than " +
+                       std::to_string(kMaxConfigFileBytes) + " bytes: not a config file?");
+  }
   std::ifstream file(path);
   if (!file) {
     throw InvalidInput("cannot read config file '" + path + "': " + std::strerror(errno));

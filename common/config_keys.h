@@ -17,7 +17,8 @@
 namespace rlrec::common {
 
 // The values a numeric key may take, or what a text key may hold. Constant
-// expressions, written in the table as Closed(1, 4096), AtLeast(0), Above(0), ...
+// expressions, written in the table as Closed(1, 4096), OpenClosed(0, 3600), ... Every
+// numeric key is bounded on both sides: no timeout, size or count can overflow what reads it.
 struct Range {
   enum class Kind { kAny, kNumeric, kNotEmpty, kFileName };
   Kind kind = Kind::kAny;
@@ -27,12 +28,9 @@ struct Range {
 };
 constexpr Range Any() { return {}; }
 constexpr Range NotEmpty() { return {Range::Kind::kNotEmpty}; }
-// A name for a file or folder within another: no '/'.
+// A plain name for a folder within another: letters, digits and ._-+@=, not starting with
+// '.' or '-' (so never a path or ".."); empty allowed.
 constexpr Range FileName() { return {Range::Kind::kFileName}; }
-constexpr Range AtLeast(double low) {
-  return {Range::Kind::kNumeric, true, false, false, false, low};
-}
-constexpr Range Above(double low) { return {Range::Kind::kNumeric, true, false, true, false, low}; }
 // [low, high], (low, high), (low, high], [low, high)
 constexpr Range Closed(double low, double high) {
   return {Range::Kind::kNumeric, true, true, false, false, low, high};
@@ -55,19 +53,19 @@ constexpr Range ClosedOpen(double low, double high) {
     "run folder name under run.runs_root (empty: dated name)")                                     \
   X(run, runs_root, std::string, "runs", NotEmpty(), "folder that holds run folders")              \
   X(run, seed, uint64_t, 1, Any(), "seed of every random stream of the run")                       \
-  X(run, budget_seconds, double, 120, AtLeast(0),                                                  \
+  X(run, budget_seconds, double, 120, Closed(0, 1e9),                                              \
     "wall-clock training budget in seconds (0: none)")                                             \
-  X(run, max_updates, uint64_t, 0, Any(), "stop after this many updates (0: no limit)")            \
-  X(run, max_env_steps, uint64_t, 0, Any(),                                                        \
+  X(run, max_updates, uint64_t, 0, Closed(0, 1e15), "stop after this many updates (0: no limit)")  \
+  X(run, max_env_steps, uint64_t, 0, Closed(0, 1e18),                                              \
     "stop after this many environment steps (0: no limit)")                                        \
   X(run, report_every_s, double, 2, OpenClosed(0, 5),                                              \
     "seconds between progress lines and metrics.jsonl rows")                                       \
-  X(run, checkpoint_every, uint64_t, 1000, Any(),                                                  \
+  X(run, checkpoint_every, uint64_t, 1000, Closed(0, 1e12),                                        \
     "write a checkpoint every this many updates (0: only by time and at the end)")                 \
-  X(run, checkpoint_minutes, double, 10, AtLeast(0),                                               \
+  X(run, checkpoint_minutes, double, 2, Closed(0, 10080),                                          \
     "write a checkpoint every this many minutes (0: only by updates and at the end)")              \
   X(run, keep_checkpoints, int, 3, Closed(1, 1000), "newest checkpoints to keep")                  \
-  X(run, report_every_updates, uint64_t, 0, Any(),                                                 \
+  X(run, report_every_updates, uint64_t, 0, Closed(0, 1e12),                                       \
     "write progress rows every this many updates instead (0: every report_every_s; "               \
     "synchronous runs then use 10, so their rows are reproducible)")
 
@@ -76,19 +74,20 @@ constexpr Range ClosedOpen(double low, double high) {
   X(sim, candidates, int, 10, Closed(1, 100000), "candidate items offered per step (C)")           \
   X(sim, slate_size, int, 2, Closed(1, 100000), "items recommended per step (K <= C)")             \
   X(sim, topics, int, 20, Closed(1, 4096), "number of item topics")                                \
-  X(sim, time_budget, double, 200, Above(0), "session time budget of each user")                   \
+  X(sim, time_budget, double, 200, OpenClosed(0, 1e6), "session time budget of each user")         \
   X(sim, observe_interests, bool, false, Any(),                                                    \
     "the agent sees true interests instead of the user's history (true/false)")                    \
   X(sim, choice, ChoiceModel, ChoiceModel::kProportional, Any(),                                   \
     "user choice model: proportional to attractiveness, or multinomial logit (mnl)")               \
-  X(sim, choice_temperature, double, 1.0, Above(0), "temperature of the multinomial-logit choice") \
+  X(sim, choice_temperature, double, 1.0, OpenClosed(0, 1e6),                                      \
+    "temperature of the multinomial-logit choice")                                                 \
   X(sim, position_bias, double, 1.0, OpenClosed(0, 1),                                             \
     "attractiveness factor per slate position (bias^position; 1: no position effect)")             \
   X(sim, corpus_size, int, 0, Closed(0, 1 << 30),                                                  \
     "items of a fixed corpus with stable ids (0: fresh documents every step)")                     \
   X(sim, popularity_skew, double, 0, Closed(0, 10),                                                \
     "Zipf exponent of candidate draws from the corpus (0: uniform)")                               \
-  X(sim, item_lifetime, int, 0, AtLeast(0),                                                        \
+  X(sim, item_lifetime, int, 0, Closed(0, 1e9),                                                    \
     "steps before a corpus item is replaced by a new one (0: never)")                              \
   X(sim, cold_start_rate, double, 1.0, Closed(0, 1),                                               \
     "share of users who arrive without history (1: all, as in RecSim)")                            \
@@ -99,7 +98,7 @@ constexpr Range ClosedOpen(double low, double high) {
 
 #define RLREC_MODEL_KEYS(X)                                                                        \
   X(model, hidden, int, 64, Closed(1, 65536), "width of the user encoder and item embeddings")     \
-  X(model, temperature, double, 1.0, Above(0), "softmax temperature of slate sampling")            \
+  X(model, temperature, double, 1.0, OpenClosed(0, 1e6), "softmax temperature of slate sampling")  \
   X(model, epsilon, double, 0.0, ClosedOpen(0, 1),                                                 \
     "share of slates the actors draw uniformly at random, for exploration")                        \
   X(model, user_encoder, UserEncoder, UserEncoder::kPooled, Any(),                                 \
@@ -113,24 +112,24 @@ constexpr Range ClosedOpen(double low, double high) {
   X(learner, batch_trajectories, int, 4, Closed(1, 4096), "trajectories per update")               \
   X(learner, learning_rate, double, 1e-3, Open(0, 1), "Adam learning rate")                        \
   X(learner, discount, double, 0.95, Closed(0, 1), "discount factor gamma")                        \
-  X(learner, value_coef, double, 0.5, AtLeast(0), "weight of the value loss")                      \
-  X(learner, entropy_coef, double, 0.01, AtLeast(0), "weight of the entropy bonus")                \
-  X(learner, max_grad_norm, double, 40, AtLeast(0), "gradient norm clip (0: no clipping)")         \
-  X(learner, publish_every, int, 2, AtLeast(1),                                                    \
+  X(learner, value_coef, double, 0.5, Closed(0, 1e6), "weight of the value loss")                  \
+  X(learner, entropy_coef, double, 0.01, Closed(0, 1e6), "weight of the entropy bonus")            \
+  X(learner, max_grad_norm, double, 40, Closed(0, 1e9), "gradient norm clip (0: no clipping)")     \
+  X(learner, publish_every, int, 2, Closed(1, 1e6),                                                \
     "publish a weight snapshot every this many updates")                                           \
   X(learner, objective, Objective, Objective::kVTrace, Any(),                                      \
     "loss: vtrace (IMPALA, corrects for policy lag), topk_reinforce (REINFORCE with the "          \
     "top-K off-policy correction) or pg (on-policy policy gradient)")                              \
-  X(learner, rho_bar, double, 1.0, Above(0), "V-trace clip of the importance weights")             \
-  X(learner, c_bar, double, 1.0, Above(0), "V-trace clip of the trace weights")                    \
-  X(learner, importance_cap, double, 5.0, Above(0),                                                \
+  X(learner, rho_bar, double, 1.0, OpenClosed(0, 1e6), "V-trace clip of the importance weights")   \
+  X(learner, c_bar, double, 1.0, OpenClosed(0, 1e6), "V-trace clip of the trace weights")          \
+  X(learner, importance_cap, double, 5.0, OpenClosed(0, 1e6),                                      \
     "topk_reinforce: cap of the slate importance weight pi / mu")                                  \
-  X(learner, max_policy_lag, int, 0, AtLeast(0),                                                   \
+  X(learner, max_policy_lag, int, 0, Closed(0, 1e9),                                               \
     "drop trajectories more than this many snapshots old (0: keep all)")                           \
   X(learner, threads, int, 1, Closed(1, 256), "LibTorch threads of the learner")                   \
   X(learner, bucket_mib, double, 25, OpenClosed(0, 4096),                                          \
     "size of the gradient buckets all-reduced across learner ranks, in MiB")                       \
-  X(learner, collective_timeout_s, double, 600, Above(0),                                          \
+  X(learner, collective_timeout_s, double, 600, OpenClosed(0, 86400),                              \
     "longest wait, in seconds, for the other learner ranks at an update (a rank whose actors "     \
     "send nothing holds the others up); then the job stops with an error")                         \
   X(learner, synchronous, bool, false, Any(),                                                      \
@@ -154,18 +153,19 @@ constexpr Range ClosedOpen(double low, double high) {
     "learner weights port (0: pick a free one)")                                                   \
   X(transport, control, std::string, "", Any(),                                                    \
     "actors: the lead learner's control endpoint, e.g. tcp://10.0.0.1:5555")                       \
-  X(transport, request_timeout_s, double, 2, Above(0),                                             \
+  X(transport, request_timeout_s, double, 2, OpenClosed(0, 3600),                                  \
     "deadline of each control request in seconds")                                                 \
-  X(transport, request_retries, int, 3, AtLeast(0), "retries of an unanswered control request")    \
-  X(transport, connect_timeout_s, double, 60, Above(0),                                            \
+  X(transport, request_retries, int, 3, Closed(0, 1000),                                           \
+    "retries of an unanswered control request")                                                    \
+  X(transport, connect_timeout_s, double, 60, OpenClosed(0, 86400),                                \
     "actors: seconds to keep trying to reach the learner before giving up")                        \
   X(transport, weights_chunk_kib, int, 1024, Closed(1, 1 << 20),                                   \
     "size of one weight snapshot chunk in KiB")                                                    \
-  X(transport, weights_republish_s, double, 1, Above(0),                                           \
+  X(transport, weights_republish_s, double, 1, OpenClosed(0, 3600),                                \
     "seconds between re-publications of the latest snapshot, for actors that join late")           \
-  X(transport, send_hwm, int, 1, AtLeast(1),                                                       \
+  X(transport, send_hwm, int, 1, Closed(1, 1e6),                                                   \
     "trajectories an actor queues before it waits for the learner (back-pressure)")                \
-  X(transport, receive_hwm, int, 2, AtLeast(1),                                                    \
+  X(transport, receive_hwm, int, 2, Closed(1, 1e6),                                                \
     "trajectories the learner queues before its senders wait")
 
 // S(section, Type, KEYS) for every section, in order.

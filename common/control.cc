@@ -10,14 +10,11 @@
 namespace rlrec::common {
 namespace {
 
-// Control messages are small; a larger one is refused before it is read.
-constexpr size_t kMaxControlBytes = 1 << 20;
-
 // Opens a received control message, framed like every rlrec message (one Cap'n Proto
 // segment per frame). Throws Error(kInvalidInput) for an oversized or malformed framing.
 std::unique_ptr<CapnpIncoming> OpenControl(std::shared_ptr<const Multipart> message,
                                            const char* what) {
-  if (message->total_bytes() > kMaxControlBytes) {
+  if (message->total_bytes() > kMaxControlMessageBytes) {
     throw InvalidInput(std::string(what) + ": " + std::to_string(message->total_bytes()) +
                        " bytes is not a Cap'n Proto control message");
   }
@@ -65,6 +62,7 @@ std::unique_ptr<Multipart> ControlClient::Request(const OutgoingMessage& request
     // A fresh socket per attempt: a REQ socket whose request went unanswered cannot send again.
     ZmqSocket socket(context_, ZMQ_REQ, "control REQ");
     socket.SetInt(ZMQ_LINGER, 0);
+    socket.LimitMessages(kMaxControlMessageBytes, kMaxControlFrames);
     socket.Connect(endpoint_);
     Deadline deadline = After(timeout_s_);
     if (!socket.Send(request, deadline)) continue;
@@ -85,13 +83,15 @@ LearnerInfo ControlClient::Hello(uint32_t actor_id, uint32_t protocol_version) {
   gethostname(host, sizeof(host) - 1);
   hello.setHost(host);
   hello.setPid(static_cast<uint32_t>(getpid()));
-  return ReadReply(Request(ToFrames(std::move(message)), "control hello"),
-                   "learner at " + endpoint_ + " refused hello: ", [](auto root) {
-                     if (!root.isWelcome()) {
-                       throw InvalidInput("control reply to hello is not a welcome");
-                     }
-                     return InfoFromWelcome(root.getWelcome());
-                   });
+  return DecodeWelcome(Request(ToFrames(std::move(message)), "control hello"),
+                       "learner at " + endpoint_ + " refused hello: ");
+}
+
+LearnerInfo DecodeWelcome(std::shared_ptr<const Multipart> reply, const std::string& refused) {
+  return ReadReply(std::move(reply), refused, [](auto root) {
+    if (!root.isWelcome()) throw InvalidInput("control reply to hello is not a welcome");
+    return InfoFromWelcome(root.getWelcome());
+  });
 }
 
 LearnerInfo ControlClient::Status() {
@@ -114,6 +114,7 @@ LearnerInfo ControlClient::Status() {
 
 ControlServer::ControlServer(const ZmqContext& context, const std::string& endpoint)
     : socket_(context, ZMQ_REP, "control REP") {
+  socket_.LimitMessages(kMaxControlMessageBytes, kMaxControlFrames);
   endpoint_ = socket_.Bind(endpoint);
 }
 
@@ -121,59 +122,76 @@ int ControlServer::Serve(const LearnerInfo& info, Deadline deadline) {
   int answered = 0;
   while (std::shared_ptr<const Multipart> request =
              socket_.Receive(answered == 0 ? deadline : Clock::now())) {
-    OutgoingMessage reply;
-    try {
-      auto incoming = OpenControl(request, "control request");
-      auto root = incoming->reader().getRoot<wire::ControlRequest>();
-      if (root.isHello()) {
-        auto hello = root.getHello();
-        if (hello.getProtocolVersion() != kProtocolVersion) {
-          ++refused_;
-          reply = Refusal("protocol version " + std::to_string(hello.getProtocolVersion()) +
-                          " is not this learner's " + std::to_string(kProtocolVersion) +
-                          "; run actors and learners built from the same rlrec");
-          RLREC_LOG(Warning) << "refused actor " << hello.getActorId() << " on "
-                             << hello.getHost().cStr() << ": protocol version "
-                             << hello.getProtocolVersion();
-        } else {
-          actors_seen_.insert(hello.getActorId());
-          auto message = std::make_shared<CapnpOutgoing>(512);
-          auto welcome = message->builder().initRoot<wire::ControlReply>().initWelcome();
-          welcome.setRunId(info.run_id);
-          auto eps = welcome.initTrajectoryEndpoints(
-              static_cast<unsigned>(info.trajectory_endpoints.size()));
-          for (size_t i = 0; i < info.trajectory_endpoints.size(); ++i) {
-            eps.set(i, info.trajectory_endpoints[i]);
-          }
-          welcome.setWeightsEndpoint(info.weights_endpoint);
-          welcome.setLatestVersion(info.latest_version);
-          reply = ToFrames(std::move(message));
-        }
-      } else if (root.isStatus()) {
-        auto message = std::make_shared<CapnpOutgoing>(256);
-        auto status = message->builder().initRoot<wire::ControlReply>().initStatus();
-        status.setRunId(info.run_id);
-        status.setUpdates(info.updates);
-        status.setEnvSteps(info.env_steps);
-        status.setLatestVersion(info.latest_version);
-        reply = ToFrames(std::move(message));
-      } else {
-        ++refused_;
-        reply = Refusal("unknown control request");
-      }
-    } catch (const kj::Exception& e) {
-      ++refused_;
-      reply = Refusal(std::string("malformed control request: ") + e.getDescription().cStr());
-    } catch (const Error& e) {
-      ++refused_;
-      reply = Refusal(e.what());
-    }
     // A REP socket must answer before it can receive again; the peer is waiting, so the
     // send does not block for long.
-    socket_.Send(reply, After(1.0));
+    socket_.Send(Answer(std::move(request), info), After(1.0));
     ++answered;
   }
   return answered;
+}
+
+OutgoingMessage ControlServer::Answer(std::shared_ptr<const Multipart> request,
+                                      const LearnerInfo& info) {
+  OutgoingMessage reply;
+  try {
+    auto incoming = OpenControl(request, "control request");
+    auto root = incoming->reader().getRoot<wire::ControlRequest>();
+    if (root.isHello()) {
+      auto hello = root.getHello();
+      std::string refusal;
+      if (hello.getProtocolVersion() != kProtocolVersion) {
+        refusal = "protocol version " + std::to_string(hello.getProtocolVersion()) +
+                  " is not this learner's " + std::to_string(kProtocolVersion) +
+                  "; run actors and learners built from the same rlrec";
+      } else if (hello.getActorId() >= kMaxActorId) {
+        refusal = "actor id " + std::to_string(hello.getActorId()) + " is not below " +
+                  std::to_string(kMaxActorId);
+      }
+      if (!refusal.empty()) {
+        ++refused_;
+        reply = Refusal(refusal);
+        if (log_limiter_.Allow()) {
+          const uint64_t held_back = log_limiter_.TakeSuppressed();
+          RLREC_LOG(Warning) << "refused a hello from actor " << hello.getActorId() << " on '"
+                             << Printable(hello.getHost().cStr()) << "': " << refusal << " ("
+                             << refused_ << " refused requests so far"
+                             << (held_back ? ", " + std::to_string(held_back) + " not logged" : "")
+                             << ")";
+        }
+      } else {
+        actors_seen_.insert(hello.getActorId());
+        auto message = std::make_shared<CapnpOutgoing>(512);
+        auto welcome = message->builder().initRoot<wire::ControlReply>().initWelcome();
+        welcome.setRunId(info.run_id);
+        auto eps = welcome.initTrajectoryEndpoints(
+            static_cast<unsigned>(info.trajectory_endpoints.size()));
+        for (size_t i = 0; i < info.trajectory_endpoints.size(); ++i) {
+          eps.set(i, info.trajectory_endpoints[i]);
+        }
+        welcome.setWeightsEndpoint(info.weights_endpoint);
+        welcome.setLatestVersion(info.latest_version);
+        reply = ToFrames(std::move(message));
+      }
+    } else if (root.isStatus()) {
+      auto message = std::make_shared<CapnpOutgoing>(256);
+      auto status = message->builder().initRoot<wire::ControlReply>().initStatus();
+      status.setRunId(info.run_id);
+      status.setUpdates(info.updates);
+      status.setEnvSteps(info.env_steps);
+      status.setLatestVersion(info.latest_version);
+      reply = ToFrames(std::move(message));
+    } else {
+      ++refused_;
+      reply = Refusal("unknown control request");
+    }
+  } catch (const kj::Exception& e) {
+    ++refused_;
+    reply = Refusal(std::string("malformed control request: ") + e.getDescription().cStr());
+  } catch (const std::exception& e) {
+    ++refused_;
+    reply = Refusal(e.what());
+  }
+  return reply;
 }
 
 }  // namespace rlrec::common

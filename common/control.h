@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/logging.h"
 #include "common/protocol.h"
 #include "common/zmq_socket.h"
 
@@ -46,6 +47,13 @@ class ControlClient {
   int retries_;
 };
 
+// Actor ids lie below this: a hello with a larger id is refused.
+inline constexpr uint32_t kMaxActorId = 1u << 20;
+
+// Reads the reply to a hello. Throws Error(kInvalidInput) with `refused` and the learner's
+// reason for a refusal, or saying what is wrong with a malformed reply.
+LearnerInfo DecodeWelcome(std::shared_ptr<const Multipart> reply, const std::string& refused);
+
 // Server side of the control channel (REP), owned by the lead learner's main loop.
 // Not thread-safe.
 class ControlServer {
@@ -61,7 +69,11 @@ class ControlServer {
   // nothing a client sends can stop the server. Returns the number of requests answered.
   int Serve(const LearnerInfo& info, Deadline deadline);
 
-  // Distinct actor ids that have said hello.
+  // The reply to one request, as Serve sends it: a welcome, a status or a refusal saying
+  // why. Never throws for anything a client sends.
+  OutgoingMessage Answer(std::shared_ptr<const Multipart> request, const LearnerInfo& info);
+
+  // Distinct actor ids that have been welcomed (refused hellos are not counted).
   const std::set<uint32_t>& actors_seen() const { return actors_seen_; }
   uint64_t refused() const { return refused_; }
 
@@ -70,6 +82,7 @@ class ControlServer {
   std::string endpoint_;
   std::set<uint32_t> actors_seen_;
   uint64_t refused_ = 0;
+  LogLimiter log_limiter_;
 };
 
 }  // namespace rlrec::common

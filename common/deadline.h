@@ -8,8 +8,13 @@ namespace rlrec::common {
 using Clock = std::chrono::steady_clock;
 using Deadline = Clock::time_point;
 
-// Returns the deadline `seconds` from now.
+// The longest wait a deadline may stand for: about 30 years, far inside the clock's range.
+inline constexpr double kMaxWaitSeconds = 1e9;
+
+// Returns the deadline `seconds` from now (at most kMaxWaitSeconds; negative: now).
 inline Deadline After(double seconds) {
+  if (!(seconds > 0)) seconds = 0;
+  if (seconds > kMaxWaitSeconds) seconds = kMaxWaitSeconds;
   return Clock::now() +
          std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
 }

@@ -1,5 +1,7 @@
 #include "common/metrics.h"
 
+#include <unistd.h>
+
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -83,8 +85,14 @@ MetricsWriter::~MetricsWriter() { std::fclose(file_); }
 
 void MetricsWriter::Write(const JsonObject& row) {
   std::string line = row.str() + "\n";
+  const long before = std::ftell(file_);
   if (std::fwrite(line.data(), 1, line.size(), file_) != line.size() || std::fflush(file_) != 0) {
-    throw Unavailable("cannot write metrics file '" + path_ + "': " + std::strerror(errno));
+    const int error = errno;
+    // Take back whatever part of the row reached the file, so the next row starts a line.
+    std::clearerr(file_);
+    if (before >= 0 && ::ftruncate(::fileno(file_), before) == 0)
+      std::fseek(file_, before, SEEK_SET);
+    throw Unavailable("cannot write metrics file '" + path_ + "': " + std::strerror(error));
   }
 }
 

@@ -36,6 +36,8 @@ class MetricsWriter {
   ~MetricsWriter();
   MetricsWriter(const MetricsWriter&) = delete;
   MetricsWriter& operator=(const MetricsWriter&) = delete;
+  // Appends `row`. Throws Error(kUnavailable) with the OS error (a full disk) when it cannot;
+  // the file then ends where it did before, and the writer stays usable.
   void Write(const JsonObject& row);
 
  private:

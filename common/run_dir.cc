@@ -1,11 +1,18 @@
 #include "common/run_dir.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
 
 #include "common/atomic_file.h"
 #include "common/config.h"
+#include "common/error.h"
 
 namespace rlrec::common {
 
@@ -63,6 +70,49 @@ std::string RunDirLayoutForShell() {
     out += std::string("RLREC_RUN_") + spec.shell_name + "=" + spec.path + "\n";
   }
   return out;
+}
+
+RunDirLock::RunDirLock(const RunDir& run_dir) {
+  std::filesystem::create_directories(run_dir.path());
+  const std::string path = run_dir.lock();
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) {
+    throw Unavailable("cannot open the run folder lock '" + path + "': " + std::strerror(errno));
+  }
+  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    const int error = errno;
+    std::string holder(256, '\0');
+    const ssize_t n = ::pread(fd_, holder.data(), holder.size() - 1, 0);
+    holder.resize(n > 0 ? static_cast<size_t>(n) : 0);
+    while (!holder.empty() && (holder.back() == '\n' || holder.back() == '\0')) holder.pop_back();
+    ::close(fd_);
+    fd_ = -1;
+    if (error != EWOULDBLOCK) {
+      throw Unavailable("cannot lock the run folder '" + run_dir.path() +
+                        "': " + std::strerror(error));
+    }
+    throw InvalidInput("run folder '" + run_dir.path() + "' is in use by another learner (" +
+                       (holder.empty() ? std::string("unknown process") : holder) +
+                       "); stop it first, or give this run another run.name");
+  }
+  char host[256] = "";
+  ::gethostname(host, sizeof(host) - 1);
+  const std::time_t now = std::time(nullptr);
+  char since[32] = "";
+  std::strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  const std::string who =
+      "pid " + std::to_string(::getpid()) + " on " + host + " since " + since + "\n";
+  if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, who.data(), who.size(), 0) < 0) {
+    // The lock holds even when the note of who holds it cannot be written.
+  }
+}
+
+RunDirLock::~RunDirLock() {
+  if (fd_ < 0) return;
+  if (::ftruncate(fd_, 0) != 0) {
+    // Nothing to do: the lock goes with the descriptor.
+  }
+  ::close(fd_);
 }
 
 }  // namespace rlrec::common

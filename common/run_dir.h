@@ -16,6 +16,7 @@ enum class RunFile {
   kFinalCheckpoint,
   kPorts,
   kControlEndpoint,
+  kLock,
   kLogs,
   kLearnerLog,
   kActorLog,
@@ -47,6 +48,8 @@ inline constexpr RunFileSpec kRunFiles[] = {
     {RunFile::kPorts, "PORTS", "ports", "the ports the learners bound, reused on resume"},
     {RunFile::kControlEndpoint, "CONTROL_ENDPOINT", "control.endpoint",
      "the lead learner's control endpoint, present while it runs"},
+    {RunFile::kLock, "LOCK", "learner.lock",
+     "locked by the lead learner while it runs (no second learner on one folder); says who"},
     {RunFile::kLogs, "LOGS", "logs", "the programs' logs"},
     {RunFile::kLearnerLog, "LEARNER_LOG", "logs/learner.log", "the learner's output (rlrec train)"},
     {RunFile::kActorLog, "ACTOR_LOG", "logs/actor-{id}.log", "each actor's output (rlrec train)"},
@@ -78,6 +81,7 @@ class RunDir {
   std::string final_checkpoint() const { return Path(RunFile::kFinalCheckpoint); }
   std::string ports() const { return Path(RunFile::kPorts); }
   std::string control_endpoint() const { return Path(RunFile::kControlEndpoint); }
+  std::string lock() const { return Path(RunFile::kLock); }
   std::string logs() const { return Path(RunFile::kLogs); }
   std::string learner_log() const { return Path(RunFile::kLearnerLog); }
   std::string actor_log(int id) const { return Path(RunFile::kActorLog, id); }
@@ -97,6 +101,26 @@ class RunDir {
 
  private:
   std::string path_;
+};
+
+// The lock of a run folder, held by its lead learner from start to exit: a second learner on
+// the same folder is refused, naming the holder, before it writes anything. An advisory lock
+// (flock) that the kernel releases when the holder exits, however it exits. Not copyable.
+class RunDirLock {
+ public:
+  // Creates the folder if need be and takes its lock. Throws Error(kInvalidInput) naming the
+  // process that holds it (pid, host, since when), Error(kUnavailable) when the lock file
+  // cannot be opened.
+  explicit RunDirLock(const RunDir& run_dir);
+  ~RunDirLock();
+  // Throws as the constructor does when another process holds the lock now; for a launcher
+  // that checks before it writes into the folder and starts the learner that takes the lock.
+  static void CheckFree(const RunDir& run_dir) { RunDirLock probe(run_dir); }
+  RunDirLock(const RunDirLock&) = delete;
+  RunDirLock& operator=(const RunDirLock&) = delete;
+
+ private:
+  int fd_ = -1;
 };
 
 // The layout as shell assignments, one per file: RLREC_RUN_CONFIG=config.ini, ...

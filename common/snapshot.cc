@@ -19,6 +19,14 @@ std::vector<std::pair<std::string, torch::Tensor>> NamedState(torch::nn::Module&
 
 }  // namespace
 
+std::vector<ParamSpec> ManifestOf(torch::nn::Module& model) {
+  std::vector<ParamSpec> manifest;
+  for (const auto& [name, t] : NamedState(model)) {
+    manifest.push_back({name, DTypeOf(t.scalar_type()), t.sizes().vec()});
+  }
+  return manifest;
+}
+
 std::shared_ptr<SnapshotBlob> SnapshotFromModel(torch::nn::Module& model, const std::string& run_id,
                                                 uint64_t version) {
   torch::NoGradGuard no_grad;
@@ -26,12 +34,9 @@ std::shared_ptr<SnapshotBlob> SnapshotFromModel(torch::nn::Module& model, const 
   blob->run_id = run_id;
   blob->version = version;
   auto state = NamedState(model);
+  blob->manifest = ManifestOf(model);
   size_t total = 0;
-  for (const auto& [name, t] : state) {
-    ParamSpec spec{name, DTypeOf(t.scalar_type()), t.sizes().vec()};
-    total += spec.bytes();
-    blob->manifest.push_back(std::move(spec));
-  }
+  for (const ParamSpec& spec : blob->manifest) total += spec.bytes();
   blob->bytes.resize(total);
   size_t offset = 0;
   for (const auto& [name, t] : state) {

@@ -25,6 +25,7 @@ struct WeightChunk {
   offset @6 :UInt64;
   manifest @7 :List(ParamSpec);  # only in chunk 0
   data @8 :Data;
+  checksum @9 :UInt64;  # Checksum64 (common/checksum.h) of the fields 2..6, then data
 }
 
 # Published on the same socket under its own topic when the run ends, so actors exit cleanly.

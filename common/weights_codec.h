@@ -40,27 +40,55 @@ std::vector<OutgoingMessage> EncodeWeightChunks(std::shared_ptr<const SnapshotBl
 // The message that tells subscribers the run is over, topic kRunEndedTopic.
 OutgoingMessage EncodeRunEnded(const std::string& run_id, const std::string& reason);
 
-// Returns the reason carried by a kRunEndedTopic message. Throws Error(kInvalidInput).
-std::string DecodeRunEnded(std::shared_ptr<const Multipart> message);
+// What a kRunEndedTopic message says.
+struct RunEnded {
+  std::string run_id;
+  std::string reason;
+};
+
+// Decodes a kRunEndedTopic message. Throws Error(kInvalidInput).
+RunEnded DecodeRunEnded(std::shared_ptr<const Multipart> message);
+
+// The most frames a weights message has (topic and Cap'n Proto segments), and the most bytes
+// a chunk of `chunk_bytes` payload takes, for ZMQ_MAXMSGSIZE.
+inline constexpr size_t kMaxWeightFrames = 8;
+size_t MaxWeightMessageBytes(size_t chunk_bytes);
+
+// What a subscriber accepts: snapshots of one run and one model. Anything else is refused
+// before a byte is allocated for it.
+struct SnapshotRules {
+  std::string run_id;               // empty: any run
+  std::vector<ParamSpec> manifest;  // empty: any manifest of at most max_bytes
+  uint64_t max_bytes = uint64_t{64} << 30;
+};
+
+// Throws Error(kInvalidInput) naming the first float parameter of `blob` that holds a NaN
+// or an infinity.
+void CheckSnapshotFinite(const SnapshotBlob& blob);
 
 // Reassembles snapshots from chunks as they arrive on a SUB socket. Chunks of a newer
 // version supersede an incomplete older one; chunks of versions older than the newest
-// completed one are ignored, as are repeats. Not thread-safe.
+// completed one are ignored, as are repeats. Every chunk's checksum, its place in the
+// snapshot, and chunk 0's manifest are checked against `rules` before anything is copied or
+// allocated. Not thread-safe.
 class SnapshotAssembler {
  public:
-  // `max_bytes` bounds the snapshot size a chunk may announce.
-  explicit SnapshotAssembler(uint64_t max_bytes = uint64_t{64} << 30);
+  explicit SnapshotAssembler(SnapshotRules rules = {});
 
   // Feeds one kWeightsTopic message. Returns the snapshot when this chunk completes a version
   // newer than every one returned before, nullptr otherwise. Throws Error(kInvalidInput)
-  // saying what is wrong with a malformed chunk; the assembler stays usable.
+  // saying what is wrong with a malformed, corrupted or foreign chunk; the assembler stays
+  // usable and keeps what it had.
   std::shared_ptr<const SnapshotBlob> Add(std::shared_ptr<const Multipart> message);
 
   // Versions abandoned before they were complete (a lost or superseded chunk).
   uint64_t abandoned_versions() const { return abandoned_; }
 
  private:
-  uint64_t max_bytes_;
+  void CheckManifest(const std::vector<ParamSpec>& manifest, uint64_t version) const;
+
+  SnapshotRules rules_;
+  uint64_t expected_bytes_ = 0;  // of rules_.manifest; 0 without one
   uint64_t completed_version_ = 0;
   bool completed_any_ = false;
   std::shared_ptr<SnapshotBlob> pending_;

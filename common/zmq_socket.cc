@@ -1,5 +1,6 @@
 #include "common/zmq_socket.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -82,6 +83,13 @@ void ZmqSocket::SetInt(int option, int value) {
 
 void ZmqSocket::SetBytes(int option, std::string_view value) {
   RLREC_ZMQ_CALL(zmq_setsockopt(socket_, option, value.data(), value.size()));
+}
+
+void ZmqSocket::LimitMessages(size_t max_bytes, size_t max_frames) {
+  const int64_t limit = static_cast<int64_t>(std::min<size_t>(max_bytes, INT64_MAX));
+  RLREC_ZMQ_CALL(zmq_setsockopt(socket_, ZMQ_MAXMSGSIZE, &limit, sizeof(limit)));
+  max_bytes_ = max_bytes;
+  max_frames_ = max_frames;
 }
 
 std::string ZmqSocket::Bind(const std::string& endpoint) {
@@ -172,25 +180,38 @@ bool ZmqSocket::SendCopy(std::string_view bytes, bool more, Deadline deadline) {
 }
 
 std::unique_ptr<Multipart> ZmqSocket::Receive(Deadline deadline) {
-  auto message = std::make_unique<Multipart>();
-  zmq_msg_t* first = message->AddFrame();
-  while (zmq_msg_recv(first, socket_, ZMQ_DONTWAIT) < 0) {
-    int err = zmq_errno();
-    if (err == EINTR) continue;
-    if (err != EAGAIN) ThrowZmqError("zmq_msg_recv()", __FILE__, __LINE__);
-    if (!WaitFor(ZMQ_POLLIN, deadline)) return nullptr;
-  }
-  // The remaining frames of a multipart message have arrived together with the first.
-  zmq_msg_t* last = first;
-  while (zmq_msg_more(last)) {
-    zmq_msg_t* next = message->AddFrame();
-    while (zmq_msg_recv(next, socket_, 0) < 0) {
-      if (zmq_errno() == EINTR) continue;
-      ThrowZmqError("zmq_msg_recv()", __FILE__, __LINE__);
+  while (true) {
+    auto message = std::make_unique<Multipart>();
+    zmq_msg_t* first = message->AddFrame();
+    while (zmq_msg_recv(first, socket_, ZMQ_DONTWAIT) < 0) {
+      int err = zmq_errno();
+      if (err == EINTR) continue;
+      if (err != EAGAIN) ThrowZmqError("zmq_msg_recv()", __FILE__, __LINE__);
+      if (!WaitFor(ZMQ_POLLIN, deadline)) return nullptr;
     }
-    last = next;
+    // The remaining frames of a multipart message have arrived together with the first.
+    // Frames beyond the limit are received into one scratch frame and let go.
+    bool too_large = false;
+    size_t total = message->bytes(0);
+    zmq_msg_t* last = first;
+    zmq_msg_t scratch;
+    zmq_msg_init(&scratch);
+    while (zmq_msg_more(last)) {
+      zmq_msg_t* next = too_large ? &scratch : message->AddFrame();
+      while (zmq_msg_recv(next, socket_, 0) < 0) {
+        if (zmq_errno() == EINTR) continue;
+        zmq_msg_close(&scratch);
+        ThrowZmqError("zmq_msg_recv()", __FILE__, __LINE__);
+      }
+      total += zmq_msg_size(next);
+      too_large = too_large || message->size() > max_frames_ || total > max_bytes_;
+      last = next;
+    }
+    zmq_msg_close(&scratch);
+    if (!too_large) return message;
+    ++oversized_;
+    if (Clock::now() >= deadline) return nullptr;
   }
-  return message;
 }
 
 }  // namespace rlrec::common

@@ -4,6 +4,7 @@
 #include <zmq.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -84,6 +85,13 @@ class ZmqSocket {
 
   void SetInt(int option, int value);
   void SetBytes(int option, std::string_view value);
+  // Refuses inbound messages larger than what the protocol on this socket can legitimately
+  // carry: ZeroMQ disconnects a peer whose frame exceeds `max_bytes` (ZMQ_MAXMSGSIZE) before
+  // buffering it, and Receive drops (and counts in oversized()) a message of more than
+  // `max_frames` frames or `max_bytes` in all.
+  void LimitMessages(size_t max_bytes, size_t max_frames);
+  // Messages Receive dropped for breaking LimitMessages.
+  uint64_t oversized() const { return oversized_; }
   // Binds to `endpoint` (a port of "*" or 0 picks a free one) and returns the endpoint
   // actually bound, e.g. "tcp://127.0.0.1:40123". Throws kUnavailable when it cannot bind.
   std::string Bind(const std::string& endpoint);
@@ -112,6 +120,9 @@ class ZmqSocket {
 
   void* socket_;
   std::string what_;
+  size_t max_bytes_ = SIZE_MAX;
+  size_t max_frames_ = SIZE_MAX;
+  uint64_t oversized_ = 0;
 };
 
 }  // namespace rlrec::common

@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "common/error.h"
+#include "common/logging.h"
 #include "learner/checkpoint.h"
 
 namespace rlrec::learner {
@@ -35,6 +36,24 @@ std::string CheckpointSchedule::Save(uint64_t updates,
   }
   last_ = now;
   return path;
+}
+
+std::optional<std::string> CheckpointSchedule::TrySave(
+    uint64_t updates, const std::function<void(const std::string& path)>& save,
+    common::Clock::time_point now) {
+  try {
+    return Save(updates, save, now);
+  } catch (const std::exception& e) {
+    ++failed_;
+    last_ = now;
+    if (log_limiter_.Allow(now)) {
+      RLREC_LOG(Error) << "checkpoint of update " << updates << " failed (" << failed_
+                       << " so far; the previous checkpoints stay, the next is tried at the next "
+                          "interval): "
+                       << e.what();
+    }
+    return std::nullopt;
+  }
 }
 
 void CheckpointSchedule::MarkFinal(const std::string& path) const {

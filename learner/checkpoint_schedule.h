@@ -8,6 +8,7 @@
 
 #include "common/config_keys.h"
 #include "common/deadline.h"
+#include "common/logging.h"
 #include "common/run_dir.h"
 
 namespace rlrec::learner {
@@ -34,6 +35,15 @@ class CheckpointSchedule {
   std::string Save(uint64_t updates, const std::function<void(const std::string& path)>& save,
                    common::Clock::time_point now = common::Clock::now());
 
+  // Save, but a checkpoint that cannot be written (a full disk, a non-finite parameter) is
+  // logged with its reason and counted in failed(), the previous checkpoints stay, and the
+  // next one is due at the next interval as usual. Returns the path, or nullopt on failure.
+  std::optional<std::string> TrySave(uint64_t updates,
+                                     const std::function<void(const std::string& path)>& save,
+                                     common::Clock::time_point now = common::Clock::now());
+  // Checkpoints TrySave could not write.
+  uint64_t failed() const { return failed_; }
+
   // Makes final.pt the checkpoint at `path` (a hard link where the filesystem allows, a copy
   // otherwise), replacing the previous final.pt atomically. Throws Error(kUnavailable) when it
   // cannot.
@@ -47,6 +57,8 @@ class CheckpointSchedule {
   const std::string final_;
   std::optional<uint64_t> saved_at_;
   common::Clock::time_point last_;
+  uint64_t failed_ = 0;
+  common::LogLimiter log_limiter_;
 };
 
 }  // namespace rlrec::learner

@@ -1,5 +1,7 @@
 #include "learner/gradient_buckets.h"
 
+#include <limits>
+
 namespace rlrec::learner {
 
 GradientBuckets::GradientBuckets(const std::vector<torch::Tensor>& parameters,
@@ -30,8 +32,12 @@ void GradientBuckets::Bind(const Slot& slot) {
       buckets_[slot.bucket].narrow(0, slot.offset, slot.parameter.numel()).view_as(slot.parameter);
 }
 
-void GradientBuckets::ZeroGrad() {
-  for (auto& bucket : buckets_) bucket.zero_();
+void GradientBuckets::ZeroGrad() { Fill(0.0); }
+
+void GradientBuckets::Poison() { Fill(std::numeric_limits<double>::quiet_NaN()); }
+
+void GradientBuckets::Fill(double value) {
+  for (auto& bucket : buckets_) bucket.fill_(value);
   for (const auto& slot : slots_) {
     const auto& grad = slot.parameter.grad();
     const float* expected = buckets_[slot.bucket].data_ptr<float>() + slot.offset;

@@ -22,6 +22,9 @@ class GradientBuckets {
   // Sets every gradient to zero (use instead of the optimiser's zero_grad, which may drop
   // the views).
   void ZeroGrad();
+  // Sets every gradient to NaN: a rank whose update failed poisons the all-reduced sum, so
+  // that every rank skips that update alike.
+  void Poison();
   // Sums every bucket across the ranks of `collective`, in place. A gradient that is no
   // longer a view (something replaced it) is copied in and the view restored first.
   void AllReduce(Collective& collective);
@@ -36,6 +39,7 @@ class GradientBuckets {
     int64_t offset;
   };
   void Bind(const Slot& slot);
+  void Fill(double value);  // every bucket, every gradient a view of its bucket again
   std::vector<torch::Tensor> buckets_;
   std::vector<Slot> slots_;
 };

@@ -9,7 +9,6 @@
 
 #include "common/config.h"
 #include "common/logging.h"
-#include "learner/batch.h"
 #include "learner/batch_intake.h"
 #include "learner/checkpoint_schedule.h"
 #include "learner/endpoints.h"
@@ -68,13 +67,15 @@ std::unique_ptr<LeadServer> StartLeadServer(const common::ZmqContext& context,
 // report the totals they last agreed on.
 RunTotals Totals(const ProgressReporter& reporter, const TrainingCounters& counters,
                  const TrajectoryReceiver& receiver, const RankReport& agreed,
-                 const LeadServer* server, int ranks) {
+                 const CheckpointSchedule& checkpoints, const LeadServer* server, int ranks) {
   RunTotals t;
   t.time_s = reporter.seconds();
   t.counters = counters;
   t.trajectories_received = ranks == 1 ? receiver.received() : uint64_t(agreed.trajectories);
   t.decode_errors = ranks == 1 ? receiver.decode_errors() : uint64_t(agreed.decode_errors);
   t.dropped_stale = reporter.dropped_stale();
+  t.skipped_updates = reporter.skipped_updates();
+  t.failed_checkpoints = checkpoints.failed();
   t.actors_seen = server ? server->actors_seen() : 0;
   t.learner_ranks = ranks;
   return t;
@@ -102,6 +103,9 @@ LearnerSummary RunLearner(const common::RunConfig& config, const common::RunDir&
   const bool lead = world.rank() == 0;
   const double timeout_s = config.learner.collective_timeout_s;
   const std::string config_ini = common::ConfigIni(config);
+  // One learner per run folder: a second one stops here, before it writes anything.
+  std::optional<common::RunDirLock> lock;
+  if (lead) lock.emplace(run_dir);
   if (lead) {
     std::filesystem::create_directories(run_dir.checkpoints());
     run_dir.WriteConfig(config);
@@ -114,7 +118,7 @@ LearnerSummary RunLearner(const common::RunConfig& config, const common::RunDir&
   const LearnerPorts ports = ChoosePorts(config.transport, world.rank(),
                                          resume ? PortsFile::Read(run_dir.ports()) : PortsFile());
   TrajectoryReceiver receiver(context, BindEndpoint(config.transport.host, ports.trajectory),
-                              config.transport.receive_hwm, ExpectedShapeOf(config));
+                              config.transport.receive_hwm, common::TrajectoryContractOf(config));
   const std::vector<std::string> trajectory_endpoints =
       world.AllGather(AdvertisedEndpoint(receiver.endpoint(), HostName()), timeout_s);
   std::unique_ptr<LeadServer> server =
@@ -135,7 +139,7 @@ LearnerSummary RunLearner(const common::RunConfig& config, const common::RunDir&
   RankReport mine;    // this rank, since the last update
   RankReport agreed;  // all ranks, at the last update: totals of received and decode errors
   const auto totals = [&] {
-    return Totals(reporter, counters, receiver, agreed, server.get(), world.size());
+    return Totals(reporter, counters, receiver, agreed, checkpoints, server.get(), world.size());
   };
   const auto save = [&](const std::string& path) { trainer.Save(path, counters, config_ini); };
 
@@ -171,15 +175,20 @@ LearnerSummary RunLearner(const common::RunConfig& config, const common::RunDir&
       break;
     }
 
-    reporter.AddUpdate(trainer.Update(MakeBatch(batch, trainer.device())));
+    const UpdateResult update = trainer.Update(batch);
     ++counters.updates;
+    if (update.applied) {
+      reporter.AddUpdate(update.terms);
+    } else {
+      reporter.AddSkipped(counters.updates, update.skip_reason);
+    }
     // Synchronous actors wait for the next snapshot: publish after every update.
     if (config.learner.synchronous || counters.updates % config.learner.publish_every == 0) {
       ++counters.snapshot_version;
       if (server) server->Publish(trainer.Snapshot(run_dir.run_id(), counters.snapshot_version));
     }
     if (lead && reporter.DueAfterUpdate(counters.updates)) reporter.Report(totals(), false);
-    if (lead && checkpoints.Due(counters.updates)) checkpoints.Save(counters.updates, save);
+    if (lead && checkpoints.Due(counters.updates)) checkpoints.TrySave(counters.updates, save);
   }
 
   const RunTotals final_totals = totals();
@@ -195,7 +204,11 @@ LearnerSummary RunLearner(const common::RunConfig& config, const common::RunDir&
     return summary;
   }
   reporter.Report(final_totals, /*final=*/true);
-  checkpoints.MarkFinal(checkpoints.Save(counters.updates, save));
+  if (auto path = checkpoints.TrySave(counters.updates, save)) {
+    checkpoints.MarkFinal(*path);
+  } else {
+    summary.final_checkpoint_written = false;
+  }
   server->EndRun(summary.stop_reason);
   RLREC_LOG(Info) << "stopped (" << summary.stop_reason << ") after " << counters.updates
                   << " updates, " << counters.env_steps << " env steps; checkpoint "

@@ -20,6 +20,7 @@ struct LearnerSummary {
   uint64_t decode_errors = 0;
   uint64_t snapshot_version = 0;
   std::string stop_reason;
+  bool final_checkpoint_written = true;  // false: the lead could not write its last checkpoint
 };
 
 // Checks what a learner job needs beyond each key's own range: a synchronous run takes one

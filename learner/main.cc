@@ -72,6 +72,12 @@ int LearnerMain(int argc, const char* const* argv) {
       .Add("decode_errors", summary.decode_errors)
       .Add("snapshot_version", summary.snapshot_version);
   std::cout << row.str() << std::endl;
+  if (!summary.final_checkpoint_written) {
+    std::cerr << "rlrec-learner: the final checkpoint could not be written (see the log); the "
+                 "newest earlier checkpoint stays in "
+              << run.checkpoints() << std::endl;
+    return 1;
+  }
   return 0;
 }
 

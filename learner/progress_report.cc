@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "common/error.h"
+
 namespace rlrec::learner {
 namespace {
 
@@ -63,6 +65,8 @@ common::JsonObject MetricsRow(const ReportWindow& w, const RunTotals& totals, bo
       .Add("trajectories_received", totals.trajectories_received)
       .Add("decode_errors", totals.decode_errors)
       .Add("dropped_stale", totals.dropped_stale)
+      .Add("skipped_updates", totals.skipped_updates)
+      .Add("failed_checkpoints", totals.failed_checkpoints)
       .Add("mean_rho", vtrace && losses ? w.rho_sum / n : kNaN)
       .Add("snapshot_version", totals.counters.snapshot_version)
       .Add("actors_seen", totals.actors_seen)
@@ -80,16 +84,23 @@ std::string ProgressLine(const ReportWindow& w, const RunTotals& totals,
                                     std::to_string(w.lag_sum / w.lag_count).substr(0, 4) + "/" +
                                     std::to_string(w.lag_max)
                               : "-";
-  char line[512];
+  std::string troubles;
+  if (totals.skipped_updates > 0) {
+    troubles += "  skipped_updates " + std::to_string(totals.skipped_updates);
+  }
+  if (totals.failed_checkpoints > 0) {
+    troubles += "  failed_checkpoints " + std::to_string(totals.failed_checkpoints);
+  }
+  char line[640];
   std::snprintf(line, sizeof(line),
                 "[learner] %6.1fs  updates %llu  env_steps %s (%s/s)  mean_return %s  "
-                "lag %s  traj %llu  decode_errors %llu  actors %llu\n",
+                "lag %s  traj %llu  decode_errors %llu  actors %llu%s\n",
                 totals.time_s, static_cast<unsigned long long>(totals.counters.updates),
                 Human(totals.counters.env_steps).c_str(),
                 Human(EnvStepsPerSecond(w, totals, now)).c_str(), mean_return.c_str(), lag.c_str(),
                 static_cast<unsigned long long>(totals.trajectories_received),
                 static_cast<unsigned long long>(totals.decode_errors),
-                static_cast<unsigned long long>(totals.actors_seen));
+                static_cast<unsigned long long>(totals.actors_seen), troubles.c_str());
   return line;
 }
 
@@ -126,6 +137,17 @@ void ProgressReporter::AddUpdate(const LossTerms& terms) {
   window_.rho_sum += terms.mean_rho;
 }
 
+void ProgressReporter::AddSkipped(uint64_t update, const std::string& reason) {
+  ++skipped_updates_;
+  if (skip_log_.Allow()) {
+    const uint64_t held_back = skip_log_.TakeSuppressed();
+    RLREC_LOG(Warning) << "skipped update " << update << ", weights unchanged: " << reason << " ("
+                       << skipped_updates_ << " skipped so far"
+                       << (held_back ? ", " + std::to_string(held_back) + " not logged" : "")
+                       << ")";
+  }
+}
+
 bool ProgressReporter::DueNow(common::Clock::time_point now) const {
   return every_updates_ == 0 &&
          std::chrono::duration<double>(now - window_.start).count() >= every_s_;
@@ -137,7 +159,17 @@ bool ProgressReporter::DueAfterUpdate(uint64_t updates) const {
 
 void ProgressReporter::Report(const RunTotals& totals, bool final) {
   const auto now = common::Clock::now();
-  if (metrics_) metrics_->Write(MetricsRow(window_, totals, vtrace_, final, now));
+  if (metrics_) {
+    try {
+      metrics_->Write(MetricsRow(window_, totals, vtrace_, final, now));
+    } catch (const common::Error& e) {
+      // Training matters more than one row: say so, and go on.
+      ++lost_rows_;
+      if (write_log_.Allow()) {
+        RLREC_LOG(Error) << "lost metrics row " << lost_rows_ << ": " << e.what();
+      }
+    }
+  }
   std::fputs(ProgressLine(window_, totals, now).c_str(), out_);
   std::fflush(out_);
   window_ = NewWindow(now, totals.counters);

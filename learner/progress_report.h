@@ -9,6 +9,7 @@
 
 #include "common/config_keys.h"
 #include "common/deadline.h"
+#include "common/logging.h"
 #include "common/metrics.h"
 #include "learner/checkpoint.h"
 #include "learner/loss.h"
@@ -38,6 +39,8 @@ struct RunTotals {
   double time_s = 0;  // since the learner started training
   TrainingCounters counters;
   uint64_t trajectories_received = 0, decode_errors = 0, dropped_stale = 0;
+  uint64_t skipped_updates = 0;     // updates that left the weights unchanged (GuardedUpdate)
+  uint64_t failed_checkpoints = 0;  // checkpoints that could not be written
   uint64_t actors_seen = 0;
   int learner_ranks = 1;
 };
@@ -48,7 +51,8 @@ struct RunTotals {
 common::JsonObject MetricsRow(const ReportWindow& window, const RunTotals& totals, bool vtrace,
                               bool final, common::Clock::time_point now);
 
-// The progress line of the same report ("[learner]   2.0s  updates 4  env_steps 10.2k ...").
+// The progress line of the same report ("[learner]   2.0s  updates 4  env_steps 10.2k ...");
+// skipped updates and failed checkpoints are named at the end once there are any.
 std::string ProgressLine(const ReportWindow& window, const RunTotals& totals,
                          common::Clock::time_point now);
 
@@ -66,17 +70,21 @@ class ProgressReporter {
   void AddAgreed(const RankReport& agreed);
   // Adds the loss terms of one update.
   void AddUpdate(const LossTerms& terms);
+  // Counts update `update`, skipped for `reason`, and logs it (rate-limited).
+  void AddSkipped(uint64_t update, const std::string& reason);
 
   // Whether a report is due now (reports by time) or after update `updates` (by updates).
   bool DueNow(common::Clock::time_point now) const;
   bool DueAfterUpdate(uint64_t updates) const;
 
-  // Writes the window's row and line as of `totals`, then starts a new window.
+  // Writes the window's row and line as of `totals`, then starts a new window. A row that
+  // cannot be written (a full disk) is logged and lost; training goes on.
   void Report(const RunTotals& totals, bool final);
 
   // Seconds since this reporter (the training loop) started; trajectories dropped so far.
   double seconds() const { return common::SecondsSince(start_); }
   uint64_t dropped_stale() const { return dropped_stale_; }
+  uint64_t skipped_updates() const { return skipped_updates_; }
 
  private:
   const double every_s_;
@@ -87,6 +95,9 @@ class ProgressReporter {
   std::FILE* out_;
   ReportWindow window_;
   uint64_t dropped_stale_ = 0;
+  uint64_t skipped_updates_ = 0;
+  uint64_t lost_rows_ = 0;  // rows that could not be written (a full disk)
+  common::LogLimiter skip_log_, write_log_;
 };
 
 }  // namespace rlrec::learner

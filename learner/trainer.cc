@@ -4,7 +4,6 @@
 
 #include "common/error.h"
 #include "common/snapshot.h"
-#include "learner/update_step.h"
 
 namespace rlrec::learner {
 namespace {
@@ -46,8 +45,15 @@ Trainer::Trainer(const common::RunConfig& config, const MpiWorld& world)
   }
 }
 
-LossTerms Trainer::Update(const Batch& batch) {
+UpdateResult Trainer::Update(const Batch& batch) {
   return UpdateStep(model_, optimizer_, gradients_, collective_.get(), batch, loss_);
+}
+
+UpdateResult Trainer::Update(const std::vector<common::Trajectory>& trajectories) {
+  return GuardedUpdate(
+      model_, optimizer_, gradients_, collective_.get(),
+      [&] { return ObjectiveLoss(model_, MakeBatch(trajectories, device_), loss_); },
+      loss_.max_grad_norm);
 }
 
 std::shared_ptr<common::SnapshotBlob> Trainer::Snapshot(const std::string& run_id,
@@ -57,6 +63,15 @@ std::shared_ptr<common::SnapshotBlob> Trainer::Snapshot(const std::string& run_i
 
 void Trainer::Save(const std::string& path, const TrainingCounters& counters,
                    const std::string& config_ini) {
+  {
+    torch::NoGradGuard no_grad;
+    for (const auto& p : model_->named_parameters()) {
+      if (!torch::isfinite(p.value()).all().item<bool>()) {
+        throw common::Internal("not writing checkpoint '" + path + "': parameter '" + p.key() +
+                               "' holds a non-finite value");
+      }
+    }
+  }
   SaveCheckpoint(path, *model_, optimizer_, counters, config_ini);
 }
 

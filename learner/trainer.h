@@ -15,6 +15,7 @@
 #include "learner/gradient_buckets.h"
 #include "learner/loss.h"
 #include "learner/mpi_world.h"
+#include "learner/update_step.h"
 
 namespace rlrec::learner {
 
@@ -29,13 +30,20 @@ class Trainer {
   // for cuda when LibTorch sees no CUDA device. `world` must outlive this object.
   Trainer(const common::RunConfig& config, const MpiWorld& world);
 
-  // One update on this rank's `batch` (UpdateStep): every rank calls it once per update.
-  LossTerms Update(const Batch& batch);
+  // One update on this rank's `batch` (UpdateStep): every rank calls it once per update. An
+  // update that fails or meets a non-finite value is skipped on every rank and leaves the
+  // parameters as they were (GuardedUpdate).
+  UpdateResult Update(const Batch& batch);
+  // The same on a batch made of `trajectories` on this rank's device; a batch that cannot be
+  // made (out of memory, say) skips the update like a failing loss.
+  UpdateResult Update(const std::vector<common::Trajectory>& trajectories);
 
   // The current parameters as a weight snapshot of run `run_id` at `version`.
   std::shared_ptr<common::SnapshotBlob> Snapshot(const std::string& run_id, uint64_t version);
 
-  // Writes a checkpoint (model, optimiser, `counters`, `config_ini`) to `path`.
+  // Writes a checkpoint (model, optimiser, `counters`, `config_ini`) to `path`. Throws
+  // Error(kInternal), writing nothing, when a parameter is not finite: a checkpoint is never
+  // poisoned.
   void Save(const std::string& path, const TrainingCounters& counters,
             const std::string& config_ini);
   // Loads the newest checkpoint of `dir` that loads (LoadNewestCheckpoint).

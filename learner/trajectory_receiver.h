@@ -5,31 +5,22 @@
 #include <optional>
 #include <string>
 
-#include "common/config_keys.h"
+#include "common/logging.h"
 #include "common/trajectory.h"
+#include "common/trajectory_checks.h"
 #include "common/zmq_socket.h"
 
 namespace rlrec::learner {
 
-// The shape every trajectory must have to join this learner's batches.
-struct ExpectedShape {
-  int64_t unroll = 0;      // T
-  int64_t rows = 0;        // R = 1 + C
-  int64_t features = 0;    // F
-  int64_t slate_size = 0;  // K
-  int64_t history = 0;     // H
-};
-
-// The shape of the trajectories of the run `config` describes.
-ExpectedShape ExpectedShapeOf(const common::RunConfig& config);
-
 // Binds a learner rank's trajectory PULL socket and decodes what arrives. A message that
-// does not decode, or whose shape is not `expected`, is counted in decode_errors(), logged
-// (rate-limited) and dropped: one bad actor never stops the learner. Not thread-safe.
+// does not decode, is larger than a trajectory of `contract` can be, or breaks `contract`
+// (common/trajectory_checks.h) is counted in decode_errors(), logged (rate-limited, with the
+// reason) and dropped before any of it reaches a tensor: one bad actor never stops the
+// learner. Not thread-safe.
 class TrajectoryReceiver {
  public:
   TrajectoryReceiver(const common::ZmqContext& context, const std::string& endpoint,
-                     int receive_hwm, ExpectedShape expected);
+                     int receive_hwm, common::TrajectoryContract contract);
 
   // The endpoint actually bound.
   const std::string& endpoint() const { return endpoint_; }
@@ -39,13 +30,15 @@ class TrajectoryReceiver {
   std::optional<common::Trajectory> Receive(common::Deadline deadline);
 
   uint64_t received() const { return received_; }
-  uint64_t decode_errors() const { return decode_errors_; }
+  // Messages dropped: undecodable, breaking the contract, or over the size limits.
+  uint64_t decode_errors() const { return decode_errors_ + socket_.oversized(); }
   uint64_t bytes_received() const { return bytes_; }
 
  private:
   common::ZmqSocket socket_;
   std::string endpoint_;
-  ExpectedShape expected_;
+  common::TrajectoryContract contract_;
+  common::LogLimiter log_limiter_;
   uint64_t received_ = 0;
   uint64_t decode_errors_ = 0;
   uint64_t bytes_ = 0;

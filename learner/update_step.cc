@@ -1,21 +1,78 @@
 #include "learner/update_step.h"
 
-namespace rlrec::learner {
+#include <cmath>
+#include <exception>
 
-LossTerms UpdateStep(common::PolicyModel& model, torch::optim::Optimizer& optimizer,
-                     GradientBuckets& gradients, Collective* collective, const Batch& batch,
-                     const LossOptions& options) {
-  LossTerms terms = ObjectiveLoss(model, batch, options);
+namespace rlrec::learner {
+namespace {
+
+// The L2 norm of every parameter's gradient together, as clip_grad_norm_ computes it (NaN or
+// inf if any element is).
+double GradientNorm(const std::vector<torch::Tensor>& parameters) {
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> norms;
+  for (const auto& p : parameters) {
+    if (p.grad().defined()) norms.push_back(p.grad().norm());
+  }
+  return norms.empty() ? 0.0 : torch::stack(norms).norm().item<double>();
+}
+
+// The first line of an error message, for a log line.
+std::string FirstLine(const char* what) {
+  std::string s = what;
+  return s.substr(0, s.find('\n'));
+}
+
+}  // namespace
+
+UpdateResult GuardedUpdate(common::PolicyModel& model, torch::optim::Optimizer& optimizer,
+                           GradientBuckets& gradients, Collective* collective,
+                           const std::function<LossTerms()>& loss, double max_grad_norm) {
+  UpdateResult result;
   gradients.ZeroGrad();
   const int ranks = collective ? collective->size() : 1;
-  // Scaled so that the sum over ranks of the gradients is their average.
-  (ranks > 1 ? terms.total / ranks : terms.total).backward();
+  try {
+    result.terms = loss();
+    const double total = result.terms.total.item<double>();
+    if (std::isfinite(total)) {
+      // Scaled so that the sum over ranks of the gradients is their average.
+      (ranks > 1 ? result.terms.total / ranks : result.terms.total).backward();
+    } else {
+      result.skip_reason = "the loss is " + std::to_string(total);
+    }
+  } catch (const std::exception& e) {
+    result.skip_reason = "the update failed: " + FirstLine(e.what());
+  }
+  if (!result.skip_reason.empty()) gradients.Poison();
   if (collective && ranks > 1) gradients.AllReduce(*collective);
-  if (options.max_grad_norm > 0) {
-    torch::nn::utils::clip_grad_norm_(model->parameters(), options.max_grad_norm);
+  const double norm = GradientNorm(model->parameters());
+  if (!std::isfinite(norm)) {
+    if (result.skip_reason.empty()) {
+      result.skip_reason = "the gradient norm is " + std::to_string(norm) +
+                           (ranks > 1 ? " (on this rank or another)" : "");
+    }
+    gradients.ZeroGrad();
+    return result;
+  }
+  if (max_grad_norm > 0 && norm > max_grad_norm) {
+    // As torch::nn::utils::clip_grad_norm_ scales.
+    torch::NoGradGuard no_grad;
+    const double scale = max_grad_norm / (norm + 1e-6);
+    for (auto& p : model->parameters()) {
+      if (p.grad().defined()) p.grad().mul_(scale);
+    }
   }
   optimizer.step();
-  return terms;
+  result.applied = true;
+  return result;
+}
+
+UpdateResult UpdateStep(common::PolicyModel& model, torch::optim::Optimizer& optimizer,
+                        GradientBuckets& gradients, Collective* collective, const Batch& batch,
+                        const LossOptions& options) {
+  return GuardedUpdate(
+      model, optimizer, gradients, collective, [&] { return ObjectiveLoss(model, batch, options); },
+      options.max_grad_norm);
 }
 
 }  // namespace rlrec::learner

@@ -3,6 +3,9 @@
 
 #include <torch/torch.h>
 
+#include <functional>
+#include <string>
+
 #include "common/policy_model.h"
 #include "learner/batch.h"
 #include "learner/collective.h"
@@ -11,14 +14,31 @@
 
 namespace rlrec::learner {
 
-// One optimiser step of data-parallel training on this rank's `batch`: the loss of
-// options.objective, backward scaled by 1 / (ranks of `collective`; 1 without one) into
-// `gradients`, the all-reduce of the gradient buckets (so every rank holds the average
-// gradient), gradient-norm clipping at options.max_grad_norm and the optimiser step. Every
-// rank calls it once per update. Returns the loss terms of this rank's batch (unscaled).
-LossTerms UpdateStep(common::PolicyModel& model, torch::optim::Optimizer& optimizer,
-                     GradientBuckets& gradients, Collective* collective, const Batch& batch,
-                     const LossOptions& options);
+// What became of one update.
+struct UpdateResult {
+  LossTerms terms;          // this rank's loss terms (unscaled); undefined when skipped
+  bool applied = false;     // false: skipped, the parameters and optimiser state unchanged
+  std::string skip_reason;  // why it was skipped (this rank's error, or a non-finite value)
+};
+
+// One optimiser step of data-parallel training: `loss()` (this rank's loss on its batch),
+// backward scaled by 1 / (ranks of `collective`; 1 without one) into `gradients`, the
+// all-reduce of the gradient buckets (so every rank holds the average gradient), gradient-norm
+// clipping at `max_grad_norm` (0: none) and the optimiser step. Every rank calls it once per
+// update.
+//
+// Nothing inside can stop the learner or spoil its weights: when `loss()` or backward throws
+// (a LibTorch error, bad_alloc) or the loss is not finite, this rank fills its gradients with
+// NaN, so that after the all-reduce every rank sees a non-finite gradient; a non-finite
+// gradient norm skips the step on every rank alike, and the ranks stay identical.
+UpdateResult GuardedUpdate(common::PolicyModel& model, torch::optim::Optimizer& optimizer,
+                           GradientBuckets& gradients, Collective* collective,
+                           const std::function<LossTerms()>& loss, double max_grad_norm);
+
+// GuardedUpdate of the loss of options.objective on `batch`.
+UpdateResult UpdateStep(common::PolicyModel& model, torch::optim::Optimizer& optimizer,
+                        GradientBuckets& gradients, Collective* collective, const Batch& batch,
+                        const LossOptions& options);
 
 }  // namespace rlrec::learner
 

@@ -1,6 +1,7 @@
 #include "learner/weight_publisher.h"
 
 #include "common/logging.h"
+#include "common/protocol.h"
 
 namespace rlrec::learner {
 
@@ -11,6 +12,7 @@ WeightPublisher::WeightPublisher(const common::ZmqContext& context, const std::s
       republish_s_(republish_s) {
   // Room for a few whole snapshots per subscriber; beyond that PUB drops, never blocks.
   socket_.SetInt(ZMQ_SNDHWM, 4096);
+  socket_.LimitMessages(common::kMaxSendOnlyInboundBytes, 1);
   endpoint_ = socket_.Bind(endpoint);
 }
 

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -13,7 +14,11 @@
 #include <sstream>
 #include <thread>
 
+#include "common/capnp_frames.h"
+#include "common/checksum.h"
 #include "common/metrics.h"
+#include "common/protocol.h"
+#include "common/weights.capnp.h"
 #include "launch/cli/child_process.h"
 
 namespace rlrec::testing {
@@ -177,18 +182,74 @@ common::Trajectory MakeTestTrajectory(int T, int E, int C, int F, int K, uint64_
   return t;
 }
 
+std::vector<std::string> CopyFrames(const common::OutgoingMessage& message) {
+  std::vector<std::string> frames;
+  for (const auto& f : message.frames) {
+    frames.emplace_back(static_cast<const char*>(f.data), f.bytes);
+  }
+  return frames;
+}
+
+common::OutgoingMessage CraftWeightChunk(const CraftedChunk& c) {
+  auto message = std::make_shared<common::CapnpOutgoing>();
+  auto chunk = message->builder().initRoot<common::wire::WeightChunk>();
+  chunk.setProtocolVersion(common::kProtocolVersion);
+  chunk.setRunId(c.run_id);
+  chunk.setVersion(c.version);
+  chunk.setChunkIndex(c.index);
+  chunk.setChunkCount(c.count);
+  chunk.setTotalBytes(c.total_bytes);
+  chunk.setOffset(c.offset);
+  auto manifest = chunk.initManifest(static_cast<unsigned>(c.manifest.size()));
+  for (size_t i = 0; i < c.manifest.size(); ++i) {
+    manifest[i].setName(c.manifest[i].name);
+    manifest[i].setDtype(static_cast<common::wire::DType>(c.manifest[i].dtype));
+    auto shape = manifest[i].initShape(static_cast<unsigned>(c.manifest[i].shape.size()));
+    for (size_t d = 0; d < c.manifest[i].shape.size(); ++d) {
+      shape.set(d, static_cast<uint32_t>(c.manifest[i].shape[d]));
+    }
+  }
+  const uint64_t header[] = {c.version, c.index, c.count, c.total_bytes, c.offset};
+  chunk.setChecksum(
+      common::Checksum64(c.data.data(), c.data.size(), common::Checksum64(header, sizeof(header))));
+  chunk.setData(kj::arrayPtr(reinterpret_cast<const kj::byte*>(c.data.data()), c.data.size()));
+  return common::ToFrames(std::move(message), common::kWeightsTopic);
+}
+
+void UseFreshDocuments(common::Trajectory& t) {
+  for (const common::StateViews* state : {&t.steps, &t.bootstrap}) {
+    for (const common::TensorView* ids : {&state->candidate_items, &state->history_items}) {
+      auto* id = static_cast<int64_t*>(const_cast<void*>(ids->data));
+      std::fill(id, id + ids->numel(), int64_t{-1});
+    }
+  }
+}
+
+common::TrajectoryContract TestContract(int T, int C, int F, int K, int H) {
+  common::TrajectoryContract c;
+  c.unroll = T;
+  c.rows = C + 1;
+  c.features = F;
+  c.slate_size = K;
+  c.history = H;
+  c.topics = 4;
+  return c;
+}
+
 std::vector<std::string> SmallJobFlags() {
   return {"--sim.users_per_actor=8",   "--actor.unroll=10",        "--learner.batch_trajectories=2",
           "--learner.publish_every=1", "--run.report_every_s=0.5", "--run.budget_seconds=120"};
 }
 
 std::unique_ptr<launch::ChildProcess> StartLearner(const std::string& run_dir,
-                                                   const std::vector<std::string>& extra) {
+                                                   const std::vector<std::string>& extra,
+                                                   const std::string& log_path) {
   std::vector<std::string> argv = {BinDir() + "/rlrec-learner", "--run-dir", run_dir};
   for (const auto& f : SmallJobFlags()) argv.push_back(f);
   argv.insert(argv.end(), extra.begin(), extra.end());
   std::filesystem::create_directories(run_dir);
-  return std::make_unique<launch::ChildProcess>(argv, run_dir + "/learner.log", false);
+  return std::make_unique<launch::ChildProcess>(
+      argv, log_path.empty() ? run_dir + "/learner.log" : log_path, false);
 }
 
 std::string WaitForControlEndpoint(const std::string& run_dir, double timeout_s) {

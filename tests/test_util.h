@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "common/trajectory.h"
+#include "common/trajectory_checks.h"
+#include "common/weights_codec.h"
 #include "common/zmq_socket.h"
 #include "launch/cli/child_process.h"
 
@@ -61,13 +63,36 @@ class LoopbackPipe {
 common::Trajectory MakeTestTrajectory(int T, int E, int C, int F, int K, uint64_t version = 3,
                                       uint32_t actor_id = 7, int H = 4);
 
+// Sets every item id of `trajectory` (which must own its bytes, as MakeTestTrajectory's do) to
+// -1, as an actor of a run without a fixed corpus (sim.corpus_size = 0, the default) sends.
+void UseFreshDocuments(common::Trajectory& trajectory);
+
+// The contract MakeTestTrajectory(T, E, C, F, K, ..., H) keeps (any item id, topics < 4).
+common::TrajectoryContract TestContract(int T = 2, int C = 4, int F = 6, int K = 2, int H = 4);
+
+// The frames of `message`, copied (for tests that corrupt them).
+std::vector<std::string> CopyFrames(const common::OutgoingMessage& message);
+
+// A weight chunk with whatever header a hostile publisher likes: topic frame, then the chunk,
+// its checksum computed as an honest publisher would (so only the header lies).
+struct CraftedChunk {
+  std::string run_id = "run";
+  uint64_t version = 1;
+  uint32_t index = 0, count = 1;
+  uint64_t total_bytes = 0, offset = 0;
+  std::vector<common::ParamSpec> manifest;
+  std::string data;
+};
+common::OutgoingMessage CraftWeightChunk(const CraftedChunk& chunk);
+
 // Flags of a small, quick job for multi-process tests.
 std::vector<std::string> SmallJobFlags();
 
 // Starts rlrec-learner for `run_dir` with SmallJobFlags() and `extra`, its output in
-// run_dir/learner.log. The learner picks free loopback ports.
+// `log_path` (default: run_dir/learner.log). The learner picks free loopback ports.
 std::unique_ptr<launch::ChildProcess> StartLearner(const std::string& run_dir,
-                                                   const std::vector<std::string>& extra);
+                                                   const std::vector<std::string>& extra,
+                                                   const std::string& log_path = "");
 // Waits for the learner of `run_dir` to publish its control endpoint ("" on timeout).
 std::string WaitForControlEndpoint(const std::string& run_dir, double timeout_s = 60);
 // Starts rlrec-actor `id` against `control`, its output in run_dir/actor-ID.log.

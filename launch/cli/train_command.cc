@@ -208,6 +208,8 @@ int TrainCommand(int argc, const char* const* argv) {
     throw common::InvalidInput("run folder '" + run.path() +
                                "' already holds a run; pick another run.name or --run-dir");
   }
+  // A folder a learner is running in is refused before anything is written into it.
+  common::RunDirLock::CheckFree(run);
   fs::create_directories(run.logs());
   run.WriteConfig(config);
   const std::string bin = ProgramDirectory();

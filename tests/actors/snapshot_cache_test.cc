@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstring>
+#include <limits>
 #include <thread>
 #include <vector>
 
@@ -30,7 +32,7 @@ TEST(SnapshotCacheTest, ReadersSeeWholeNewerSnapshotsWhileTheThreadSwapsThem) {
   common::ZmqContext context;
   learner::WeightPublisher publisher(context, "tcp://127.0.0.1:*", /*chunk_bytes=*/4096,
                                      /*republish_s=*/0.05);
-  SnapshotCache cache(context, publisher.endpoint());
+  SnapshotCache cache(context, publisher.endpoint(), {"run", Blob(0, 10000)->manifest});
   std::atomic<bool> done{false};
   std::atomic<int> torn{0}, backwards{0};
   std::vector<std::thread> readers;
@@ -64,6 +66,79 @@ TEST(SnapshotCacheTest, ReadersSeeWholeNewerSnapshotsWhileTheThreadSwapsThem) {
   EXPECT_FALSE(cache.run_ended());
   for (int i = 0; i < 20 && !cache.run_ended(); ++i) {
     publisher.PublishRunEnded("run", "test over");
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(cache.run_ended());
+}
+
+// A publisher that sends whatever it is given on a PUB socket of its own.
+struct RawPublisher {
+  explicit RawPublisher(const common::ZmqContext& context)
+      : socket(context, ZMQ_PUB, "hostile PUB"), endpoint(socket.Bind("tcp://127.0.0.1:*")) {}
+  void Send(const common::OutgoingMessage& message) { socket.Send(message, common::After(5)); }
+  void Publish(std::shared_ptr<const common::SnapshotBlob> blob) {
+    for (const auto& chunk : common::EncodeWeightChunks(std::move(blob), 4096)) Send(chunk);
+  }
+  common::ZmqSocket socket;
+  std::string endpoint;
+};
+
+// Publishes `blob` until `cache` holds its version (PUB/SUB drops what is sent before a
+// subscription arrives).
+bool PublishUntilHeld(const SnapshotCache& cache, RawPublisher& publisher,
+                      std::shared_ptr<common::SnapshotBlob> blob) {
+  const auto deadline = common::After(20);
+  while (common::Clock::now() < deadline) {
+    if (cache.Latest() && cache.Latest()->version >= blob->version) return true;
+    publisher.Publish(blob);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+TEST(SnapshotCacheTest, AHostilePublisherNeitherStopsTheActorNorReplacesItsSnapshot) {
+  common::ZmqContext context;
+  RawPublisher publisher(context);
+  // The actor's model: one parameter "w" of 1000 floats, in run "run".
+  SnapshotCache cache(context, publisher.endpoint, {"run", Blob(0, 1000)->manifest},
+                      common::MaxWeightMessageBytes(4096));
+  ASSERT_TRUE(PublishUntilHeld(cache, publisher, Blob(1, 1000)));
+
+  // A header announcing 4 GiB, in an 800-byte message.
+  testing::CraftedChunk huge;
+  huge.version = 2;
+  huge.total_bytes = uint64_t{4} << 30;
+  huge.manifest = {{"w", common::DType::kFloat32, {1 << 30}}};
+  publisher.Send(testing::CraftWeightChunk(huge));
+  // A parameter this model does not have.
+  auto unknown = Blob(3, 1000);
+  unknown->manifest[0].name = "stranger";
+  publisher.Publish(unknown);
+  // NaN weights.
+  auto poisoned = Blob(4, 1000);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  std::memcpy(poisoned->bytes.data() + 40, &nan, 4);
+  publisher.Publish(poisoned);
+  // Another run's snapshot, and another run's end.
+  auto foreign = Blob(5, 1000);
+  foreign->run_id = "other-run";
+  publisher.Publish(foreign);
+  publisher.Send(common::EncodeRunEnded("other-run", "not yours"));
+  // A message larger than a chunk can be.
+  testing::CraftedChunk oversized;
+  oversized.version = 6;
+  oversized.data.assign(1 << 20, 'x');
+  publisher.Send(testing::CraftWeightChunk(oversized));
+
+  ASSERT_TRUE(PublishUntilHeld(cache, publisher, Blob(7, 1000)));
+  EXPECT_EQ(cache.Latest()->version, 7u);
+  EXPECT_FALSE(cache.run_ended());
+  EXPECT_GE(cache.malformed(), 5u);          // 4 GiB, stranger, foreign, other run's end, oversized
+  EXPECT_EQ(cache.refused_snapshots(), 1u);  // the NaN one, refused once complete
+  // ZeroMQ cut the publisher off at the oversized frame; the cache subscribed afresh.
+  EXPECT_GE(cache.resubscriptions(), 1u);
+  for (int i = 0; i < 100 && !cache.run_ended(); ++i) {
+    publisher.Send(common::EncodeRunEnded("run", "over"));
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   EXPECT_TRUE(cache.run_ended());

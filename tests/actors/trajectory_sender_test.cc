@@ -14,7 +14,7 @@
 namespace rlrec::actors {
 namespace {
 
-learner::ExpectedShape Shape() { return {2, 5, 6, 2, 4}; }
+common::TrajectoryContract Shape() { return testing::TestContract(); }
 
 TEST(TrajectorySenderTest, SpreadsUnrollsOverEveryLearnerRank) {
   common::ZmqContext context;

@@ -1,5 +1,6 @@
 // transport_bench: actor → learner throughput on loopback TCP, Cap'n Proto trajectories
-// (encoded, sent, received, decoded and validated) beside raw ZeroMQ PUSH/PULL of the same
+// (encoded, sent, received, decoded and checked against the job's contract as a learner
+// checks them) beside raw ZeroMQ PUSH/PULL of the same
 // byte counts, in the same run. Sender and receiver have ZeroMQ contexts of their own, as
 // two processes would. Every received message is checked; a wrong one fails the run.
 //
@@ -15,6 +16,7 @@
 #include "common/deadline.h"
 #include "common/metrics.h"
 #include "common/protocol.h"
+#include "common/trajectory_checks.h"
 #include "common/trajectory_codec.h"
 #include "common/zmq_socket.h"
 #include "tests/bench/bench_flags.h"
@@ -159,6 +161,16 @@ int main(int argc, char** argv) {
     raw.owner = raw_owner;
     const int warmup = target > (1 << 20) ? 20 : 500;
     const float last_obs = traj.observations.back();
+    // What a learner of this job accepts: every id, topic and float is checked as there.
+    common::TrajectoryContract contract;
+    contract.unroll = traj.t.unroll_length;
+    contract.rows = traj.t.steps.features.shape[2];
+    contract.features = traj.t.steps.features.shape[3];
+    contract.slate_size = traj.t.slates.shape[2];
+    contract.history = traj.t.steps.history_items.shape[2];
+    contract.users = traj.t.num_users;
+    contract.item_id_limit = 1000;
+    contract.topics = 10;
 
     bench::Row row{name, message_bytes, {}, {}};
     for (int rep = 0; rep < repeats; ++rep) {
@@ -175,6 +187,7 @@ int main(int argc, char** argv) {
           [&](const std::shared_ptr<const common::Multipart>& m) {
             try {
               common::Trajectory got = common::DecodeTrajectory(m);
+              common::CheckTrajectory(got, contract);
               const auto* obs = static_cast<const float*>(got.steps.features.data);
               return got.num_users == traj.t.num_users &&
                      obs[got.steps.features.numel() - 1] == last_obs;

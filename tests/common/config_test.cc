@@ -69,6 +69,33 @@ TEST_P(ConfigErrorTest, MissingFileIsNamed) {
       "cannot read config file '" + dir_.path() + "/nope.ini': No such file or directory");
 }
 
+TEST_P(ConfigErrorTest, AConfigThatIsNotARegularFileIsRefused) {
+  ExpectOneLineError(Run({"--config", dir_.path()}),
+                     "config file '" + dir_.path() + "' is not a regular file");
+  ExpectOneLineError(Run({"--config", "/dev/zero"}),
+                     "config file '/dev/zero' is not a regular file");
+}
+
+TEST_P(ConfigErrorTest, ARunNameThatIsNotAPlainNameIsRefused) {
+  for (const std::string name : {"..", "a/b", ".hidden", "tab\tname"}) {
+    const CommandResult r = Run({"--run.name=" + name});
+    EXPECT_EQ(r.exit_code, 2) << name << ": " << r.output;
+    EXPECT_NE(r.output.find("of 'run.name' is out of range: must be a plain name"),
+              std::string::npos)
+        << r.output;
+  }
+}
+
+TEST_P(ConfigErrorTest, TimeoutsSizesAndCountsHaveUpperBounds) {
+  ExpectOneLineError(Run({"--transport.request_timeout_s=1e10"}),
+                     "value 1e+10 of 'transport.request_timeout_s' is out of range: must be in "
+                     "(0, 3600]");
+  ExpectOneLineError(Run({"--learner.collective_timeout_s=1e9"}),
+                     "value 1e+09 of 'learner.collective_timeout_s' is out of range");
+  ExpectOneLineError(Run({"--transport.receive_hwm=100000000"}),
+                     "value 100000000 of 'transport.receive_hwm' is out of range");
+}
+
 TEST_P(ConfigErrorTest, HelpListsEveryKeyWithItsDefaultAndMeaning) {
   CommandResult r = Run({"--help"});
   EXPECT_EQ(r.exit_code, 0) << r.output;

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <limits>
+
 #include "tests/test_util.h"
 
 namespace rlrec::common {
@@ -87,7 +90,7 @@ TEST(WeightsCodecTest, MalformedChunkIsRefusedAndTheAssemblerStaysUsable) {
 TEST(WeightsCodecTest, ChunkAnnouncingMoreThanTheLimitIsRefused) {
   ZmqContext context;
   LoopbackPipe pipe(context);
-  SnapshotAssembler assembler(/*max_bytes=*/1000);
+  SnapshotAssembler assembler({"", {}, /*max_bytes=*/1000});
   auto chunks = EncodeWeightChunks(MakeBlob(1, 5000), 1 << 20);
   try {
     assembler.Add(pipe.Deliver(chunks[0]));
@@ -103,7 +106,94 @@ TEST(WeightsCodecTest, RunEndedCarriesItsReason) {
   auto frames = pipe.Deliver(EncodeRunEnded("run-a", "time budget"));
   ASSERT_NE(frames, nullptr);
   EXPECT_EQ(frames->view(0), kRunEndedTopic);
-  EXPECT_EQ(DecodeRunEnded(frames), "time budget");
+  EXPECT_EQ(DecodeRunEnded(frames).reason, "time budget");
+  EXPECT_EQ(DecodeRunEnded(frames).run_id, "run-a");
+}
+
+// What an actor expects of run-a's snapshots: MakeBlob(version, 5000)'s manifest.
+SnapshotRules RunARules() { return {"run-a", MakeBlob(0, 5000)->manifest}; }
+
+// The message Add throws for `message`, or "accepted".
+std::string RefusalOf(SnapshotAssembler& assembler, std::shared_ptr<const Multipart> message) {
+  try {
+    assembler.Add(std::move(message));
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kInvalidInput);
+    return e.what();
+  }
+  return "accepted";
+}
+
+TEST(WeightsCodecTest, AChunkAnnouncingAnotherModelsSizeIsRefusedBeforeAnyAllocation) {
+  ZmqContext context;
+  LoopbackPipe pipe(context);
+  SnapshotAssembler assembler(RunARules());
+  testing::CraftedChunk huge;
+  huge.run_id = "run-a";
+  huge.total_bytes = uint64_t{4} << 30;  // 4 GiB announced by an 800-byte message
+  huge.count = 2;
+  huge.manifest = {{"w", DType::kFloat32, {1 << 30}}};
+  EXPECT_NE(RefusalOf(assembler, pipe.Deliver(testing::CraftWeightChunk(huge)))
+                .find("this actor's model has 20000"),
+            std::string::npos);
+  huge.total_bytes = 20000;
+  huge.count = uint32_t{1} << 31;  // a chunk count that would need a 2G-entry table
+  EXPECT_NE(
+      RefusalOf(assembler, pipe.Deliver(testing::CraftWeightChunk(huge))).find("inconsistent"),
+      std::string::npos);
+}
+
+TEST(WeightsCodecTest, AManifestNamingOtherParametersIsRefused) {
+  ZmqContext context;
+  LoopbackPipe pipe(context);
+  SnapshotAssembler assembler(RunARules());
+  auto blob = MakeBlob(1, 5000);
+  blob->manifest[1].name = "unknown";
+  EXPECT_NE(RefusalOf(assembler, pipe.Deliver(EncodeWeightChunks(blob, 1 << 20)[0]))
+                .find("tensor 1 is 'unknown'"),
+            std::string::npos);
+  blob = MakeBlob(2, 5000);
+  blob->manifest = {{"w", DType::kFloat32, {4000}}, {"b", DType::kFloat32, {1000}}};
+  EXPECT_NE(RefusalOf(assembler, pipe.Deliver(EncodeWeightChunks(blob, 1 << 20)[0]))
+                .find("tensor 0 is 'w' float32[4000]"),
+            std::string::npos);
+}
+
+TEST(WeightsCodecTest, ABitFlippedChunkFailsItsChecksum) {
+  ZmqContext context;
+  LoopbackPipe pipe(context);
+  SnapshotAssembler assembler(RunARules());
+  auto chunks = EncodeWeightChunks(MakeBlob(1, 5000), 4096);
+  std::vector<std::string> frames = testing::CopyFrames(chunks[1]);
+  frames.back()[frames.back().size() / 2] ^= 0x10;
+  EXPECT_NE(RefusalOf(assembler, pipe.DeliverRaw(frames)).find("checksum"), std::string::npos);
+  // The honest chunks still make the whole snapshot.
+  std::shared_ptr<const SnapshotBlob> done;
+  for (const auto& c : chunks) done = assembler.Add(pipe.Deliver(c));
+  ASSERT_NE(done, nullptr);
+  EXPECT_EQ(done->bytes, MakeBlob(1, 5000)->bytes);
+}
+
+TEST(WeightsCodecTest, ChunksOfAnotherRunAreRefused) {
+  ZmqContext context;
+  LoopbackPipe pipe(context);
+  SnapshotAssembler assembler({"run-b", {}});
+  EXPECT_NE(RefusalOf(assembler, pipe.Deliver(EncodeWeightChunks(MakeBlob(1, 5000), 1 << 20)[0]))
+                .find("of run 'run-a', this actor is in run 'run-b'"),
+            std::string::npos);
+}
+
+TEST(WeightsCodecTest, ASnapshotHoldingNaNOrInfinityIsNamed) {
+  auto blob = MakeBlob(4, 5000);
+  EXPECT_NO_THROW(CheckSnapshotFinite(*blob));
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  std::memcpy(blob->bytes.data() + 4 * 4998, &nan, 4);  // element 1 of 'b'
+  try {
+    CheckSnapshotFinite(*blob);
+    FAIL() << "NaN weights passed";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("parameter 'b' element 1"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

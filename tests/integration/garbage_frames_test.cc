@@ -91,9 +91,10 @@ TEST(StaleTrajectoryTest, TrajectoriesOlderThanMaxPolicyLagAreDroppedAndCounted)
   push.Connect(info.trajectory_endpoints[0]);
   // Valid trajectories of the job's shape, collected under snapshot 0: lag >= 25 > 20.
   for (int i = 0; i < 3; ++i) {
-    ASSERT_TRUE(push.Send(common::EncodeTrajectory(MakeTestTrajectory(
-                              10, 8, 10, 42, 2, /*version=*/0, /*actor_id=*/98, /*H=*/10)),
-                          common::After(5)));
+    common::Trajectory stale =
+        MakeTestTrajectory(10, 8, 10, 42, 2, /*version=*/0, /*actor_id=*/98, /*H=*/10);
+    UseFreshDocuments(stale);
+    ASSERT_TRUE(push.Send(common::EncodeTrajectory(stale), common::After(5)));
   }
   auto status = learner->WaitFor(180);
   ASSERT_TRUE(status) << ReadFile(run + "/learner.log");

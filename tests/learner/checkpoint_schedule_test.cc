@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/error.h"
 #include "learner/checkpoint.h"
 #include "tests/test_util.h"
 
@@ -96,6 +97,28 @@ TEST(CheckpointScheduleTest, FinalNamesTheLastCheckpointAndReplacesAnEarlierFina
   EXPECT_FALSE(std::filesystem::exists(run.final_checkpoint() + ".tmp"));
   // final.pt is not one of the numbered checkpoints that keep-N prunes.
   EXPECT_EQ(ListCheckpoints(run.checkpoints()).size(), 2u);
+}
+
+TEST(CheckpointScheduleTest, AFailedCheckpointIsCountedKeepsThePreviousAndIsRetriedNextInterval) {
+  testing::TempDir dir;
+  std::filesystem::create_directories(dir.path() + "/checkpoints");
+  const auto t0 = Clock::now();
+  CheckpointSchedule schedule(Every(10, 2), common::RunDir(dir.path()), std::nullopt, t0);
+  Writer writer;
+  const auto first = schedule.TrySave(10, writer.Save(), t0);
+  ASSERT_TRUE(first.has_value());
+  const auto failing = [](const std::string& path) {
+    throw common::Unavailable("cannot write '" + path + ".tmp': No space left on device");
+  };
+  EXPECT_FALSE(schedule.TrySave(20, failing, t0 + std::chrono::seconds(30)).has_value());
+  EXPECT_EQ(schedule.failed(), 1u);
+  EXPECT_TRUE(std::filesystem::exists(*first));
+  // Not due again at once: at the next interval, by updates or by minutes.
+  EXPECT_FALSE(schedule.Due(21, t0 + std::chrono::seconds(31)));
+  EXPECT_TRUE(schedule.Due(30, t0 + std::chrono::seconds(31)));
+  EXPECT_TRUE(schedule.Due(21, t0 + std::chrono::seconds(150)));
+  EXPECT_TRUE(schedule.TrySave(30, writer.Save(), t0 + std::chrono::seconds(40)).has_value());
+  EXPECT_EQ(schedule.failed(), 1u);
 }
 
 }  // namespace

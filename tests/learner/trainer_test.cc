@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <limits>
 
 #include "common/error.h"
 #include "tests/model_inputs.h"
@@ -32,7 +33,9 @@ TEST(TrainerTest, AnUpdateMovesTheParametersAndReportsFiniteLossTerms) {
   Trainer trainer(config, world);
   EXPECT_EQ(trainer.Describe(), "device cpu");
   auto before = trainer.Snapshot("run", 0);
-  LossTerms terms = trainer.Update(BatchFor(config, 7));
+  const UpdateResult update = trainer.Update(BatchFor(config, 7));
+  EXPECT_TRUE(update.applied) << update.skip_reason;
+  const LossTerms& terms = update.terms;
   EXPECT_TRUE(std::isfinite(terms.total.item<double>()));
   EXPECT_TRUE(std::isfinite(terms.policy_loss) && std::isfinite(terms.value_loss));
   EXPECT_GT(terms.entropy, 0);
@@ -61,6 +64,56 @@ TEST(TrainerTest, ACheckpointRestoresTheParametersTheOptimiserAndTheCounters) {
   trained.Update(BatchFor(config, 8));
   resumed.Update(BatchFor(config, 8));
   EXPECT_EQ(resumed.Snapshot("run", 2)->bytes, trained.Snapshot("run", 2)->bytes);
+}
+
+TEST(TrainerTest, ANonFiniteOrFailingUpdateIsSkippedAndLeavesTheWeightsAsTheyWere) {
+  MpiWorld world;
+  torch::manual_seed(1);
+  const common::RunConfig config = SmallConfig();
+  Trainer trainer(config, world);
+  const auto before = trainer.Snapshot("run", 0);
+
+  Batch poisoned = BatchFor(config, 7);
+  poisoned.rewards[1][2] = std::numeric_limits<float>::quiet_NaN();
+  UpdateResult skipped = trainer.Update(poisoned);
+  EXPECT_FALSE(skipped.applied);
+  EXPECT_NE(skipped.skip_reason.find("nan"), std::string::npos) << skipped.skip_reason;
+  EXPECT_EQ(trainer.Snapshot("run", 0)->bytes, before->bytes);
+
+  Batch broken = BatchFor(config, 7);
+  broken.slates.fill_(1000);  // candidates that do not exist: LibTorch throws
+  skipped = trainer.Update(broken);
+  EXPECT_FALSE(skipped.applied);
+  EXPECT_NE(skipped.skip_reason.find("the update failed"), std::string::npos)
+      << skipped.skip_reason;
+  EXPECT_EQ(trainer.Snapshot("run", 0)->bytes, before->bytes);
+
+  // The optimiser state is untouched too: the next good update is the one a fresh trainer
+  // makes.
+  torch::manual_seed(1);
+  Trainer fresh(config, world);
+  ASSERT_TRUE(trainer.Update(BatchFor(config, 8)).applied);
+  ASSERT_TRUE(fresh.Update(BatchFor(config, 8)).applied);
+  EXPECT_EQ(trainer.Snapshot("run", 1)->bytes, fresh.Snapshot("run", 1)->bytes);
+}
+
+TEST(TrainerTest, ACheckpointOfNonFiniteWeightsIsNeverWritten) {
+  MpiWorld world;
+  testing::TempDir dir;
+  Trainer trainer(SmallConfig(), world);
+  {
+    torch::NoGradGuard no_grad;
+    trainer.model()->parameters()[3].view({-1})[0] = std::numeric_limits<float>::infinity();
+  }
+  const std::string path = CheckpointPath(dir.path(), 1);
+  try {
+    trainer.Save(path, {1, 10, 1}, "");
+    FAIL() << "wrote a checkpoint of non-finite weights";
+  } catch (const common::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("non-finite"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(std::filesystem::exists(path));
+  EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
 }
 
 TEST(TrainerTest, CudaWithoutACudaDeviceIsRefusedWithAReason) {

@@ -12,7 +12,7 @@
 namespace rlrec::learner {
 namespace {
 
-ExpectedShape Shape() { return {/*unroll=*/2, /*rows=*/5, /*features=*/6, /*slate=*/2, /*H=*/4}; }
+common::TrajectoryContract Shape() { return testing::TestContract(); }
 
 TEST(TrajectoryReceiverTest, ReceivesWhatAnActorSendsAndDropsWhatDoesNotFit) {
   common::ZmqContext context;
@@ -42,12 +42,12 @@ TEST(TrajectoryReceiverTest, ReturnsNothingAtTheDeadlineWhenNothingArrives) {
   EXPECT_LT(common::SecondsSince(start), 2.0);
 }
 
-TEST(TrajectoryReceiverTest, ExpectedShapeFollowsTheConfig) {
+TEST(TrajectoryReceiverTest, ContractFollowsTheConfig) {
   common::RunConfig config;
   config.actor.unroll = 7;
   config.sim.candidates = 12;
   config.sim.topics = 5;
-  const ExpectedShape shape = ExpectedShapeOf(config);
+  const common::TrajectoryContract shape = common::TrajectoryContractOf(config);
   EXPECT_EQ(shape.unroll, 7);
   EXPECT_EQ(shape.rows, 13);
   EXPECT_EQ(shape.features, 12);

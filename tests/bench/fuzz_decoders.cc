@@ -1,0 +1,280 @@
+// fuzz_decoders: feeds mutated real messages to every decoder a peer can reach — a learner's
+// trajectory intake (decode, then the run's contract), an actor's weight snapshots (chunk
+// assembly, run-ended, the finiteness check), the lead's control server and an actor's
+// reading of its welcome — and counts what each did. A decoder may accept a message or refuse
+// it with common::Error; anything else (another exception, a crash, a sanitizer report) is a
+// defect. Trajectories that pass the contract are also batched and run through the policy
+// and the loss, as the learner would, to show that what is accepted is safe to compute on.
+//
+// Run it by hand under AddressSanitizer and UndefinedBehaviorSanitizer for the full count
+// (build-asan/bench/fuzz_decoders --messages 1000000); CTest runs a short seeded pass.
+//
+//   fuzz_decoders [--messages N] [--seed S] [--json]
+#include <torch/torch.h>
+
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "common/capnp_frames.h"
+#include "common/control.capnp.h"
+#include "common/control.h"
+#include "common/error.h"
+#include "common/metrics.h"
+#include "common/policy_model.h"
+#include "common/trajectory_checks.h"
+#include "common/trajectory_codec.h"
+#include "common/weights_codec.h"
+#include "learner/batch.h"
+#include "learner/loss.h"
+#include "tests/test_util.h"
+
+namespace rlrec::bench {
+namespace {
+
+using Frames = std::vector<std::string>;
+
+// A received message made of `frames`, as ZeroMQ would deliver it.
+std::shared_ptr<const common::Multipart> ToMultipart(const Frames& frames) {
+  auto message = std::make_shared<common::Multipart>();
+  for (const std::string& f : frames) {
+    zmq_msg_t* msg = message->AddFrame();
+    zmq_msg_close(msg);
+    if (zmq_msg_init_size(msg, f.size()) != 0) throw std::bad_alloc();
+    if (!f.empty()) std::memcpy(zmq_msg_data(msg), f.data(), f.size());
+  }
+  return message;
+}
+
+// Applies one to four random mutations to a copy of `seed`: bit flips, interesting bytes and
+// words, truncation, insertion, and frames dropped, repeated or swapped.
+Frames Mutate(const Frames& seed, std::mt19937_64& rng) {
+  Frames frames = seed;
+  auto pick = [&](size_t n) { return n == 0 ? 0 : static_cast<size_t>(rng() % n); };
+  static const uint64_t kWords[] = {
+      0,          ~uint64_t{0}, uint64_t{1} << 31, uint64_t{1} << 32, uint64_t{1} << 63,
+      0x7fffffff, 0xffffffff,   0x7fc00000,        0x7f800000,        0xff800000};
+  for (int m = 0, n = 1 + static_cast<int>(rng() % 4); m < n && !frames.empty(); ++m) {
+    std::string& f = frames[pick(frames.size())];
+    switch (rng() % 9) {
+      case 0:
+      case 1:
+      case 2:
+        if (!f.empty()) f[pick(f.size())] ^= static_cast<char>(1 << (rng() % 8));
+        break;
+      case 3:
+        if (!f.empty()) f[pick(f.size())] = "\x00\xff\x7f\x80\x01"[rng() % 5];
+        break;
+      case 4:
+        if (f.size() >= 8) {
+          const uint64_t w = kWords[pick(std::size(kWords))];
+          std::memcpy(&f[pick(f.size() - 7) / 4 * 4], &w, rng() % 2 ? 8 : 4);
+        }
+        break;
+      case 5:
+        f.resize(pick(f.size() + 1));
+        break;
+      case 6:
+        f.insert(pick(f.size() + 1), std::string(1 + rng() % 16, static_cast<char>(rng())));
+        break;
+      case 7:
+        if (frames.size() > 1) {
+          frames.erase(frames.begin() + static_cast<long>(pick(frames.size())));
+        } else {
+          frames.push_back(frames.front());
+        }
+        break;
+      case 8:
+        if (frames.size() > 1) std::swap(frames[pick(frames.size())], frames[pick(frames.size())]);
+        break;
+    }
+  }
+  return frames;
+}
+
+struct Tally {
+  std::string decoder;
+  uint64_t messages = 0, accepted = 0, refused = 0, unexpected = 0;
+  uint64_t computed = 0, nonfinite_losses = 0;  // trajectories only
+};
+
+// Runs `decode` on `count` mutations of the `seeds`; it returns normally for an accepted
+// message and throws common::Error for a refused one.
+Tally Fuzz(const std::string& name, const std::vector<Frames>& seeds, uint64_t count,
+           std::mt19937_64& rng,
+           const std::function<void(std::shared_ptr<const common::Multipart>)>& decode) {
+  Tally tally;
+  tally.decoder = name;
+  for (uint64_t i = 0; i < count; ++i) {
+    const Frames frames = Mutate(seeds[rng() % seeds.size()], rng);
+    ++tally.messages;
+    try {
+      decode(ToMultipart(frames));
+      ++tally.accepted;
+    } catch (const common::Error&) {
+      ++tally.refused;
+    } catch (const std::exception& e) {
+      if (++tally.unexpected <= 5) {
+        std::fprintf(stderr, "%s: message %llu: unexpected %s\n", name.c_str(),
+                     static_cast<unsigned long long>(i), e.what());
+      }
+    }
+  }
+  return tally;
+}
+
+// Trajectories: decode, check against the contract, then batch and compute the loss.
+Tally FuzzTrajectories(uint64_t count, std::mt19937_64& rng) {
+  const int T = 2, E = 3, C = 4, F = 6, K = 2, H = 4;
+  std::vector<Frames> seeds;
+  for (uint32_t actor = 0; actor < 3; ++actor) {
+    seeds.push_back(testing::CopyFrames(
+        common::EncodeTrajectory(testing::MakeTestTrajectory(T, E, C, F, K, 5, actor, H))));
+  }
+  const common::TrajectoryContract contract = testing::TestContract(T, C, F, K, H);
+  common::PolicyModelOptions options;
+  options.feature_dim = F;
+  options.hidden = 8;
+  options.item_buckets = 50;
+  options.topics = contract.topics;
+  torch::manual_seed(1);
+  common::PolicyModel model(options);
+  const learner::LossOptions loss_options;
+  Tally tally;
+  uint64_t computed = 0, nonfinite = 0;
+  tally = Fuzz("trajectory", seeds, count, rng, [&](std::shared_ptr<const common::Multipart> m) {
+    common::Trajectory t = common::DecodeTrajectory(std::move(m));
+    common::CheckTrajectory(t, contract);
+    const learner::Batch batch = learner::MakeBatch({t}, torch::kCPU);
+    const learner::LossTerms terms = learner::ObjectiveLoss(model, batch, loss_options);
+    ++computed;
+    if (!std::isfinite(terms.total.item<double>())) ++nonfinite;
+  });
+  tally.computed = computed;
+  tally.nonfinite_losses = nonfinite;
+  return tally;
+}
+
+// Weights: chunks of two versions and run-ended messages, into an actor's assembler with the
+// run's rules; completed snapshots go through the finiteness check.
+Tally FuzzWeights(uint64_t count, std::mt19937_64& rng) {
+  auto blob = std::make_shared<common::SnapshotBlob>();
+  blob->run_id = "run";
+  blob->manifest = {{"w", common::DType::kFloat32, {300}}, {"b", common::DType::kFloat32, {20}}};
+  blob->bytes.resize(320 * 4);
+  for (size_t i = 0; i < 320; ++i) {
+    const float x = 0.01f * static_cast<float>(i);
+    std::memcpy(blob->bytes.data() + 4 * i, &x, 4);
+  }
+  std::vector<Frames> seeds;
+  for (uint64_t version : {1, 2}) {
+    blob->version = version;
+    for (const auto& chunk : common::EncodeWeightChunks(blob, 512)) {
+      seeds.push_back(testing::CopyFrames(chunk));
+    }
+  }
+  seeds.push_back(testing::CopyFrames(common::EncodeRunEnded("run", "max_updates")));
+  common::SnapshotAssembler assembler({"run", blob->manifest});
+  return Fuzz("weights", seeds, count, rng, [&](std::shared_ptr<const common::Multipart> m) {
+    if (m->size() > 0 && m->view(0) == common::kRunEndedTopic) {
+      common::DecodeRunEnded(std::move(m));
+      return;
+    }
+    if (auto done = assembler.Add(std::move(m))) common::CheckSnapshotFinite(*done);
+  });
+}
+
+// Control: hellos and status requests into the lead's server (answered, never thrown), and
+// its welcome into an actor's reader.
+std::vector<Tally> FuzzControl(uint64_t count, std::mt19937_64& rng) {
+  common::ZmqContext context;
+  common::ControlServer server(context, "tcp://127.0.0.1:*");
+  common::LearnerInfo info;
+  info.run_id = "run";
+  info.trajectory_endpoints = {"tcp://10.0.0.1:7000", "tcp://10.0.0.2:7000"};
+  info.weights_endpoint = "tcp://10.0.0.1:7001";
+  std::vector<Frames> requests;
+  for (uint32_t actor : {0u, 7u, 4000u}) {
+    auto message = std::make_shared<common::CapnpOutgoing>(256);
+    auto hello = message->builder().initRoot<common::wire::ControlRequest>().initHello();
+    hello.setProtocolVersion(common::kProtocolVersion);
+    hello.setActorId(actor);
+    hello.setHost("actor-host");
+    hello.setPid(1234);
+    requests.push_back(testing::CopyFrames(common::ToFrames(std::move(message))));
+  }
+  auto status = std::make_shared<common::CapnpOutgoing>(64);
+  status->builder().initRoot<common::wire::ControlRequest>().setStatus();
+  requests.push_back(testing::CopyFrames(common::ToFrames(std::move(status))));
+  // The server answers everything: a refusal is its way of saying no.
+  Tally served = Fuzz("control_request", requests, count, rng,
+                      [&](std::shared_ptr<const common::Multipart> m) {
+                        if (server.Answer(std::move(m), info).frames.empty()) {
+                          throw std::logic_error("no reply");
+                        }
+                      });
+  const std::vector<Frames> welcomes = {
+      testing::CopyFrames(server.Answer(ToMultipart(requests[0]), info))};
+  Tally read = Fuzz("control_welcome", welcomes, count, rng,
+                    [&](std::shared_ptr<const common::Multipart> m) {
+                      common::DecodeWelcome(std::move(m), "refused: ");
+                    });
+  return {served, read};
+}
+
+}  // namespace
+}  // namespace rlrec::bench
+
+int main(int argc, char** argv) {
+  using namespace rlrec;
+  uint64_t messages = 100000, seed = 1;
+  bool json = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--json") {
+      json = true;
+    } else if (a == "--messages" && i + 1 < argc) {
+      messages = std::stoull(argv[++i]);
+    } else if (a == "--seed" && i + 1 < argc) {
+      seed = std::stoull(argv[++i]);
+    } else {
+      std::fprintf(stderr, "usage: fuzz_decoders [--messages N] [--seed S] [--json]\n");
+      return 2;
+    }
+  }
+  std::mt19937_64 rng(seed);
+  std::vector<bench::Tally> tallies = {bench::FuzzTrajectories(messages, rng),
+                                       bench::FuzzWeights(messages, rng)};
+  for (auto& t : bench::FuzzControl(messages, rng)) tallies.push_back(t);
+  uint64_t unexpected = 0;
+  for (const auto& t : tallies) {
+    unexpected += t.unexpected;
+    if (json) {
+      common::JsonObject o;
+      o.Add("decoder", t.decoder)
+          .Add("messages", t.messages)
+          .Add("accepted", t.accepted)
+          .Add("refused", t.refused)
+          .Add("unexpected", t.unexpected)
+          .Add("computed", t.computed)
+          .Add("nonfinite_losses", t.nonfinite_losses);
+      std::printf("%s\n", o.str().c_str());
+    } else {
+      std::printf("%-16s %10llu messages  %10llu accepted  %10llu refused  %llu unexpected",
+                  t.decoder.c_str(), static_cast<unsigned long long>(t.messages),
+                  static_cast<unsigned long long>(t.accepted),
+                  static_cast<unsigned long long>(t.refused),
+                  static_cast<unsigned long long>(t.unexpected));
+      if (t.decoder == "trajectory") {
+        std::printf("  (%llu batched and trained on, %llu non-finite losses)",
+                    static_cast<unsigned long long>(t.computed),
+                    static_cast<unsigned long long>(t.nonfinite_losses));
+      }
+      std::printf("\n");
+    }
+  }
+  return unexpected == 0 ? 0 : 1;
+}

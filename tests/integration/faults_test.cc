@@ -1,0 +1,122 @@
+// Operations that fail safe: a second learner on a run folder is refused and the first goes
+// on untouched; a full disk costs checkpoints (counted, named, retried) but not the run.
+#include <gtest/gtest.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "learner/checkpoint.h"
+#include "tests/test_util.h"
+
+namespace rlrec::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST(FaultsTest, ASecondLearnerOnARunFolderIsRefusedNamingTheFirst) {
+  TempDir dir;
+  const std::string run = dir.path() + "/run";
+  auto first = StartLearner(run, {});
+  const std::string control = WaitForControlEndpoint(run);
+  ASSERT_FALSE(control.empty()) << ReadFile(run + "/learner.log");
+
+  auto second = StartLearner(run, {}, dir.path() + "/second.log");
+  const auto status = second->WaitFor(60);
+  ASSERT_TRUE(status) << "the second learner is still running";
+  EXPECT_NE(*status, 0);
+  const std::string why = ReadFile(dir.path() + "/second.log");
+  EXPECT_NE(why.find("is in use by another learner (pid " + std::to_string(first->pid())),
+            std::string::npos)
+      << why;
+  // The first is untouched: still running, its endpoint file still there, its rows its own.
+  EXPECT_TRUE(first->running());
+  EXPECT_EQ(ReadFile(run + "/control.endpoint").find(control), 0u);
+  first->Signal(SIGTERM);
+  const auto first_status = first->WaitFor(60);
+  ASSERT_TRUE(first_status);
+  EXPECT_EQ(*first_status, 0) << ReadFile(run + "/learner.log");
+  for (const auto& row : ReadLines(run + "/metrics.jsonl")) {
+    EXPECT_TRUE(JsonNumber(row, "update").has_value()) << row;
+  }
+}
+
+// A small tmpfs mounted for the test's lifetime (root only).
+class SmallDisk {
+ public:
+  SmallDisk(const std::string& path, const char* size) : path_(path) {
+    fs::create_directories(path);
+    const std::string options = std::string("size=") + size;
+    mounted_ = ::mount("tmpfs", path.c_str(), "tmpfs", 0, options.c_str()) == 0;
+  }
+  ~SmallDisk() {
+    if (mounted_) ::umount2(path_.c_str(), MNT_DETACH);
+  }
+  bool mounted() const { return mounted_; }
+
+ private:
+  std::string path_;
+  bool mounted_ = false;
+};
+
+// Writes `path` until the disk is full.
+void FillDisk(const std::string& path) {
+  std::ofstream out(path, std::ios::binary);
+  const std::string block(1 << 16, 'x');
+  while (out.write(block.data(), block.size()) && out.flush()) {
+  }
+}
+
+TEST(FaultsTest, AFullDiskCostsCheckpointsNotTheRun) {
+  TempDir dir;
+  SmallDisk disk(dir.path() + "/disk", "32m");
+  if (!disk.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here (needs root)";
+  const std::string run = dir.path() + "/disk/run", log = dir.path() + "/learner.log";
+  auto learner = StartLearner(run, {"--run.checkpoint_every=5", "--run.max_updates=100000"}, log);
+  const std::string control = WaitForControlEndpoint(run);
+  ASSERT_FALSE(control.empty()) << ReadFile(log);
+  auto actor = StartActor(dir.path(), control, 0);
+  const auto deadline = common::After(120);
+  while (ReadFile(log).find("checkpoint of update") == std::string::npos &&
+         learner::ListCheckpoints(run + "/checkpoints").empty() &&
+         common::Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_FALSE(learner::ListCheckpoints(run + "/checkpoints").empty()) << ReadFile(log);
+
+  FillDisk(dir.path() + "/disk/filler");
+  while (ReadFile(log).find("No space left on device") == std::string::npos &&
+         common::Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_NE(ReadFile(log).find("No space left on device"), std::string::npos) << ReadFile(log);
+  EXPECT_TRUE(learner->running()) << ReadFile(log);
+  // No temporary file is left behind, and an older checkpoint is still there.
+  for (const auto& entry : fs::directory_iterator(run + "/checkpoints")) {
+    EXPECT_NE(entry.path().extension(), ".tmp") << entry.path();
+  }
+  EXPECT_FALSE(learner::ListCheckpoints(run + "/checkpoints").empty());
+
+  // Space again: the next checkpoint is written, and the run ends as usual.
+  fs::remove(dir.path() + "/disk/filler");
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  learner->Signal(SIGTERM);
+  const auto status = learner->WaitFor(60);
+  ASSERT_TRUE(status);
+  EXPECT_EQ(*status, 0) << ReadFile(log);
+  EXPECT_TRUE(actor->WaitFor(60));
+  EXPECT_TRUE(fs::exists(run + "/checkpoints/final.pt"));
+  const auto rows = ReadLines(run + "/metrics.jsonl");
+  ASSERT_FALSE(rows.empty());
+  const auto failed = JsonNumber(rows.back(), "failed_checkpoints");
+  ASSERT_TRUE(failed) << rows.back();
+  EXPECT_GE(*failed, 1) << rows.back();
+  // Every row that reached the file is whole.
+  for (const auto& row : rows) EXPECT_TRUE(JsonNumber(row, "update").has_value()) << row;
+}
+
+}  // namespace
+}  // namespace rlrec::testing
