@@ -81,8 +81,9 @@ ActorStats RunActor(const common::RunConfig& config, uint32_t actor_id,
   ActorStats stats;
   torch::NoGradGuard no_grad;
   const Deadline connect_deadline = After(transport.connect_timeout_s);
+  const common::SocketSecurity security = common::ClientSecurity(transport);
   common::ControlClient control(context, transport.control, transport.request_timeout_s,
-                                transport.request_retries);
+                                transport.request_retries, security);
   common::LearnerInfo info;
   if (!Connect(control, actor_id, connect_deadline, stop, &info)) {
     stats.stop_reason = "signal";
@@ -90,12 +91,13 @@ ActorStats RunActor(const common::RunConfig& config, uint32_t actor_id,
   }
   RLREC_LOG(Info) << "joined run " << info.run_id << ": " << info.trajectory_endpoints.size()
                   << " trajectory endpoint(s), weights at " << info.weights_endpoint;
-  TrajectorySender sender(context, info.trajectory_endpoints, transport.send_hwm);
+  TrajectorySender sender(context, info.trajectory_endpoints, transport.send_hwm, security);
   common::PolicyModel model(common::ModelOptions(config));
   model->eval();
   // Only snapshots of this run and of this model are taken.
   SnapshotCache cache(context, info.weights_endpoint, {info.run_id, common::ManifestOf(*model)},
-                      common::MaxWeightMessageBytes(size_t(transport.weights_chunk_kib) << 10));
+                      common::MaxWeightMessageBytes(size_t(transport.weights_chunk_kib) << 10),
+                      security);
   std::shared_ptr<const common::SnapshotBlob> snapshot =
       FirstSnapshot(cache, stop, connect_deadline, info.weights_endpoint);
   if (!snapshot) {

@@ -7,8 +7,11 @@ namespace rlrec::actors {
 using common::After;
 
 SnapshotCache::SnapshotCache(const common::ZmqContext& context, const std::string& weights_endpoint,
-                             common::SnapshotRules rules, size_t max_message_bytes)
-    : rules_(std::move(rules)), max_message_bytes_(max_message_bytes) {
+                             common::SnapshotRules rules, size_t max_message_bytes,
+                             common::SocketSecurity security)
+    : rules_(std::move(rules)),
+      max_message_bytes_(max_message_bytes),
+      security_(std::move(security)) {
   // The thread makes and owns the socket: a ZeroMQ socket belongs to one thread.
   thread_ = std::thread(&SnapshotCache::Receive, this, std::cref(context), weights_endpoint);
 }
@@ -54,13 +57,15 @@ void SnapshotCache::Handle(const std::shared_ptr<const common::Multipart>& messa
 namespace {
 
 std::unique_ptr<common::ZmqSocket> Subscribe(const common::ZmqContext& context,
-                                             const std::string& endpoint, size_t max_bytes) {
+                                             const std::string& endpoint, size_t max_bytes,
+                                             const common::SocketSecurity& security) {
   auto socket = std::make_unique<common::ZmqSocket>(context, ZMQ_SUB, "weights SUB");
   // A whole snapshot's chunks must fit while this thread assembles; PUB drops beyond it.
   socket->SetInt(ZMQ_RCVHWM, 4096);
   socket->LimitMessages(max_bytes, common::kMaxWeightFrames);
   socket->SetBytes(ZMQ_SUBSCRIBE, common::kWeightsTopic);
   socket->SetBytes(ZMQ_SUBSCRIBE, common::kRunEndedTopic);
+  common::SecureClient(*socket, security);
   socket->Connect(endpoint);
   return socket;
 }
@@ -69,7 +74,8 @@ std::unique_ptr<common::ZmqSocket> Subscribe(const common::ZmqContext& context,
 
 void SnapshotCache::Receive(const common::ZmqContext& context, std::string endpoint) {
   try {
-    std::unique_ptr<common::ZmqSocket> socket = Subscribe(context, endpoint, max_message_bytes_);
+    std::unique_ptr<common::ZmqSocket> socket =
+        Subscribe(context, endpoint, max_message_bytes_, security_);
     auto last_message = common::Clock::now();
     common::SnapshotAssembler assembler(rules_);
     common::LogLimiter log_limiter;
@@ -84,7 +90,7 @@ void SnapshotCache::Receive(const common::ZmqContext& context, std::string endpo
         if (common::SecondsSince(last_message) >= kResubscribeAfterS) {
           RLREC_LOG(Warning) << "no weights message from " << endpoint << " for "
                              << kResubscribeAfterS << " s; subscribing afresh";
-          socket = Subscribe(context, endpoint, max_message_bytes_);
+          socket = Subscribe(context, endpoint, max_message_bytes_, security_);
           oversized = 0;
           last_message = common::Clock::now();
           ++resubscriptions_;

@@ -8,6 +8,7 @@
 #include <string>
 #include <thread>
 
+#include "common/curve.h"
 #include "common/weights_codec.h"
 #include "common/zmq_socket.h"
 
@@ -21,7 +22,8 @@ namespace rlrec::actors {
 // chunks, chunks of another run or of a model other than `rules` describes, and snapshots
 // holding NaN or infinity are dropped and counted, and the current snapshot stays; no
 // message, however crafted, stops the thread. Only a run-ended message of the rules' run
-// ends the run. ZeroMQ drops the connection of a publisher that sends an oversized frame and
+// ends the run. With `security`, it subscribes over CURVE with the run's client keys.
+// ZeroMQ drops the connection of a publisher that sends an oversized frame and
 // does not reconnect; the learner re-publishes every few seconds, so after kResubscribeAfterS
 // without a message the cache connects afresh. Thread-safe. `context` must outlive this
 // object.
@@ -31,7 +33,8 @@ class SnapshotCache {
 
   SnapshotCache(const common::ZmqContext& context, const std::string& weights_endpoint,
                 common::SnapshotRules rules = {},
-                size_t max_message_bytes = common::MaxWeightMessageBytes(size_t{1} << 30));
+                size_t max_message_bytes = common::MaxWeightMessageBytes(size_t{1} << 30),
+                common::SocketSecurity security = {});
   // Stops and joins the receiving thread (within about 100 ms).
   ~SnapshotCache();
   SnapshotCache(const SnapshotCache&) = delete;
@@ -58,6 +61,7 @@ class SnapshotCache {
 
   const common::SnapshotRules rules_;
   const size_t max_message_bytes_;
+  const common::SocketSecurity security_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> run_ended_{false};
   std::atomic<uint64_t> snapshots_received_{0};

@@ -7,11 +7,13 @@
 namespace rlrec::actors {
 
 TrajectorySender::TrajectorySender(const common::ZmqContext& context,
-                                   const std::vector<std::string>& endpoints, int send_hwm)
+                                   const std::vector<std::string>& endpoints, int send_hwm,
+                                   const common::SocketSecurity& security)
     : socket_(context, ZMQ_PUSH, "trajectory PUSH") {
   socket_.SetInt(ZMQ_SNDHWM, send_hwm);
   socket_.SetInt(ZMQ_SNDBUF, common::kTrajectorySocketBufferBytes);
   socket_.LimitMessages(common::kMaxSendOnlyInboundBytes, 1);
+  common::SecureClient(socket_, security);
   for (const auto& endpoint : endpoints) socket_.Connect(endpoint);
 }
 

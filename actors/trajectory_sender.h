@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "common/curve.h"
 #include "common/trajectory.h"
 #include "common/zmq_socket.h"
 
@@ -17,8 +18,9 @@ namespace rlrec::actors {
 // growing their memory or serving stale data. Not thread-safe. `context` must outlive it.
 class TrajectorySender {
  public:
+  // With `security`, connects over CURVE with the run's client keys.
   TrajectorySender(const common::ZmqContext& context, const std::vector<std::string>& endpoints,
-                   int send_hwm);
+                   int send_hwm, const common::SocketSecurity& security = {});
 
   // Encodes `trajectory` and queues it without copying its tensors (it keeps them alive until
   // sent). While the queue is full it waits, checking `cancelled` every 0.1 s: returns false,

@@ -21,6 +21,8 @@ enum class Objective { kVTrace, kTopKReinforce, kPolicyGradient };
 enum class UserEncoder { kPooled, kGru };
 // sim.choice: how a simulated user picks an item from a slate.
 enum class ChoiceModel { kProportional, kMultinomialLogit };
+// transport.security: whether sockets authenticate and encrypt (ZeroMQ CURVE).
+enum class Security { kAuto, kCurve, kNone };
 
 // kValues: every value of E with its name, in the order --help lists them.
 template <typename E>
@@ -47,6 +49,12 @@ template <>
 struct ChoiceNames<ChoiceModel> {
   static constexpr std::pair<ChoiceModel, const char*> kValues[] = {
       {ChoiceModel::kProportional, "proportional"}, {ChoiceModel::kMultinomialLogit, "mnl"}};
+};
+
+template <>
+struct ChoiceNames<Security> {
+  static constexpr std::pair<Security, const char*> kValues[] = {
+      {Security::kAuto, "auto"}, {Security::kCurve, "curve"}, {Security::kNone, "none"}};
 };
 
 // The name of `value` ("vtrace").

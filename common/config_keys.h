@@ -166,7 +166,14 @@ constexpr Range ClosedOpen(double low, double high) {
   X(transport, send_hwm, int, 1, Closed(1, 1e6),                                                   \
     "trajectories an actor queues before it waits for the learner (back-pressure)")                \
   X(transport, receive_hwm, int, 2, Closed(1, 1e6),                                                \
-    "trajectories the learner queues before its senders wait")
+    "trajectories the learner queues before its senders wait")                                     \
+  X(transport, security, Security, Security::kAuto, Any(),                                         \
+    "socket authentication and encryption: curve (ZeroMQ CURVE with the run's keys), none, or "    \
+    "auto (curve unless the address is a loopback one: transport.host for learners, the host of " \
+    "transport.control for actors)")                                                               \
+  X(transport, key_file, std::string, "", Any(),                                                   \
+    "actors with CURVE: the run's curve-client.keys (rlrec train, launch/mpi-train and "           \
+    "slurm/train.sbatch pass it; learners keep the run's keys in RUN/curve.keys)")
 
 // S(section, Type, KEYS) for every section, in order.
 #define RLREC_CONFIG_SECTIONS(S)                                                                   \

@@ -53,8 +53,12 @@ OutgoingMessage Refusal(const std::string& reason) {
 }  // namespace
 
 ControlClient::ControlClient(const ZmqContext& context, std::string endpoint, double timeout_s,
-                             int retries)
-    : context_(context), endpoint_(std::move(endpoint)), timeout_s_(timeout_s), retries_(retries) {}
+                             int retries, SocketSecurity security)
+    : context_(context),
+      endpoint_(std::move(endpoint)),
+      timeout_s_(timeout_s),
+      retries_(retries),
+      security_(std::move(security)) {}
 
 std::unique_ptr<Multipart> ControlClient::Request(const OutgoingMessage& request,
                                                   const char* what) {
@@ -63,6 +67,7 @@ std::unique_ptr<Multipart> ControlClient::Request(const OutgoingMessage& request
     ZmqSocket socket(context_, ZMQ_REQ, "control REQ");
     socket.SetInt(ZMQ_LINGER, 0);
     socket.LimitMessages(kMaxControlMessageBytes, kMaxControlFrames);
+    SecureClient(socket, security_);
     socket.Connect(endpoint_);
     Deadline deadline = After(timeout_s_);
     if (!socket.Send(request, deadline)) continue;
@@ -112,9 +117,11 @@ LearnerInfo ControlClient::Status() {
                    });
 }
 
-ControlServer::ControlServer(const ZmqContext& context, const std::string& endpoint)
+ControlServer::ControlServer(const ZmqContext& context, const std::string& endpoint,
+                             const SocketSecurity& security)
     : socket_(context, ZMQ_REP, "control REP") {
   socket_.LimitMessages(kMaxControlMessageBytes, kMaxControlFrames);
+  SecureServer(socket_, security);
   endpoint_ = socket_.Bind(endpoint);
 }
 

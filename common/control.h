@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/curve.h"
 #include "common/logging.h"
 #include "common/protocol.h"
 #include "common/zmq_socket.h"
@@ -28,7 +29,9 @@ struct LearnerInfo {
 // `retries` more times. Not thread-safe.
 class ControlClient {
  public:
-  ControlClient(const ZmqContext& context, std::string endpoint, double timeout_s, int retries);
+  // With `security`, every request goes over CURVE with the run's client keys.
+  ControlClient(const ZmqContext& context, std::string endpoint, double timeout_s, int retries,
+                SocketSecurity security = {});
 
   // Introduces actor `actor_id` and returns the learner's endpoints. Throws
   // Error(kInvalidInput) with the learner's reason if it refuses (for example a protocol
@@ -45,6 +48,7 @@ class ControlClient {
   std::string endpoint_;
   double timeout_s_;
   int retries_;
+  SocketSecurity security_;
 };
 
 // Actor ids lie below this: a hello with a larger id is refused.
@@ -59,7 +63,9 @@ LearnerInfo DecodeWelcome(std::shared_ptr<const Multipart> reply, const std::str
 class ControlServer {
  public:
   // Binds `endpoint` (port "*" picks a free one).
-  ControlServer(const ZmqContext& context, const std::string& endpoint);
+  // With `security`, a CURVE server that only the run's clients reach (ZapHandler).
+  ControlServer(const ZmqContext& context, const std::string& endpoint,
+                const SocketSecurity& security = {});
 
   // The endpoint actually bound.
   const std::string& endpoint() const { return endpoint_; }

@@ -17,6 +17,8 @@ enum class RunFile {
   kPorts,
   kControlEndpoint,
   kLock,
+  kCurveKeys,
+  kCurveClientKeys,
   kLogs,
   kLearnerLog,
   kActorLog,
@@ -50,6 +52,10 @@ inline constexpr RunFileSpec kRunFiles[] = {
      "the lead learner's control endpoint, present while it runs"},
     {RunFile::kLock, "LOCK", "learner.lock",
      "locked by the lead learner while it runs (no second learner on one folder); says who"},
+    {RunFile::kCurveKeys, "CURVE_KEYS", "curve.keys",
+     "the run's CURVE keys, server and client (owner-only; learners)"},
+    {RunFile::kCurveClientKeys, "CURVE_CLIENT_KEYS", "curve-client.keys",
+     "the keys actors connect with: transport.key_file (owner-only)"},
     {RunFile::kLogs, "LOGS", "logs", "the programs' logs"},
     {RunFile::kLearnerLog, "LEARNER_LOG", "logs/learner.log", "the learner's output (rlrec train)"},
     {RunFile::kActorLog, "ACTOR_LOG", "logs/actor-{id}.log", "each actor's output (rlrec train)"},
@@ -61,6 +67,14 @@ inline constexpr RunFileSpec kRunFiles[] = {
     {RunFile::kCurvesData, "CURVES_DATA", "curves.tsv", "the curves' data"},
     {RunFile::kCurvesScript, "CURVES_SCRIPT", "curves.gp", "the curves' gnuplot script"},
 };
+
+// The path of `file` relative to a run folder, as kRunFiles has it.
+inline const char* RunFilePath(RunFile file) {
+  for (const auto& spec : kRunFiles) {
+    if (spec.file == file) return spec.path;
+  }
+  return "";
+}
 
 // A run folder: where every file of a run goes. Cheap to copy; does not touch the disk unless
 // a method says so. Thread-compatible.
@@ -82,6 +96,8 @@ class RunDir {
   std::string ports() const { return Path(RunFile::kPorts); }
   std::string control_endpoint() const { return Path(RunFile::kControlEndpoint); }
   std::string lock() const { return Path(RunFile::kLock); }
+  std::string curve_keys() const { return Path(RunFile::kCurveKeys); }
+  std::string curve_client_keys() const { return Path(RunFile::kCurveClientKeys); }
   std::string logs() const { return Path(RunFile::kLogs); }
   std::string learner_log() const { return Path(RunFile::kLearnerLog); }
   std::string actor_log(int id) const { return Path(RunFile::kActorLog, id); }

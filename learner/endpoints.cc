@@ -2,9 +2,11 @@
 
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include "common/atomic_file.h"
+#include "common/error.h"
 
 namespace rlrec::learner {
 namespace {
@@ -93,6 +95,30 @@ LearnerPorts ChoosePorts(const common::RunConfig::Transport& transport, int rank
   ports.trajectory = transport.trajectory_port != 0 ? transport.trajectory_port + rank
                                                     : saved.Get(LearnerSocket::kTrajectory, rank);
   return ports;
+}
+
+common::SocketSecurity LearnerSecurity(const common::RunConfig::Transport& transport,
+                                       const common::RunDir& run_dir, const MpiWorld& world,
+                                       double timeout_s) {
+  if (!common::UsesCurve(transport.security, transport.host)) return {};
+  std::string text;
+  if (world.rank() == 0) {
+    common::CurveKeys keys;
+    if (std::filesystem::exists(run_dir.curve_keys())) {
+      keys = common::ReadCurveKeys(run_dir.curve_keys());
+      if (keys.server_secret.empty()) {
+        throw common::InvalidInput("'" + run_dir.curve_keys() + "' holds no server_secret");
+      }
+    } else {
+      keys = common::GenerateCurveKeys();
+      common::WriteCurveKeys(run_dir.curve_keys(), keys, /*for_clients=*/false);
+    }
+    common::WriteCurveKeys(run_dir.curve_client_keys(), keys, /*for_clients=*/true);
+    text = common::CurveKeysText(keys);
+  }
+  // Every rank binds a CURVE server socket (its trajectory PULL) with the lead's keys.
+  text = world.AllGather(text, timeout_s)[0];
+  return {true, common::ParseCurveKeysText(text, "the lead learner's keys")};
 }
 
 }  // namespace rlrec::learner

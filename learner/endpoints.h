@@ -5,6 +5,9 @@
 #include <string>
 
 #include "common/config_keys.h"
+#include "common/curve.h"
+#include "common/run_dir.h"
+#include "learner/mpi_world.h"
 
 namespace rlrec::learner {
 
@@ -55,6 +58,15 @@ struct LearnerPorts {
   int weights = 0;
   int trajectory = 0;
 };
+// The security of the learners' sockets. Without CURVE (UsesCurve for transport.host): none.
+// With it, the lead reads the run's keys from RUN/curve.keys (a resumed run keeps its keys, so
+// actors still running reconnect) or creates them there, writes RUN/curve-client.keys for the
+// actors (both owner-only), and hands the keys to every other rank over MPI (within
+// `timeout_s`). Every rank calls it.
+common::SocketSecurity LearnerSecurity(const common::RunConfig::Transport& transport,
+                                       const common::RunDir& run_dir, const MpiWorld& world,
+                                       double timeout_s);
+
 LearnerPorts ChoosePorts(const common::RunConfig::Transport& transport, int rank,
                          const PortsFile& saved);
 

@@ -9,10 +9,12 @@ namespace rlrec::learner {
 LeadServer::LeadServer(const common::ZmqContext& context,
                        const common::RunConfig::Transport& transport, const common::RunDir& run_dir,
                        const LearnerPorts& ports, std::vector<std::string> trajectory_endpoints,
-                       std::shared_ptr<const common::SnapshotBlob> first)
+                       std::shared_ptr<const common::SnapshotBlob> first,
+                       const common::SocketSecurity& security)
     : publisher_(context, BindEndpoint(transport.host, ports.weights),
-                 size_t(transport.weights_chunk_kib) * 1024, transport.weights_republish_s),
-      control_(context, BindEndpoint(transport.host, ports.control)),
+                 size_t(transport.weights_chunk_kib) * 1024, transport.weights_republish_s,
+                 security),
+      control_(context, BindEndpoint(transport.host, ports.control), security),
       run_dir_(run_dir) {
   const std::string host = HostName();
   publisher_.Publish(std::move(first));

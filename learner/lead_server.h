@@ -28,7 +28,8 @@ class LeadServer {
   LeadServer(const common::ZmqContext& context, const common::RunConfig::Transport& transport,
              const common::RunDir& run_dir, const LearnerPorts& ports,
              std::vector<std::string> trajectory_endpoints,
-             std::shared_ptr<const common::SnapshotBlob> first);
+             std::shared_ptr<const common::SnapshotBlob> first,
+             const common::SocketSecurity& security = {});
 
   // Answers every waiting control request (reporting `counters`) and re-publishes the latest
   // snapshot when due. Never blocks; call it often.

@@ -9,6 +9,7 @@
 
 #include "common/config.h"
 #include "common/logging.h"
+#include "common/zap_handler.h"
 #include "learner/batch_intake.h"
 #include "learner/checkpoint_schedule.h"
 #include "learner/endpoints.h"
@@ -53,13 +54,17 @@ std::unique_ptr<LeadServer> StartLeadServer(const common::ZmqContext& context,
                                             const common::RunDir& run_dir,
                                             const LearnerPorts& ports,
                                             const std::vector<std::string>& trajectory_endpoints,
-                                            Trainer& trainer, const TrainingCounters& counters) {
-  auto server =
-      std::make_unique<LeadServer>(context, config.transport, run_dir, ports, trajectory_endpoints,
-                                   trainer.Snapshot(run_dir.run_id(), counters.snapshot_version));
+                                            Trainer& trainer, const TrainingCounters& counters,
+                                            const common::SocketSecurity& security) {
+  auto server = std::make_unique<LeadServer>(
+      context, config.transport, run_dir, ports, trajectory_endpoints,
+      trainer.Snapshot(run_dir.run_id(), counters.snapshot_version), security);
   RLREC_LOG(Info) << "run " << run_dir.run_id() << ": control " << server->control_endpoint()
                   << ", weights " << server->weights_endpoint() << ", "
-                  << trajectory_endpoints.size() << " learner rank(s), " << trainer.Describe();
+                  << trajectory_endpoints.size() << " learner rank(s), " << trainer.Describe()
+                  << (security.curve
+                          ? ", CURVE security (clients need " + run_dir.curve_client_keys() + ")"
+                          : ", no socket security");
   return server;
 }
 
@@ -114,16 +119,23 @@ LearnerSummary RunLearner(const common::RunConfig& config, const common::RunDir&
   Trainer trainer(config, world);
   TrainingCounters counters = resume ? Resume(trainer, run_dir) : TrainingCounters{};
 
-  // Listen: this rank's trajectories; the lead also serves control and weights.
+  // Listen: this rank's trajectories; the lead also serves control and weights. With CURVE,
+  // the ZAP handler admits only the run's clients to any of them.
+  const common::SocketSecurity security =
+      LearnerSecurity(config.transport, run_dir, world, timeout_s);
+  const std::unique_ptr<common::ZapHandler> zap =
+      security.curve ? std::make_unique<common::ZapHandler>(context, security.keys.client_public)
+                     : nullptr;
   const LearnerPorts ports = ChoosePorts(config.transport, world.rank(),
                                          resume ? PortsFile::Read(run_dir.ports()) : PortsFile());
   TrajectoryReceiver receiver(context, BindEndpoint(config.transport.host, ports.trajectory),
-                              config.transport.receive_hwm, common::TrajectoryContractOf(config));
+                              config.transport.receive_hwm, common::TrajectoryContractOf(config),
+                              security);
   const std::vector<std::string> trajectory_endpoints =
       world.AllGather(AdvertisedEndpoint(receiver.endpoint(), HostName()), timeout_s);
   std::unique_ptr<LeadServer> server =
       lead ? StartLeadServer(context, config, run_dir, ports, trajectory_endpoints, trainer,
-                             counters)
+                             counters, security)
            : nullptr;
   RLREC_LOG(Info) << "rank " << world.rank() << " of " << world.size() << ": trajectories at "
                   << trajectory_endpoints[world.rank()];

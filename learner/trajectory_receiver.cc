@@ -8,11 +8,13 @@ namespace rlrec::learner {
 
 TrajectoryReceiver::TrajectoryReceiver(const common::ZmqContext& context,
                                        const std::string& endpoint, int receive_hwm,
-                                       common::TrajectoryContract contract)
+                                       common::TrajectoryContract contract,
+                                       const common::SocketSecurity& security)
     : socket_(context, ZMQ_PULL, "trajectory PULL"), contract_(contract) {
   socket_.SetInt(ZMQ_RCVHWM, receive_hwm);
   socket_.LimitMessages(common::MaxTrajectoryMessageBytes(contract_), common::kMaxTrajectoryFrames);
   socket_.SetInt(ZMQ_RCVBUF, common::kTrajectorySocketBufferBytes);
+  common::SecureServer(socket_, security);
   endpoint_ = socket_.Bind(endpoint);
 }
 

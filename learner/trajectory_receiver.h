@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 
+#include "common/curve.h"
 #include "common/logging.h"
 #include "common/trajectory.h"
 #include "common/trajectory_checks.h"
@@ -16,11 +17,13 @@ namespace rlrec::learner {
 // does not decode, is larger than a trajectory of `contract` can be, or breaks `contract`
 // (common/trajectory_checks.h) is counted in decode_errors(), logged (rate-limited, with the
 // reason) and dropped before any of it reaches a tensor: one bad actor never stops the
-// learner. Not thread-safe.
+// learner. With `security`, a CURVE server that only the run's clients reach
+// (common::ZapHandler). Not thread-safe.
 class TrajectoryReceiver {
  public:
   TrajectoryReceiver(const common::ZmqContext& context, const std::string& endpoint,
-                     int receive_hwm, common::TrajectoryContract contract);
+                     int receive_hwm, common::TrajectoryContract contract,
+                     const common::SocketSecurity& security = {});
 
   // The endpoint actually bound.
   const std::string& endpoint() const { return endpoint_; }

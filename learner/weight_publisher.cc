@@ -6,13 +6,15 @@
 namespace rlrec::learner {
 
 WeightPublisher::WeightPublisher(const common::ZmqContext& context, const std::string& endpoint,
-                                 size_t chunk_bytes, double republish_s)
+                                 size_t chunk_bytes, double republish_s,
+                                 const common::SocketSecurity& security)
     : socket_(context, ZMQ_PUB, "weights PUB"),
       chunk_bytes_(chunk_bytes),
       republish_s_(republish_s) {
   // Room for a few whole snapshots per subscriber; beyond that PUB drops, never blocks.
   socket_.SetInt(ZMQ_SNDHWM, 4096);
   socket_.LimitMessages(common::kMaxSendOnlyInboundBytes, 1);
+  common::SecureServer(socket_, security);
   endpoint_ = socket_.Bind(endpoint);
 }
 

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "common/curve.h"
 #include "common/weights_codec.h"
 #include "common/zmq_socket.h"
 
@@ -16,8 +17,10 @@ namespace rlrec::learner {
 // they take a later version. Not thread-safe.
 class WeightPublisher {
  public:
+  // With `security`, a CURVE server that only the run's clients reach (common::ZapHandler).
   WeightPublisher(const common::ZmqContext& context, const std::string& endpoint,
-                  size_t chunk_bytes, double republish_s);
+                  size_t chunk_bytes, double republish_s,
+                  const common::SocketSecurity& security = {});
 
   const std::string& endpoint() const { return endpoint_; }
 

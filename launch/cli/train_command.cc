@@ -112,9 +112,10 @@ class ActorFleet {
  private:
   std::unique_ptr<ChildProcess> StartOne(int id) {
     return std::make_unique<ChildProcess>(
-        std::vector<std::string>{bin_ + "/rlrec-actor", "--config", run_.config(),
-                                 "--transport.control=" + control_,
-                                 "--actor-id=" + std::to_string(id)},
+        std::vector<std::string>{
+            bin_ + "/rlrec-actor", "--config", run_.config(), "--transport.control=" + control_,
+            // Read only when the learner is reached with CURVE.
+            "--transport.key_file=" + run_.curve_client_keys(), "--actor-id=" + std::to_string(id)},
         run_.actor_log(id), /*capture=*/false);
   }
 

@@ -4,20 +4,26 @@
 // byte counts, in the same run. Sender and receiver have ZeroMQ contexts of their own, as
 // two processes would. Every received message is checked; a wrong one fails the run.
 //
-//   transport_bench [--seconds S] [--repeats N] [--json]
+// With --security curve, the trajectories also travel over ZeroMQ CURVE (the receiver's
+// context with the learner's ZAP handler, as a learner), and the row says what that costs.
+//
+//   transport_bench [--seconds S] [--repeats N] [--security none|curve] [--json]
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "common/curve.h"
 #include "common/deadline.h"
 #include "common/metrics.h"
 #include "common/protocol.h"
 #include "common/trajectory_checks.h"
 #include "common/trajectory_codec.h"
+#include "common/zap_handler.h"
 #include "common/zmq_socket.h"
 #include "tests/bench/bench_flags.h"
 
@@ -85,11 +91,18 @@ struct Result {
 };
 
 // Sends messages from `make` for `seconds` after `warmup` messages; the receiver checks each
-// with `check`. Returns what the receiver measured over the timed part.
+// with `check`. With `security`, over CURVE. Returns what the receiver measured over the timed
+// part.
 template <typename Make, typename Check>
-Result Measure(double seconds, int warmup, Make make, Check check) {
+Result Measure(double seconds, int warmup, Make make, Check check,
+               const common::SocketSecurity& security = {}) {
   common::ZmqContext send_context, receive_context;
+  std::unique_ptr<common::ZapHandler> zap;
+  if (security.curve) {
+    zap = std::make_unique<common::ZapHandler>(receive_context, security.keys.client_public);
+  }
   common::ZmqSocket pull(receive_context, ZMQ_PULL, "bench PULL");
+  common::SecureServer(pull, security);
   // The learner's and actors' socket settings, for raw and encoded alike.
   pull.SetInt(ZMQ_RCVHWM, 4);
   pull.SetInt(ZMQ_RCVBUF, common::kTrajectorySocketBufferBytes);
@@ -99,6 +112,7 @@ Result Measure(double seconds, int warmup, Make make, Check check) {
     common::ZmqSocket push(send_context, ZMQ_PUSH, "bench PUSH");
     push.SetInt(ZMQ_SNDHWM, 2);
     push.SetInt(ZMQ_SNDBUF, common::kTrajectorySocketBufferBytes);
+    common::SecureClient(push, security);
     push.Connect(endpoint);
     while (!stop) push.Send(make(), After(0.1));
   });
@@ -130,8 +144,17 @@ Result Measure(double seconds, int warmup, Make make, Check check) {
 struct Row {
   std::string name;
   size_t message_bytes;
-  Result raw, encoded;
+  Result raw, encoded, curve;  // curve: encoded over CURVE (--security curve only)
 };
+
+double Rate(const Result& r) { return r.bytes / std::max(1e-9, r.seconds); }
+
+// Keeps each side's best run: noise on a shared machine only ever slows a run down.
+void KeepBest(const Result& run, Result* best) {
+  const uint64_t wrong = best->wrong + run.wrong;
+  if (Rate(run) > Rate(*best)) *best = run;
+  best->wrong = wrong;
+}
 
 }  // namespace
 }  // namespace rlrec::bench
@@ -141,10 +164,24 @@ int main(int argc, char** argv) {
   double seconds = 3;
   int repeats = 3;
   bool json = false;
-  if (!bench::ParseBenchFlags(argc, argv, "transport_bench [--seconds S] [--repeats N] [--json]",
+  // --security is this program's own flag; the rest are the shared ones.
+  bool curve = false;
+  std::vector<char*> args;
+  for (int i = 0; i < argc; ++i) {
+    if (std::string(argv[i]) == "--security" && i + 1 < argc) {
+      curve = std::string(argv[++i]) == "curve";
+    } else {
+      args.push_back(argv[i]);
+    }
+  }
+  if (!bench::ParseBenchFlags(static_cast<int>(args.size()), args.data(),
+                              "transport_bench [--seconds S] [--repeats N] "
+                              "[--security none|curve] [--json]",
                               &seconds, &json, &repeats)) {
     return 2;
   }
+  common::SocketSecurity security;
+  if (curve) security = {true, common::GenerateCurveKeys()};
   std::vector<bench::Row> rows;
   for (auto [name, target] :
        {std::pair{"64KiB", size_t{64} << 10}, std::pair{"4MiB", size_t{4} << 20}}) {
@@ -172,7 +209,7 @@ int main(int argc, char** argv) {
     contract.item_id_limit = 1000;
     contract.topics = 10;
 
-    bench::Row row{name, message_bytes, {}, {}};
+    bench::Row row{name, message_bytes, {}, {}, {}};
     for (int rep = 0; rep < repeats; ++rep) {
       // Raw: ZeroMQ moves the bytes; the receiver checks sizes and one payload byte.
       auto raw_result = bench::Measure(
@@ -181,26 +218,23 @@ int main(int argc, char** argv) {
             return m->total_bytes() == message_bytes &&
                    m->bytes(m->size() - 1) == raw_owner->back().size();
           });
-      // Encoded: every message is encoded afresh and fully decoded and validated.
-      auto encoded_result = bench::Measure(
-          seconds, warmup, [&] { return common::EncodeTrajectory(traj.t); },
-          [&](const std::shared_ptr<const common::Multipart>& m) {
-            try {
-              common::Trajectory got = common::DecodeTrajectory(m);
-              common::CheckTrajectory(got, contract);
-              const auto* obs = static_cast<const float*>(got.steps.features.data);
-              return got.num_users == traj.t.num_users &&
-                     obs[got.steps.features.numel() - 1] == last_obs;
-            } catch (const common::Error&) {
-              return false;
-            }
-          });
-      // Keep each side's best run: noise on a shared machine only ever slows a run down.
-      auto rate = [](const bench::Result& r) { return r.bytes / std::max(1e-9, r.seconds); };
-      if (rate(raw_result) > rate(row.raw)) row.raw = raw_result;
-      if (rate(encoded_result) > rate(row.encoded)) row.encoded = encoded_result;
-      row.raw.wrong += raw_result.wrong;
-      row.encoded.wrong += encoded_result.wrong;
+      // Encoded: every message is encoded afresh, fully decoded and checked.
+      const auto make = [&] { return common::EncodeTrajectory(traj.t); };
+      const auto check = [&](const std::shared_ptr<const common::Multipart>& m) {
+        try {
+          common::Trajectory got = common::DecodeTrajectory(m);
+          common::CheckTrajectory(got, contract);
+          const auto* obs = static_cast<const float*>(got.steps.features.data);
+          return got.num_users == traj.t.num_users &&
+                 obs[got.steps.features.numel() - 1] == last_obs;
+        } catch (const common::Error&) {
+          return false;
+        }
+      };
+      bench::KeepBest(raw_result, &row.raw);
+      bench::KeepBest(bench::Measure(seconds, warmup, make, check), &row.encoded);
+      if (curve)
+        bench::KeepBest(bench::Measure(seconds, warmup, make, check, security), &row.curve);
     }
     rows.push_back(row);
   }
@@ -208,32 +242,45 @@ int main(int argc, char** argv) {
   uint64_t wrong = 0;
   std::string out = "[";
   if (!json) {
-    std::printf("%-6s %12s | %12s %10s | %12s %10s | %7s %6s\n", "size", "msg bytes", "raw msg/s",
-                "raw MB/s", "traj/s", "traj MB/s", "ratio", "#wrong");
+    std::printf("%-6s %12s | %12s %10s | %12s %10s | %7s", "size", "msg bytes", "raw msg/s",
+                "raw MB/s", "traj/s", "traj MB/s", "ratio");
+    if (curve) std::printf(" | %12s %10s | %7s", "curve traj/s", "curve MB/s", "c/plain");
+    std::printf(" %6s\n", "#wrong");
   }
   for (size_t i = 0; i < rows.size(); ++i) {
     const auto& r = rows[i];
-    const double raw_mps = r.raw.messages / r.raw.seconds,
-                 enc_mps = r.encoded.messages / r.encoded.seconds;
-    const double raw_mbs = r.raw.bytes / r.raw.seconds / 1e6,
-                 enc_mbs = r.encoded.bytes / r.encoded.seconds / 1e6;
-    const uint64_t row_wrong = r.raw.wrong + r.encoded.wrong;
+    const auto per_s = [](const bench::Result& x) {
+      return x.messages / std::max(1e-9, x.seconds);
+    };
+    const double raw_mbs = bench::Rate(r.raw) / 1e6, enc_mbs = bench::Rate(r.encoded) / 1e6,
+                 curve_mbs = bench::Rate(r.curve) / 1e6;
+    const uint64_t row_wrong = r.raw.wrong + r.encoded.wrong + r.curve.wrong;
     wrong += row_wrong;
     if (json) {
       common::JsonObject o;
       o.Add("size", r.name)
           .Add("message_bytes", static_cast<uint64_t>(r.message_bytes))
-          .Add("raw_messages_per_s", raw_mps)
+          .Add("raw_messages_per_s", per_s(r.raw))
           .Add("raw_mb_per_s", raw_mbs)
-          .Add("trajectories_per_s", enc_mps)
+          .Add("trajectories_per_s", per_s(r.encoded))
           .Add("trajectory_mb_per_s", enc_mbs)
-          .Add("ratio", enc_mbs / raw_mbs)
-          .Add("wrong", row_wrong);
+          .Add("ratio", enc_mbs / raw_mbs);
+      if (curve) {
+        o.Add("curve_trajectories_per_s", per_s(r.curve))
+            .Add("curve_mb_per_s", curve_mbs)
+            .Add("curve_over_plain", curve_mbs / enc_mbs);
+      }
+      o.Add("wrong", row_wrong);
       out += (i ? "," : "") + o.str();
     } else {
-      std::printf("%-6s %12zu | %12.0f %10.1f | %12.0f %10.1f | %6.1f%% %6llu\n", r.name.c_str(),
-                  r.message_bytes, raw_mps, raw_mbs, enc_mps, enc_mbs, 100 * enc_mbs / raw_mbs,
-                  static_cast<unsigned long long>(row_wrong));
+      std::printf("%-6s %12zu | %12.0f %10.1f | %12.0f %10.1f | %6.1f%%", r.name.c_str(),
+                  r.message_bytes, per_s(r.raw), raw_mbs, per_s(r.encoded), enc_mbs,
+                  100 * enc_mbs / raw_mbs);
+      if (curve) {
+        std::printf(" | %12.0f %10.1f | %6.1f%%", per_s(r.curve), curve_mbs,
+                    100 * curve_mbs / enc_mbs);
+      }
+      std::printf(" %6llu\n", static_cast<unsigned long long>(row_wrong));
     }
   }
   if (json) std::printf("%s]\n", out.c_str());
