@@ -145,6 +145,9 @@ constexpr Range ClosedOpen(double low, double high) {
 #define RLREC_TRANSPORT_KEYS(X)                                                                    \
   X(transport, host, std::string, "127.0.0.1", NotEmpty(),                                         \
     "address the learner binds and advertises")                                                    \
+  X(transport, advertise_host, std::string, "", Any(),                                             \
+    "name or address the learners advertise to actors instead (empty: transport.host, or the "     \
+    "host name when that is 0.0.0.0)")                                                             \
   X(transport, control_port, int, 0, Closed(0, 65535),                                             \
     "learner control port (0: pick a free one)")                                                   \
   X(transport, trajectory_port, int, 0, Closed(0, 65535),                                          \
@@ -169,7 +172,7 @@ constexpr Range ClosedOpen(double low, double high) {
     "trajectories the learner queues before its senders wait")                                     \
   X(transport, security, Security, Security::kAuto, Any(),                                         \
     "socket authentication and encryption: curve (ZeroMQ CURVE with the run's keys), none, or "    \
-    "auto (curve unless the address is a loopback one: transport.host for learners, the host of " \
+    "auto (curve unless the address is a loopback one: transport.host for learners, the host of "  \
     "transport.control for actors)")                                                               \
   X(transport, key_file, std::string, "", Any(),                                                   \
     "actors with CURVE: the run's curve-client.keys (rlrec train, launch/mpi-train and "           \

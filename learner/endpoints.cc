@@ -45,6 +45,12 @@ std::string AdvertisedEndpoint(const std::string& bound, const std::string& host
   return "tcp://" + hostname + ":" + bound.substr(wildcard.size());
 }
 
+std::string Advertise(const std::string& bound, const common::RunConfig::Transport& transport) {
+  if (transport.advertise_host.empty()) return AdvertisedEndpoint(bound, HostName());
+  const auto colon = bound.rfind(':');
+  return "tcp://" + transport.advertise_host + bound.substr(colon);
+}
+
 std::string HostName() {
   char host[256] = {};
   if (::gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0') return "localhost";

@@ -29,6 +29,10 @@ std::string AdvertisedEndpoint(const std::string& bound, const std::string& host
 // This host's name (gethostname), or "localhost" when it has none.
 std::string HostName();
 
+// The endpoint to advertise for a socket bound at `bound`: transport.advertise_host in place of
+// the bound address when it is set, AdvertisedEndpoint(bound, HostName()) otherwise.
+std::string Advertise(const std::string& bound, const common::RunConfig::Transport& transport);
+
 // A run folder's ports file: the ports the learners bound, one "name port" line per socket
 // ("control P", "weights P", "trajectory.R P" for rank R), so a resumed run binds the same
 // ones and actors still running from before reconnect by themselves. Thread-compatible.

@@ -16,11 +16,10 @@ LeadServer::LeadServer(const common::ZmqContext& context,
                  security),
       control_(context, BindEndpoint(transport.host, ports.control), security),
       run_dir_(run_dir) {
-  const std::string host = HostName();
   publisher_.Publish(std::move(first));
   info_.run_id = run_dir.run_id();
-  info_.weights_endpoint = AdvertisedEndpoint(publisher_.endpoint(), host);
-  control_endpoint_ = AdvertisedEndpoint(control_.endpoint(), host);
+  info_.weights_endpoint = Advertise(publisher_.endpoint(), transport);
+  control_endpoint_ = Advertise(control_.endpoint(), transport);
   PortsFile bound;
   bound.Set(LearnerSocket::kControl, PortOf(control_.endpoint()));
   bound.Set(LearnerSocket::kWeights, PortOf(publisher_.endpoint()));

@@ -132,7 +132,7 @@ LearnerSummary RunLearner(const common::RunConfig& config, const common::RunDir&
                               config.transport.receive_hwm, common::TrajectoryContractOf(config),
                               security);
   const std::vector<std::string> trajectory_endpoints =
-      world.AllGather(AdvertisedEndpoint(receiver.endpoint(), HostName()), timeout_s);
+      world.AllGather(Advertise(receiver.endpoint(), config.transport), timeout_s);
   std::unique_ptr<LeadServer> server =
       lead ? StartLeadServer(context, config, run_dir, ports, trajectory_endpoints, trainer,
                              counters, security)

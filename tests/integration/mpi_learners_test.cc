@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <regex>
 
 #include "tests/test_util.h"
@@ -52,6 +53,26 @@ TEST(MpiLearnersTest, TwoRanksShareTheActorsDataAndStopTogetherWithOneCheckpoint
   // Both ranks' data counts: 30 updates x 2 ranks x 2 trajectories of 8 users x 10 steps.
   EXPECT_GE(JsonNumber(rows.back(), "env_steps").value_or(0), 30 * 2 * 2 * 80);
   EXPECT_FALSE(ReadFile(run + "/checkpoints/final.pt").empty());
+}
+
+TEST(MpiLearnersTest, TooFewLearnerHostsIsAnErrorNotAPackingOntoTheFirstHost) {
+  TempDir dir;
+  std::ofstream(dir.path() + "/hosts") << "# one host\nnode-a slots=8\n\n";
+  const std::string script = SourceDir() + "/launch/mpi-train";
+  const CommandResult r = RunCommand({script, "--learners", "2", "--actors", "1", "--learner-hosts",
+                                      dir.path() + "/hosts", "--run-dir", dir.path() + "/run"},
+                                     60);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("2 learner ranks at 1 per host need 2 hosts; '" + dir.path() +
+                          "/hosts' lists 1"),
+            std::string::npos)
+      << r.output;
+  // A count per host that is not positive is refused too.
+  const CommandResult bad_count =
+      RunCommand({script, "--learners", "2", "--learner-hosts", dir.path() + "/hosts",
+                  "--learners-per-host", "0", "--run-dir", dir.path() + "/run2"},
+                 60);
+  EXPECT_EQ(bad_count.exit_code, 2) << bad_count.output;
 }
 
 }  // namespace

@@ -19,6 +19,12 @@ TEST(EndpointsTest, PortZeroBindsAFreePortAndPortsAreReadBack) {
 TEST(EndpointsTest, OnlyAWildcardAddressIsReplacedByTheHostName) {
   EXPECT_EQ(AdvertisedEndpoint("tcp://0.0.0.0:5555", "gpu07"), "tcp://gpu07:5555");
   EXPECT_EQ(AdvertisedEndpoint("tcp://10.0.0.1:5555", "gpu07"), "tcp://10.0.0.1:5555");
+  // transport.advertise_host wins over both.
+  common::RunConfig::Transport transport;
+  EXPECT_EQ(Advertise("tcp://127.0.0.1:5555", transport), "tcp://127.0.0.1:5555");
+  transport.advertise_host = "gateway.example";
+  EXPECT_EQ(Advertise("tcp://0.0.0.0:5555", transport), "tcp://gateway.example:5555");
+  EXPECT_EQ(Advertise("tcp://10.0.0.1:5555", transport), "tcp://gateway.example:5555");
   EXPECT_FALSE(HostName().empty());
 }
 
