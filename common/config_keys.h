@@ -131,7 +131,8 @@ constexpr Range ClosedOpen(double low, double high) {
     "size of the gradient buckets all-reduced across learner ranks, in MiB")                       \
   X(learner, collective_timeout_s, double, 600, OpenClosed(0, 86400),                              \
     "longest wait, in seconds, for the other learner ranks at an update (a rank whose actors "     \
-    "send nothing holds the others up); then the job stops with an error")                         \
+    "send nothing holds the others up); then the lead names the missing ranks, writes a final "    \
+    "checkpoint and ends the job with an error")                                                   \
   X(learner, synchronous, bool, false, Any(),                                                      \
     "lockstep mode: each actor waits for every new snapshot, each update takes one unroll "        \
     "from every actor (actor.count of them) in actor-id order; with a fixed seed and "             \

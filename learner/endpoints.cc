@@ -127,4 +127,16 @@ common::SocketSecurity LearnerSecurity(const common::RunConfig::Transport& trans
   return {true, common::ParseCurveKeysText(text, "the lead learner's keys")};
 }
 
+LearnerGuard GuardLearnerSockets(const common::ZmqContext& context,
+                                 const common::RunConfig::Transport& transport,
+                                 const common::RunDir& run_dir, const MpiWorld& world,
+                                 double timeout_s) {
+  LearnerGuard guard;
+  guard.security = LearnerSecurity(transport, run_dir, world, timeout_s);
+  if (guard.security.curve) {
+    guard.zap = std::make_unique<common::ZapHandler>(context, guard.security.keys.client_public);
+  }
+  return guard;
+}
+
 }  // namespace rlrec::learner

@@ -2,11 +2,14 @@
 #define RLREC_LEARNER_ENDPOINTS_H_
 
 #include <map>
+#include <memory>
 #include <string>
 
 #include "common/config_keys.h"
 #include "common/curve.h"
 #include "common/run_dir.h"
+#include "common/zap_handler.h"
+#include "common/zmq_socket.h"
 #include "learner/mpi_world.h"
 
 namespace rlrec::learner {
@@ -73,6 +76,18 @@ common::SocketSecurity LearnerSecurity(const common::RunConfig::Transport& trans
 
 LearnerPorts ChoosePorts(const common::RunConfig::Transport& transport, int rank,
                          const PortsFile& saved);
+
+// A learner's socket security and, with CURVE, the ZAP handler that admits only the run's
+// clients to any socket of `context`; keep it while the sockets live.
+struct LearnerGuard {
+  common::SocketSecurity security;
+  std::unique_ptr<common::ZapHandler> zap;
+};
+// LearnerSecurity, plus the ZAP handler when it says CURVE. Every rank calls it.
+LearnerGuard GuardLearnerSockets(const common::ZmqContext& context,
+                                 const common::RunConfig::Transport& transport,
+                                 const common::RunDir& run_dir, const MpiWorld& world,
+                                 double timeout_s);
 
 }  // namespace rlrec::learner
 

@@ -9,7 +9,6 @@
 
 #include "common/config.h"
 #include "common/logging.h"
-#include "common/zap_handler.h"
 #include "learner/batch_intake.h"
 #include "learner/checkpoint_schedule.h"
 #include "learner/endpoints.h"
@@ -86,6 +85,47 @@ RunTotals Totals(const ProgressReporter& reporter, const TrainingCounters& count
   return t;
 }
 
+// "rank 1 took trajectories at tcp://h2:5555" for each of `ranks`.
+std::string WhereRanksListen(const std::vector<int>& ranks,
+                             const std::vector<std::string>& trajectory_endpoints) {
+  std::string out;
+  for (int r : ranks) {
+    if (!out.empty()) out += ", ";
+    out += "rank " + std::to_string(r) + " took trajectories at " + trajectory_endpoints.at(r);
+  }
+  return out;
+}
+
+// The end of a run: `summary` filled in from `totals` and `counters`; on the lead (the one
+// with a `server`) the final metrics row, the final checkpoint when it can be written, and
+// the run-ended message to the actors.
+void FinishRun(const RunTotals& totals, const TrainingCounters& counters, int rank,
+               uint64_t received_here, ProgressReporter& reporter, CheckpointSchedule& checkpoints,
+               const std::function<void(const std::string&)>& save, LeadServer* server,
+               const common::RunDir& run_dir, LearnerSummary* summary) {
+  summary->updates = counters.updates;
+  summary->env_steps = counters.env_steps;
+  summary->trajectories = totals.trajectories_received;
+  summary->decode_errors = totals.decode_errors;
+  summary->snapshot_version = counters.snapshot_version;
+  if (!server) {
+    RLREC_LOG(Info) << "rank " << rank << " stopped (" << summary->stop_reason << ") after "
+                    << counters.updates << " updates, " << received_here
+                    << " trajectories received here";
+    return;
+  }
+  reporter.Report(totals, /*final=*/true);
+  if (auto path = checkpoints.TrySave(counters.updates, save)) {
+    checkpoints.MarkFinal(*path);
+  } else {
+    summary->final_checkpoint_written = false;
+  }
+  server->EndRun(summary->stop_reason);
+  RLREC_LOG(Info) << "stopped (" << summary->stop_reason << ") after " << counters.updates
+                  << " updates, " << counters.env_steps << " env steps; checkpoint "
+                  << run_dir.final_checkpoint();
+}
+
 }  // namespace
 
 void CheckLearnerSettings(const common::RunConfig& config, int ranks) {
@@ -121,11 +161,9 @@ LearnerSummary RunLearner(const common::RunConfig& config, const common::RunDir&
 
   // Listen: this rank's trajectories; the lead also serves control and weights. With CURVE,
   // the ZAP handler admits only the run's clients to any of them.
-  const common::SocketSecurity security =
-      LearnerSecurity(config.transport, run_dir, world, timeout_s);
-  const std::unique_ptr<common::ZapHandler> zap =
-      security.curve ? std::make_unique<common::ZapHandler>(context, security.keys.client_public)
-                     : nullptr;
+  const LearnerGuard guard =
+      GuardLearnerSockets(context, config.transport, run_dir, world, timeout_s);
+  const common::SocketSecurity& security = guard.security;
   const LearnerPorts ports = ChoosePorts(config.transport, world.rank(),
                                          resume ? PortsFile::Read(run_dir.ports()) : PortsFile());
   TrajectoryReceiver receiver(context, BindEndpoint(config.transport.host, ports.trajectory),
@@ -155,9 +193,14 @@ LearnerSummary RunLearner(const common::RunConfig& config, const common::RunDir&
   };
   const auto save = [&](const std::string& path) { trainer.Save(path, counters, config_ini); };
 
+  LearnerSummary summary;
+  const auto finish = [&] {
+    FinishRun(totals(), counters, world.rank(), receiver.received(), reporter, checkpoints, save,
+              server.get(), run_dir, &summary);
+  };
+
   // Data path: PULL → decode in place → batch → device → loss → backward → all-reduce → step
   // → PUB.
-  LearnerSummary summary;
   while (true) {
     mine.stop = StopWanted(stop, config.run, reporter.seconds(), counters);
     serve();
@@ -178,7 +221,16 @@ LearnerSummary RunLearner(const common::RunConfig& config, const common::RunDir&
     // This rank has a batch, or wants to stop: agree with the others on which it is.
     mine.trajectories = double(receiver.received());
     mine.decode_errors = double(receiver.decode_errors());
-    agreed = Agree(world, mine, timeout_s, serve);
+    try {
+      agreed = Agree(world, mine, timeout_s, serve);
+    } catch (const RanksLost& lost) {  // on the lead only; the weights are whole
+      RLREC_LOG(Error) << lost.what() << "; "
+                       << WhereRanksListen(lost.ranks(), trajectory_endpoints)
+                       << "; writing a final checkpoint and ending the job";
+      summary.stop_reason = "learner_rank_lost";
+      finish();
+      throw;  // MpiWorld ends the job: the lost ranks cannot finalise
+    }
     mine = RankReport();
     counters.env_steps += static_cast<uint64_t>(agreed.env_steps);
     reporter.AddAgreed(agreed);
@@ -203,28 +255,7 @@ LearnerSummary RunLearner(const common::RunConfig& config, const common::RunDir&
     if (lead && checkpoints.Due(counters.updates)) checkpoints.TrySave(counters.updates, save);
   }
 
-  const RunTotals final_totals = totals();
-  summary.updates = counters.updates;
-  summary.env_steps = counters.env_steps;
-  summary.trajectories = final_totals.trajectories_received;
-  summary.decode_errors = final_totals.decode_errors;
-  summary.snapshot_version = counters.snapshot_version;
-  if (!lead) {
-    RLREC_LOG(Info) << "rank " << world.rank() << " stopped (" << summary.stop_reason << ") after "
-                    << counters.updates << " updates, " << receiver.received()
-                    << " trajectories received here";
-    return summary;
-  }
-  reporter.Report(final_totals, /*final=*/true);
-  if (auto path = checkpoints.TrySave(counters.updates, save)) {
-    checkpoints.MarkFinal(*path);
-  } else {
-    summary.final_checkpoint_written = false;
-  }
-  server->EndRun(summary.stop_reason);
-  RLREC_LOG(Info) << "stopped (" << summary.stop_reason << ") after " << counters.updates
-                  << " updates, " << counters.env_steps << " env steps; checkpoint "
-                  << run_dir.final_checkpoint();
+  finish();
   return summary;
 }
 

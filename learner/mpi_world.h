@@ -4,8 +4,10 @@
 #include <cstddef>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "common/error.h"
 #include "common/watchdog.h"
 
 namespace rlrec::learner {
@@ -14,8 +16,23 @@ namespace rlrec::learner {
 // an MPI job: it left the rank in the environment.
 bool LaunchedAsMpiRank();
 
+// How long a rank other than 0 waits for rank 0 in CheckIn: twice `timeout_s` plus a minute.
+double WorkerPatience(double timeout_s);
+
 // Throws Error(kInternal) naming `what` and MPI's message when `code` is not MPI_SUCCESS.
 void CheckMpi(int code, const char* what);
+
+// A check-in that some learner ranks missed: they did not arrive before the deadline (a
+// process that stopped, hung or ended), or their transfer failed. Thrown on rank 0 only.
+class RanksLost : public common::Error {
+ public:
+  RanksLost(std::vector<int> ranks, const std::string& message)
+      : common::Error(common::ErrorKind::kUnavailable, message), ranks_(std::move(ranks)) {}
+  const std::vector<int>& ranks() const { return ranks_; }  // ascending
+
+ private:
+  std::vector<int> ranks_;
+};
 
 // The learner processes of one job. Started by an MPI launcher, it initialises MPI
 // (MPI_THREAD_FUNNELED: only the constructing thread calls MPI) and finalises it at
@@ -44,6 +61,14 @@ class MpiWorld {
   // Every rank's `values` (the same count on every rank), concatenated in rank order.
   std::vector<double> AllGather(const std::vector<double>& values, double timeout_s,
                                 const std::function<void()>& idle = {}) const;
+  // Every rank's `values` (the same count on every rank), concatenated in rank order, like
+  // AllGather, but gathered at rank 0 point to point so that rank 0 knows who is missing:
+  // past `timeout_s` it throws RanksLost naming the ranks that did not arrive (or whose
+  // transfer failed). Other ranks log a warning at `timeout_s` and wait for rank 0 until
+  // WorkerPatience(timeout_s), leaving it time to write a checkpoint and end the job, then
+  // throw Error(kUnavailable).
+  std::vector<double> CheckIn(const std::vector<double>& values, double timeout_s,
+                              const std::function<void()>& idle = {}) const;
   // Copies `bytes` bytes at `data` from rank `root` to every rank.
   void Broadcast(void* data, size_t bytes, int root, double timeout_s,
                  const std::function<void()>& idle = {}) const;
@@ -55,6 +80,11 @@ class MpiWorld {
   void Barrier(double timeout_s) const;
 
  private:
+  std::vector<double> CheckInFromWorker(const std::vector<double>& values, double timeout_s,
+                                        const std::function<void()>& idle) const;
+  std::vector<double> CheckInAtLead(const std::vector<double>& values, double timeout_s,
+                                    const std::function<void()>& idle) const;
+
   bool active_ = false;
   int rank_ = 0, size_ = 1, local_rank_ = 0;
   mutable common::Watchdog watchdog_;

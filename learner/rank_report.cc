@@ -55,7 +55,7 @@ RankReport Agree(const MpiWorld& world, const RankReport& mine, double timeout_s
   constexpr size_t kFields = 1 + std::size(kRankReportFields);
   std::vector<double> row = {static_cast<double>(mine.stop)};
   for (const auto& field : kRankReportFields) row.push_back(mine.*field.member);
-  const std::vector<double> all = world.AllGather(row, timeout_s, idle);
+  const std::vector<double> all = world.CheckIn(row, timeout_s, idle);
   RankReport out;  // the identity of every combination
   for (int r = 0; r < world.size(); ++r) {
     const double* x = &all[r * kFields];

@@ -54,7 +54,8 @@ inline constexpr RankReportField kRankReportFields[] = {
 RankReport CombineReports(const RankReport& a, const RankReport& b);
 
 // Every rank's report combined: the strongest stop reason, sums, and the extremes of the
-// lags. Every rank calls it before each update; waits at most `timeout_s`, calling `idle`
+// lags. Every rank calls it before each update (MpiWorld::CheckIn: rank 0 throws RanksLost
+// naming the ranks that did not arrive within `timeout_s`), calling `idle`
 // between polls (the lead serves its control socket there). A world of one returns `mine`.
 RankReport Agree(const MpiWorld& world, const RankReport& mine, double timeout_s,
                  const std::function<void()>& idle);

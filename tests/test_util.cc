@@ -276,10 +276,10 @@ std::vector<std::string> MpirunPrefix(int ranks) {
   return argv;
 }
 
-bool AnyProcessMentions(const std::string& needle) {
+std::vector<pid_t> ProcessesMentioning(const std::string& needle) {
+  std::vector<pid_t> pids;
   DIR* proc = ::opendir("/proc");
-  if (proc == nullptr) return false;
-  bool found = false;
+  if (proc == nullptr) return pids;
   const std::string self = std::to_string(::getpid());
   while (dirent* entry = ::readdir(proc)) {
     std::string pid = entry->d_name;
@@ -289,10 +289,14 @@ bool AnyProcessMentions(const std::string& needle) {
       if (c == '\0') c = ' ';
     }
     // A zombie has an empty command line and is not a running process.
-    if (!cmdline.empty() && cmdline.find(needle) != std::string::npos) found = true;
+    if (!cmdline.empty() && cmdline.find(needle) != std::string::npos) {
+      pids.push_back(static_cast<pid_t>(std::stol(pid)));
+    }
   }
   ::closedir(proc);
-  return found;
+  return pids;
 }
+
+bool AnyProcessMentions(const std::string& needle) { return !ProcessesMentioning(needle).empty(); }
 
 }  // namespace rlrec::testing

@@ -1,6 +1,8 @@
 #ifndef RLREC_TESTS_TEST_UTIL_H_
 #define RLREC_TESTS_TEST_UTIL_H_
 
+#include <sys/types.h>
+
 #include <memory>
 #include <optional>
 #include <string>
@@ -100,6 +102,8 @@ std::unique_ptr<launch::ChildProcess> StartActor(const std::string& run_dir,
                                                  const std::string& control, int id,
                                                  const std::vector<std::string>& extra = {});
 
+// The live processes whose command lines contain `needle`.
+std::vector<pid_t> ProcessesMentioning(const std::string& needle);
 // True when some live process's command line contains `needle`.
 bool AnyProcessMentions(const std::string& needle);
 

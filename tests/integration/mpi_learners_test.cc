@@ -1,11 +1,18 @@
 // Learners as one MPI job: `mpirun -np 2 rlrec-learner` with two actors, through real
 // processes, sockets and MPI.
 #include <gtest/gtest.h>
+#include <signal.h>
 
+#include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <regex>
+#include <thread>
 
+#include "common/deadline.h"
+#include "learner/checkpoint.h"
 #include "tests/test_util.h"
 
 namespace rlrec::testing {
@@ -73,6 +80,87 @@ TEST(MpiLearnersTest, TooFewLearnerHostsIsAnErrorNotAPackingOntoTheFirstHost) {
                   "--learners-per-host", "0", "--run-dir", dir.path() + "/run2"},
                  60);
   EXPECT_EQ(bad_count.exit_code, 2) << bad_count.output;
+}
+
+// The process of learner rank `rank` of the job whose command line names `run`, or 0.
+pid_t LearnerRank(const std::string& run, int rank) {
+  const std::string mark = "OMPI_COMM_WORLD_RANK=" + std::to_string(rank);
+  for (pid_t pid : ProcessesMentioning(run)) {
+    std::string environment = ReadFile("/proc/" + std::to_string(pid) + "/environ");
+    for (char& c : environment) {
+      if (c == '\0') c = '\n';
+    }
+    if (("\n" + environment).find("\n" + mark + "\n") != std::string::npos) return pid;
+  }
+  return 0;
+}
+
+// Two learner ranks under mpirun told to leave a job running when one rank ends (as
+// launch/mpi-train does), training with two actors, until `fault` (a signal) strikes rank 1:
+// the lead must notice within learner.collective_timeout_s, name rank 1, write a final
+// checkpoint of the last update and end the job with a non-zero status.
+void ExpectLeadSurvivesLosingRankOne(int fault) {
+  constexpr double kTimeoutS = 5;
+  TempDir dir;
+  const std::string run = dir.path() + "/run", log = dir.path() + "/learners.log";
+  std::filesystem::create_directories(run);
+  std::vector<std::string> argv = MpirunPrefix(2);
+  argv.insert(argv.end(), {"--mca", "orte_abort_on_non_zero_status", "0"});
+  argv.insert(argv.end(), {BinDir() + "/rlrec-learner", "--run-dir", run});
+  for (const auto& f : SmallJobFlags()) argv.push_back(f);
+  argv.insert(argv.end(), {"--run.max_updates=1000000", "--learner.collective_timeout_s=5"});
+  launch::ChildProcess learners(argv, log, false);
+  const std::string control = WaitForControlEndpoint(run);
+  ASSERT_FALSE(control.empty()) << ReadFile(log);
+  auto actor0 = StartActor(run, control, 0);
+  auto actor1 = StartActor(run, control, 1);
+  // Train a little first: a few progress rows.
+  const auto deadline = common::After(120);
+  while (ReadLines(run + "/metrics.jsonl").size() < 3 && common::Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_GE(ReadLines(run + "/metrics.jsonl").size(), 3u) << ReadFile(log);
+  const pid_t victim = LearnerRank(run, 1);
+  ASSERT_GT(victim, 0) << "rank 1's process not found";
+
+  ASSERT_EQ(::kill(victim, fault), 0);
+  const auto struck = common::Clock::now();
+  const auto status = learners.WaitFor(kTimeoutS + 60);
+  const double seconds = common::SecondsSince(struck);
+  if (fault == SIGSTOP) ::kill(victim, SIGKILL);  // whatever happened, leave nothing behind
+  ASSERT_TRUE(status) << "the learner job did not end\n" << ReadFile(log);
+  const std::string text = ReadFile(log);
+  EXPECT_NE(*status, 0) << text;
+  std::cout << "rank 1 " << (fault == SIGSTOP ? "stopped" : "killed") << ": the job ended "
+            << seconds << " s later (collective timeout " << kTimeoutS << " s)" << std::endl;
+  EXPECT_LT(seconds, kTimeoutS + 30) << text;
+  EXPECT_NE(text.find("learner rank(s) 1 of 2 did not check in within 5 s"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("rank 1 took trajectories at tcp://"), std::string::npos) << text;
+
+  // Nothing trained is lost: the final row and the final checkpoint are of the last update.
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(text, m,
+                                std::regex(R"(stopped \(learner_rank_lost\) after (\d+) updates)")))
+      << text;
+  const int updates = std::stoi(m[1]);
+  EXPECT_GT(updates, 0);
+  const auto rows = ReadLines(run + "/metrics.jsonl");
+  ASSERT_FALSE(rows.empty());
+  EXPECT_EQ(JsonNumber(rows.back(), "final"), 1) << rows.back();
+  EXPECT_EQ(JsonNumber(rows.back(), "update"), updates) << rows.back();
+  EXPECT_TRUE(std::filesystem::exists(learner::CheckpointPath(run + "/checkpoints", updates)));
+  EXPECT_TRUE(std::filesystem::exists(run + "/checkpoints/final.pt"));
+  // The actors were told the run ended.
+  EXPECT_TRUE(actor0->WaitFor(30) && actor1->WaitFor(30)) << "actors outlived the run";
+}
+
+TEST(MpiLearnersTest, AKilledRankIsNamedAndTheLeadCheckpointsThenFailsTheJob) {
+  ExpectLeadSurvivesLosingRankOne(SIGKILL);
+}
+
+TEST(MpiLearnersTest, AStalledRankIsNamedAndTheLeadCheckpointsThenFailsTheJob) {
+  ExpectLeadSurvivesLosingRankOne(SIGSTOP);
 }
 
 }  // namespace
