@@ -89,8 +89,9 @@ ActorStats RunActor(const common::RunConfig& config, uint32_t actor_id,
     stats.stop_reason = "signal";
     return stats;
   }
-  RLREC_LOG(Info) << "joined run " << info.run_id << ": " << info.trajectory_endpoints.size()
-                  << " trajectory endpoint(s), weights at " << info.weights_endpoint;
+  RLREC_LOG(Info) << "on host " << common::HostName() << ", joined run " << info.run_id << ": "
+                  << info.trajectory_endpoints.size() << " trajectory endpoint(s), weights at "
+                  << info.weights_endpoint;
   TrajectorySender sender(context, info.trajectory_endpoints, transport.send_hwm, security);
   common::PolicyModel model(common::ModelOptions(config));
   model->eval();

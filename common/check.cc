@@ -29,6 +29,12 @@ const char* ErrorKindName(ErrorKind kind) {
 }
 
 void SetProcessName(const char* name) { g_process_name = name; }
+
+std::string HostName() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0') return "localhost";
+  return host;
+}
 const char* ProcessName() { return g_process_name; }
 
 FatalMessage::FatalMessage(const char* file, int line, const char* condition)

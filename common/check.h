@@ -2,6 +2,7 @@
 #define RLREC_COMMON_CHECK_H_
 
 #include <sstream>
+#include <string>
 
 namespace rlrec::common {
 
@@ -23,6 +24,9 @@ class FatalMessage {
 // Call once at program start, before other threads exist.
 void SetProcessName(const char* name);
 const char* ProcessName();
+
+// This host's name (gethostname), or "localhost" when it has none.
+std::string HostName();
 
 }  // namespace rlrec::common
 

@@ -1,11 +1,10 @@
 #include "learner/endpoints.h"
 
-#include <unistd.h>
-
 #include <filesystem>
 #include <fstream>
 
 #include "common/atomic_file.h"
+#include "common/check.h"
 #include "common/error.h"
 
 namespace rlrec::learner {
@@ -46,15 +45,9 @@ std::string AdvertisedEndpoint(const std::string& bound, const std::string& host
 }
 
 std::string Advertise(const std::string& bound, const common::RunConfig::Transport& transport) {
-  if (transport.advertise_host.empty()) return AdvertisedEndpoint(bound, HostName());
+  if (transport.advertise_host.empty()) return AdvertisedEndpoint(bound, common::HostName());
   const auto colon = bound.rfind(':');
   return "tcp://" + transport.advertise_host + bound.substr(colon);
-}
-
-std::string HostName() {
-  char host[256] = {};
-  if (::gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0') return "localhost";
-  return host;
 }
 
 PortsFile PortsFile::Read(const std::string& path) {

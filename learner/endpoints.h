@@ -29,11 +29,8 @@ int PortOf(const std::string& endpoint);
 // "tcp://`hostname`:P"; any other endpoint stays as it is.
 std::string AdvertisedEndpoint(const std::string& bound, const std::string& hostname);
 
-// This host's name (gethostname), or "localhost" when it has none.
-std::string HostName();
-
 // The endpoint to advertise for a socket bound at `bound`: transport.advertise_host in place of
-// the bound address when it is set, AdvertisedEndpoint(bound, HostName()) otherwise.
+// the bound address when it is set, AdvertisedEndpoint(bound, common::HostName()) otherwise.
 std::string Advertise(const std::string& bound, const common::RunConfig::Transport& transport);
 
 // A run folder's ports file: the ports the learners bound, one "name port" line per socket

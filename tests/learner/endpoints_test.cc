@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/check.h"
 #include "tests/test_util.h"
 
 namespace rlrec::learner {
@@ -25,7 +26,7 @@ TEST(EndpointsTest, OnlyAWildcardAddressIsReplacedByTheHostName) {
   transport.advertise_host = "gateway.example";
   EXPECT_EQ(Advertise("tcp://0.0.0.0:5555", transport), "tcp://gateway.example:5555");
   EXPECT_EQ(Advertise("tcp://10.0.0.1:5555", transport), "tcp://gateway.example:5555");
-  EXPECT_FALSE(HostName().empty());
+  EXPECT_FALSE(common::HostName().empty());
 }
 
 TEST(PortsFileTest, WritesOneLinePerSocketAndReadsThemBack) {
