@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <utility>
 
 namespace rlrec::common {
 namespace {
@@ -34,14 +35,22 @@ void Watchdog::Arm(double timeout_s, const char* what) {
 
 void Watchdog::Disarm() { deadline_ns_.store(0, std::memory_order_release); }
 
+void Watchdog::SetExpiry(std::function<void(const std::string& why)> expiry) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  expiry_ = std::move(expiry);
+}
+
 void Watchdog::Run() {
   std::unique_lock<std::mutex> lock(mutex_);
   while (!wake_.wait_for(lock, std::chrono::milliseconds(100), [this] { return stopping_; })) {
     const int64_t deadline = deadline_ns_.load(std::memory_order_acquire);
     if (deadline != 0 && NowNs() > deadline) {
-      std::fprintf(stderr, "rlrec: %s did not complete within %g s; aborting\n",
-                   what_.load(std::memory_order_relaxed),
-                   timeout_s_.load(std::memory_order_relaxed));
+      char why[256];
+      std::snprintf(why, sizeof(why), "%s did not complete within %g s",
+                    what_.load(std::memory_order_relaxed),
+                    timeout_s_.load(std::memory_order_relaxed));
+      if (expiry_) expiry_(why);
+      std::fprintf(stderr, "rlrec: %s; aborting\n", why);
       std::fflush(stderr);
       std::abort();
     }

@@ -31,6 +31,8 @@ class MpiCollective : public Collective {
     world_.Broadcast(buffer.data_ptr(), buffer.nbytes(), root, timeout_s_);
   }
 
+  void CheckIn() override { world_.CheckIn({}, timeout_s_); }
+
  private:
   static void Check(const torch::Tensor& buffer) {
     TORCH_CHECK(buffer.device().is_cpu() && buffer.is_contiguous(),

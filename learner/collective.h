@@ -24,6 +24,10 @@ class Collective {
   virtual void AllReduceSum(torch::Tensor& buffer) = 0;
   // Copies `buffer` (contiguous, this backend's device) from rank `root` to every rank.
   virtual void Broadcast(torch::Tensor& buffer, int root) = 0;
+  // Every rank reports at rank 0 before a round of all-reduces (MpiWorld::CheckIn): rank 0
+  // throws RanksLost naming the ranks missing past the timeout, rather than waiting inside an
+  // all-reduce that cannot name them (or, blocking, be interrupted).
+  virtual void CheckIn() = 0;
 };
 
 // The backend for tensors on `device`: MPI for the CPU, NCCL for CUDA (one GPU per rank,

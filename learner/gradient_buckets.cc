@@ -58,6 +58,7 @@ void GradientBuckets::AllReduce(Collective& collective) {
     }
     Bind(slot);
   }
+  collective.CheckIn();
   for (auto& bucket : buckets_) collective.AllReduceSum(bucket);
 }
 

@@ -25,8 +25,9 @@ class GradientBuckets {
   // Sets every gradient to NaN: a rank whose update failed poisons the all-reduced sum, so
   // that every rank skips that update alike.
   void Poison();
-  // Sums every bucket across the ranks of `collective`, in place. A gradient that is no
-  // longer a view (something replaced it) is copied in and the view restored first.
+  // Sums every bucket across the ranks of `collective`, in place, after a check-in (so that a
+  // lost rank is named, Collective::CheckIn). A gradient that is no longer a view (something
+  // replaced it) is copied in and the view restored first.
   void AllReduce(Collective& collective);
 
   size_t num_buckets() const { return buckets_.size(); }

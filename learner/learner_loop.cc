@@ -126,6 +126,28 @@ void FinishRun(const RunTotals& totals, const TrainingCounters& counters, int ra
                   << run_dir.final_checkpoint();
 }
 
+// Gives the world the lead's last words for the life of the loop's state they use.
+class LastWords {
+ public:
+  LastWords(const MpiWorld& world, bool lead, std::function<void(const std::string&)> words)
+      : world_(world) {
+    if (!lead) return;
+    world_.SetLastWords([words = std::move(words)](const std::string& why) {
+      try {
+        words(why);
+      } catch (const std::exception& e) {
+        RLREC_LOG(Error) << "the final checkpoint failed: " << e.what();
+      }
+    });
+  }
+  ~LastWords() { world_.SetLastWords({}); }
+  LastWords(const LastWords&) = delete;
+  LastWords& operator=(const LastWords&) = delete;
+
+ private:
+  const MpiWorld& world_;
+};
+
 }  // namespace
 
 void CheckLearnerSettings(const common::RunConfig& config, int ranks) {
@@ -193,6 +215,13 @@ LearnerSummary RunLearner(const common::RunConfig& config, const common::RunDir&
   };
   const auto save = [&](const std::string& path) { trainer.Save(path, counters, config_ini); };
 
+  // A rank lost inside the blocking gradient all-reduce: the lead checkpoints the weights of
+  // the last update from the watchdog's thread before the job ends.
+  const LastWords last_words(world, lead, [&](const std::string& why) {
+    RLREC_LOG(Error) << why << "; writing a final checkpoint of update " << counters.updates
+                     << " and ending the job";
+    if (auto path = checkpoints.TrySave(counters.updates, save)) checkpoints.MarkFinal(*path);
+  });
   LearnerSummary summary;
   const auto finish = [&] {
     FinishRun(totals(), counters, world.rank(), receiver.received(), reporter, checkpoints, save,
@@ -221,25 +250,28 @@ LearnerSummary RunLearner(const common::RunConfig& config, const common::RunDir&
     // This rank has a batch, or wants to stop: agree with the others on which it is.
     mine.trajectories = double(receiver.received());
     mine.decode_errors = double(receiver.decode_errors());
+    // Ranks check in twice an update: here, and before the gradients' all-reduce. Past the
+    // timeout the lead names whoever is missing; its weights are still whole.
+    UpdateResult update;
     try {
       agreed = Agree(world, mine, timeout_s, serve);
-    } catch (const RanksLost& lost) {  // on the lead only; the weights are whole
+      mine = RankReport();
+      counters.env_steps += static_cast<uint64_t>(agreed.env_steps);
+      reporter.AddAgreed(agreed);
+      if (agreed.stop != StopReason::kNone) {
+        summary.stop_reason = StopReasonName(agreed.stop);
+        break;
+      }
+      update = trainer.Update(batch);
+    } catch (const RanksLost& lost) {  // on the lead only
       RLREC_LOG(Error) << lost.what() << "; "
                        << WhereRanksListen(lost.ranks(), trajectory_endpoints)
-                       << "; writing a final checkpoint and ending the job";
+                       << "; writing a final checkpoint of update " << counters.updates
+                       << " and ending the job";
       summary.stop_reason = "learner_rank_lost";
       finish();
       throw;  // MpiWorld ends the job: the lost ranks cannot finalise
     }
-    mine = RankReport();
-    counters.env_steps += static_cast<uint64_t>(agreed.env_steps);
-    reporter.AddAgreed(agreed);
-    if (agreed.stop != StopReason::kNone) {
-      summary.stop_reason = StopReasonName(agreed.stop);
-      break;
-    }
-
-    const UpdateResult update = trainer.Update(batch);
     ++counters.updates;
     if (update.applied) {
       reporter.AddUpdate(update.terms);

@@ -110,6 +110,11 @@ MpiWorld::MpiWorld() {
            "MPI_Comm_split_type");
   CheckMpi(MPI_Comm_rank(local, &local_rank_), "MPI_Comm_rank");
   CheckMpi(MPI_Comm_free(&local), "MPI_Comm_free");
+  // A stuck blocking collective ends the whole job, not this process alone: with mpirun told
+  // to leave a failed rank's job running (launch/mpi-train), a lone abort would leave the
+  // others waiting. MPI_Abort from the watchdog's thread is the one call made off the main
+  // thread; the main thread is stuck inside MPI and never returns.
+  SetLastWords({});
 }
 
 MpiWorld::~MpiWorld() {
@@ -283,6 +288,18 @@ void MpiWorld::AllReduceSum(float* data, size_t count, double timeout_s) const {
     watchdog_.Disarm();
     CheckMpi(code, "MPI_Allreduce");
   }
+}
+
+void MpiWorld::SetLastWords(std::function<void(const std::string& why)> last_words) const {
+  if (!active_) return;
+  watchdog_.SetExpiry([last_words = std::move(last_words)](const std::string& why) {
+    std::fprintf(stderr, "rlrec: %s: a learner rank stopped, hung or ended inside it\n",
+                 why.c_str());
+    if (last_words) last_words(why);
+    std::fprintf(stderr, "rlrec: ending the job\n");
+    std::fflush(stderr);
+    MPI_Abort(MPI_COMM_WORLD, 1);
+  });
 }
 
 void MpiWorld::Barrier(double timeout_s) const {

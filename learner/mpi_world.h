@@ -73,11 +73,16 @@ class MpiWorld {
   void Broadcast(void* data, size_t bytes, int root, double timeout_s,
                  const std::function<void()>& idle = {}) const;
   // Sums `count` floats at `data` across ranks, in place. A blocking call (the fast one):
-  // past `timeout_s` the watchdog ends this process with a message, and mpirun or srun then
-  // ends the job, since nothing can interrupt a blocking MPI call.
+  // nothing can interrupt it, so past `timeout_s` the watchdog says so, runs the last words
+  // (SetLastWords) and ends the whole job (MPI_Abort).
   void AllReduceSum(float* data, size_t count, double timeout_s) const;
   // Waits until every rank gets here.
   void Barrier(double timeout_s) const;
+  // What to do, on the watchdog's thread, when a blocking collective overstays its deadline,
+  // before the job is ended: `why` says which call. For the lead's last checkpoint: the
+  // stuck call holds only gradients, so the weights are whole. Empty: nothing. The callable
+  // must stay valid until it is replaced.
+  void SetLastWords(std::function<void(const std::string& why)> last_words) const;
 
  private:
   std::vector<double> CheckInFromWorker(const std::vector<double>& values, double timeout_s,

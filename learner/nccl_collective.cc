@@ -30,7 +30,7 @@ void CheckNccl(ncclResult_t code, const char* what) {
 class NcclCollective : public Collective {
  public:
   NcclCollective(const MpiWorld& world, double timeout_s)
-      : rank_(world.rank()), size_(world.size()), timeout_s_(timeout_s) {
+      : world_(world), rank_(world.rank()), size_(world.size()), timeout_s_(timeout_s) {
     int devices = 0;
     CheckCuda(cudaGetDeviceCount(&devices), "cudaGetDeviceCount");
     if (devices == 0) throw common::InvalidInput("the NCCL backend found no CUDA device");
@@ -69,6 +69,8 @@ class NcclCollective : public Collective {
               "ncclBroadcast");
     WaitForStream("ncclBroadcast");
   }
+
+  void CheckIn() override { world_.CheckIn({}, timeout_s_); }
 
  private:
   void Check(const torch::Tensor& buffer) const {
@@ -115,6 +117,7 @@ class NcclCollective : public Collective {
                               " s: another learner rank is stuck or gone");
   }
 
+  const MpiWorld& world_;
   int rank_, size_, device_ = 0;
   double timeout_s_;
   ncclComm_t comm_ = nullptr;

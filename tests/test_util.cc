@@ -1,6 +1,7 @@
 #include "tests/test_util.h"
 
 #include <dirent.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -274,6 +275,30 @@ std::vector<std::string> MpirunPrefix(int ranks) {
   argv.push_back("-np");
   argv.push_back(std::to_string(ranks));
   return argv;
+}
+
+double NewestUpdate(const std::string& run_dir) {
+  const auto rows = ReadLines(run_dir + "/metrics.jsonl");
+  return rows.empty() ? -1 : JsonNumber(rows.back(), "update").value_or(-1);
+}
+
+std::vector<std::string> WaitForFinishedRun(launch::ChildProcess& learner,
+                                            launch::ChildProcess& actor,
+                                            const std::string& run_dir) {
+  const std::string log = run_dir + "/learner.log";
+  const auto status = learner.WaitFor(180);
+  if (!status) {
+    ADD_FAILURE() << "the learner did not finish\n" << ReadFile(log);
+    return {};
+  }
+  if (*status != 0) {
+    ADD_FAILURE() << "the learner exited with status " << *status << "\n" << ReadFile(log);
+    return {};
+  }
+  EXPECT_TRUE(actor.WaitFor(30)) << "the actor outlived the run";
+  const auto rows = ReadLines(run_dir + "/metrics.jsonl");
+  EXPECT_FALSE(rows.empty()) << "no metrics rows in " << run_dir;
+  return rows;
 }
 
 std::vector<pid_t> ProcessesMentioning(const std::string& needle) {

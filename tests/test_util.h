@@ -102,6 +102,16 @@ std::unique_ptr<launch::ChildProcess> StartActor(const std::string& run_dir,
                                                  const std::string& control, int id,
                                                  const std::vector<std::string>& extra = {});
 
+// The "update" of the newest metrics row of `run_dir`, or -1 when it has none.
+double NewestUpdate(const std::string& run_dir);
+
+// Waits for a learner of `run_dir` that stops by itself (max_updates) and its `actor`:
+// records a test failure unless the learner exits with status 0 within 180 s and the actor
+// ends within 30 s after it. Returns the run's metrics rows (none on such a failure).
+std::vector<std::string> WaitForFinishedRun(launch::ChildProcess& learner,
+                                            launch::ChildProcess& actor,
+                                            const std::string& run_dir);
+
 // The live processes whose command lines contain `needle`.
 std::vector<pid_t> ProcessesMentioning(const std::string& needle);
 // True when some live process's command line contains `needle`.

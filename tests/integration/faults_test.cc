@@ -1,5 +1,6 @@
-// Operations that fail safe: a second learner on a run folder is refused and the first goes
-// on untouched; a full disk costs checkpoints (counted, named, retried) but not the run.
+// Operations that fail safe: a killed actor costs the learner nothing and a new one with its
+// id rejoins; a second learner on a run folder is refused and the first goes on untouched; a
+// full disk costs checkpoints (counted, named, retried) but not the run.
 #include <gtest/gtest.h>
 #include <sys/mount.h>
 #include <unistd.h>
@@ -7,6 +8,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <thread>
 
 #include "learner/checkpoint.h"
@@ -16,6 +18,56 @@ namespace rlrec::testing {
 namespace {
 
 namespace fs = std::filesystem;
+
+TEST(FaultsTest, AKilledActorCostsTheLearnerNothingAndItsSuccessorRejoins) {
+  TempDir dir;
+  const std::string run = dir.path() + "/run";
+  auto learner = StartLearner(run, {"--run.max_updates=100000"});
+  const std::string control = WaitForControlEndpoint(run);
+  ASSERT_FALSE(control.empty()) << ReadFile(run + "/learner.log");
+  auto actor0 = StartActor(run, control, 0);
+  auto actor1 = StartActor(run, control, 1);
+  const auto deadline = common::After(120);
+  while (NewestUpdate(run) < 10 && common::Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_GE(NewestUpdate(run), 10) << ReadFile(run + "/learner.log");
+
+  // Without warning: no goodbye, half an unroll perhaps in flight.
+  actor1->Signal(SIGKILL);
+  ASSERT_TRUE(actor1->WaitFor(10));
+  const double at_kill = NewestUpdate(run);
+  while (NewestUpdate(run) < at_kill + 10 && common::Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_GE(NewestUpdate(run), at_kill + 10) << "training stopped with the actor";
+  EXPECT_TRUE(learner->running());
+
+  // A new actor with the dead one's id joins the same run.
+  std::filesystem::remove(run + "/actor-1.log");
+  const auto restarted = common::Clock::now();
+  actor1 = StartActor(run, control, 1);
+  while (ReadFile(run + "/actor-1.log").find("joined run") == std::string::npos &&
+         common::Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  const double rejoin_s = common::SecondsSince(restarted);
+  ASSERT_NE(ReadFile(run + "/actor-1.log").find("joined run"), std::string::npos)
+      << ReadFile(run + "/actor-1.log");
+  std::cout << "a killed actor's successor joined " << rejoin_s << " s after it started"
+            << std::endl;
+  learner->Signal(SIGTERM);
+  const auto status = learner->WaitFor(60);
+  ASSERT_TRUE(status);
+  EXPECT_EQ(*status, 0) << ReadFile(run + "/learner.log");
+  EXPECT_TRUE(actor0->WaitFor(30) && actor1->WaitFor(30)) << "actors outlived the run";
+  const auto rows = ReadLines(run + "/metrics.jsonl");
+  ASSERT_FALSE(rows.empty());
+  // One actor id came back, not a third actor; nothing it sent was refused.
+  EXPECT_EQ(JsonNumber(rows.back(), "actors_seen"), 2) << rows.back();
+  EXPECT_EQ(JsonNumber(rows.back(), "decode_errors"), 0) << rows.back();
+  EXPECT_NE(ReadFile(run + "/actor-1.log").find("\"unrolls_sent\":"), std::string::npos);
+}
 
 TEST(FaultsTest, ASecondLearnerOnARunFolderIsRefusedNamingTheFirst) {
   TempDir dir;

@@ -85,11 +85,7 @@ TEST(HostileTrajectoriesTest, CraftedAndBitFlippedTrajectoriesAreDroppedAndTrain
     }
   }
 
-  const auto status = learner->WaitFor(180);
-  ASSERT_TRUE(status) << ReadFile(run + "/learner.log");
-  EXPECT_EQ(*status, 0) << ReadFile(run + "/learner.log");
-  EXPECT_TRUE(actor->WaitFor(30));
-  const auto rows = ReadLines(run + "/metrics.jsonl");
+  const auto rows = WaitForFinishedRun(*learner, *actor, run);
   ASSERT_FALSE(rows.empty());
   EXPECT_EQ(JsonNumber(rows.back(), "update"), 60) << rows.back();
   const auto errors = JsonNumber(rows.back(), "decode_errors");

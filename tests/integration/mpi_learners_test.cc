@@ -114,12 +114,12 @@ void ExpectLeadSurvivesLosingRankOne(int fault) {
   ASSERT_FALSE(control.empty()) << ReadFile(log);
   auto actor0 = StartActor(run, control, 0);
   auto actor1 = StartActor(run, control, 1);
-  // Train a little first: a few progress rows.
+  // Train a little first.
   const auto deadline = common::After(120);
-  while (ReadLines(run + "/metrics.jsonl").size() < 3 && common::Clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  while (NewestUpdate(run) < 5 && common::Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  ASSERT_GE(ReadLines(run + "/metrics.jsonl").size(), 3u) << ReadFile(log);
+  ASSERT_GE(NewestUpdate(run), 5) << ReadFile(log);
   const pid_t victim = LearnerRank(run, 1);
   ASSERT_GT(victim, 0) << "rank 1's process not found";
 
@@ -134,24 +134,30 @@ void ExpectLeadSurvivesLosingRankOne(int fault) {
   std::cout << "rank 1 " << (fault == SIGSTOP ? "stopped" : "killed") << ": the job ended "
             << seconds << " s later (collective timeout " << kTimeoutS << " s)" << std::endl;
   EXPECT_LT(seconds, kTimeoutS + 30) << text;
+  // Nothing trained is lost: the final checkpoint is of the last update.
+  std::smatch m;
+  ASSERT_TRUE(
+      std::regex_search(text, m, std::regex(R"(writing a final checkpoint of update (\d+))")))
+      << text;
+  const int updates = std::stoi(m[1]);
+  EXPECT_GE(updates, 5);
+  EXPECT_TRUE(std::filesystem::exists(learner::CheckpointPath(run + "/checkpoints", updates)));
+  EXPECT_TRUE(std::filesystem::exists(run + "/checkpoints/final.pt"));
+  const auto rows = ReadLines(run + "/metrics.jsonl");
+  ASSERT_FALSE(rows.empty());
+  EXPECT_LE(JsonNumber(rows.back(), "update").value_or(1e9), updates) << rows.back();
+  if (text.find("MPI_Allreduce did not complete within 5 s") != std::string::npos) {
+    // Lost inside the blocking all-reduce (the lead cannot tell which rank): the watchdog
+    // checkpointed and ended the job.
+    std::cout << "rank 1 was lost inside the gradient all-reduce" << std::endl;
+    return;
+  }
+  // Lost between updates: named, with a final row, and the actors told.
   EXPECT_NE(text.find("learner rank(s) 1 of 2 did not check in within 5 s"), std::string::npos)
       << text;
   EXPECT_NE(text.find("rank 1 took trajectories at tcp://"), std::string::npos) << text;
-
-  // Nothing trained is lost: the final row and the final checkpoint are of the last update.
-  std::smatch m;
-  ASSERT_TRUE(std::regex_search(text, m,
-                                std::regex(R"(stopped \(learner_rank_lost\) after (\d+) updates)")))
-      << text;
-  const int updates = std::stoi(m[1]);
-  EXPECT_GT(updates, 0);
-  const auto rows = ReadLines(run + "/metrics.jsonl");
-  ASSERT_FALSE(rows.empty());
   EXPECT_EQ(JsonNumber(rows.back(), "final"), 1) << rows.back();
   EXPECT_EQ(JsonNumber(rows.back(), "update"), updates) << rows.back();
-  EXPECT_TRUE(std::filesystem::exists(learner::CheckpointPath(run + "/checkpoints", updates)));
-  EXPECT_TRUE(std::filesystem::exists(run + "/checkpoints/final.pt"));
-  // The actors were told the run ended.
   EXPECT_TRUE(actor0->WaitFor(30) && actor1->WaitFor(30)) << "actors outlived the run";
 }
 

@@ -27,11 +27,6 @@ int NewestCheckpoint(const std::string& run) {
   return newest;
 }
 
-double LastUpdate(const std::string& run) {
-  auto rows = ReadLines(run + "/metrics.jsonl");
-  return rows.empty() ? -1 : JsonNumber(rows.back(), "update").value_or(-1);
-}
-
 TEST(ResumeTest, KilledLearnerResumesFromItsCheckpointAndTheSameActorsCarryOn) {
   TempDir dir;
   const std::string run = dir.path() + "/run";
@@ -50,7 +45,7 @@ TEST(ResumeTest, KilledLearnerResumesFromItsCheckpointAndTheSameActorsCarryOn) {
   learner->Signal(SIGKILL);
   ASSERT_TRUE(learner->WaitFor(10));
   const int checkpoint = NewestCheckpoint(run);
-  const double updates_before = LastUpdate(run);
+  const double updates_before = NewestUpdate(run);
   ASSERT_FALSE(std::filesystem::exists(run + "/checkpoints/final.pt")) << "it died: no final";
 
   // Started again, with the same folder and --resume; it ends 30 updates on.

@@ -31,11 +31,7 @@ TEST(SecureRunTest, ACurveRunTrainsWithTheRunsKeysAndTurnsAwayAnActorWithout) {
   auto actor = StartActor(
       run, control, 0,
       {"--transport.security=curve", "--transport.key_file=" + run + "/curve-client.keys"});
-  const auto status = learner->WaitFor(180);
-  ASSERT_TRUE(status) << ReadFile(run + "/learner.log");
-  EXPECT_EQ(*status, 0) << ReadFile(run + "/learner.log");
-  EXPECT_TRUE(actor->WaitFor(30));
-  const auto rows = ReadLines(run + "/metrics.jsonl");
+  const auto rows = WaitForFinishedRun(*learner, *actor, run);
   ASSERT_FALSE(rows.empty());
   EXPECT_EQ(JsonNumber(rows.back(), "update"), 30) << rows.back();
   EXPECT_EQ(JsonNumber(rows.back(), "actors_seen"), 1) << rows.back();
