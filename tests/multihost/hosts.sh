@@ -3,6 +3,8 @@
 # exists only inside these namespaces: the bridge lives in a namespace of its own, nothing
 # is added to the machine's own network, and no address outside 10.231.0.0/24 is contacted.
 #
+#   hosts_possible  true when this machine lets us make them (network namespaces, veth
+#                   pairs, a bridge); otherwise prints why and is false
 #   hosts_up N      creates hosts rlrec-h1..rlrec-hN (10.231.0.1..N) and writes $T/hosts,
 #                   $T/enter (I CMD... runs CMD on host I) and $T/rsh, an rsh agent for
 #                   Open MPI (HOST COMMAND... runs COMMAND on that host). Needs T (a
@@ -18,6 +20,21 @@
 
 HOSTS_PREFIX=rlrec$$
 HOSTS_COUNT=0
+
+hosts_possible() {
+  local probe=$HOSTS_PREFIX-probe ok=1
+  if ! ip netns add "$probe" 2>/dev/null; then
+    echo "cannot make network namespaces here"
+    return 1
+  fi
+  ip -n "$probe" link add br0 type bridge 2>/dev/null || { echo "no bridges here"; ok=0; }
+  if ((ok)) && ! ip -n "$probe" link add va type veth peer name vb 2>/dev/null; then
+    echo "no veth pairs here"
+    ok=0
+  fi
+  ip netns del "$probe" 2>/dev/null || true
+  ((ok))
+}
 
 hosts_up() {
   HOSTS_COUNT=$1
