@@ -85,15 +85,34 @@ RunTotals Totals(const ProgressReporter& reporter, const TrainingCounters& count
   return t;
 }
 
-// "rank 1 took trajectories at tcp://h2:5555" for each of `ranks`.
-std::string WhereRanksListen(const std::vector<int>& ranks,
+// "rank 1 took trajectories at tcp://h2:5555" for each rank `lost` names.
+std::string WhereRanksListen(const RanksLost& lost,
                              const std::vector<std::string>& trajectory_endpoints) {
   std::string out;
-  for (int r : ranks) {
+  for (int r : lost.ranks()) {
     if (!out.empty()) out += ", ";
     out += "rank " + std::to_string(r) + " took trajectories at " + trajectory_endpoints.at(r);
   }
   return out;
+}
+
+// One learner per run folder: the lead takes the folder's lock (a second learner stops here,
+// before it writes anything), makes the checkpoint folder and writes config.ini.
+std::unique_ptr<common::RunDirLock> ClaimRunFolder(const common::RunConfig& config,
+                                                   const common::RunDir& run_dir, bool lead) {
+  if (!lead) return nullptr;
+  auto lock = std::make_unique<common::RunDirLock>(run_dir);
+  std::filesystem::create_directories(run_dir.checkpoints());
+  run_dir.WriteConfig(config);
+  return lock;
+}
+
+// Writes the checkpoint of `updates` and marks it final; false when it could not be written.
+bool SaveFinal(CheckpointSchedule& checkpoints, uint64_t updates,
+               const std::function<void(const std::string&)>& save) {
+  auto path = checkpoints.TrySave(updates, save);
+  if (path) checkpoints.MarkFinal(*path);
+  return path.has_value();
 }
 
 // The end of a run: `summary` filled in from `totals` and `counters`; on the lead (the one
@@ -115,11 +134,7 @@ void FinishRun(const RunTotals& totals, const TrainingCounters& counters, int ra
     return;
   }
   reporter.Report(totals, /*final=*/true);
-  if (auto path = checkpoints.TrySave(counters.updates, save)) {
-    checkpoints.MarkFinal(*path);
-  } else {
-    summary->final_checkpoint_written = false;
-  }
+  summary->final_checkpoint_written = SaveFinal(checkpoints, counters.updates, save);
   server->EndRun(summary->stop_reason);
   RLREC_LOG(Info) << "stopped (" << summary->stop_reason << ") after " << counters.updates
                   << " updates, " << counters.env_steps << " env steps; checkpoint "
@@ -170,13 +185,7 @@ LearnerSummary RunLearner(const common::RunConfig& config, const common::RunDir&
   const bool lead = world.rank() == 0;
   const double timeout_s = config.learner.collective_timeout_s;
   const std::string config_ini = common::ConfigIni(config);
-  // One learner per run folder: a second one stops here, before it writes anything.
-  std::optional<common::RunDirLock> lock;
-  if (lead) lock.emplace(run_dir);
-  if (lead) {
-    std::filesystem::create_directories(run_dir.checkpoints());
-    run_dir.WriteConfig(config);
-  }
+  const std::unique_ptr<common::RunDirLock> lock = ClaimRunFolder(config, run_dir, lead);
   torch::manual_seed(config.run.seed);
   Trainer trainer(config, world);
   TrainingCounters counters = resume ? Resume(trainer, run_dir) : TrainingCounters{};
@@ -185,17 +194,16 @@ LearnerSummary RunLearner(const common::RunConfig& config, const common::RunDir&
   // the ZAP handler admits only the run's clients to any of them.
   const LearnerGuard guard =
       GuardLearnerSockets(context, config.transport, run_dir, world, timeout_s);
-  const common::SocketSecurity& security = guard.security;
   const LearnerPorts ports = ChoosePorts(config.transport, world.rank(),
                                          resume ? PortsFile::Read(run_dir.ports()) : PortsFile());
   TrajectoryReceiver receiver(context, BindEndpoint(config.transport.host, ports.trajectory),
                               config.transport.receive_hwm, common::TrajectoryContractOf(config),
-                              security);
+                              guard.security);
   const std::vector<std::string> trajectory_endpoints =
       world.AllGather(Advertise(receiver.endpoint(), config.transport), timeout_s);
   std::unique_ptr<LeadServer> server =
       lead ? StartLeadServer(context, config, run_dir, ports, trajectory_endpoints, trainer,
-                             counters, security)
+                             counters, guard.security)
            : nullptr;
   RLREC_LOG(Info) << "rank " << world.rank() << " of " << world.size() << ": trajectories at "
                   << trajectory_endpoints[world.rank()];
@@ -220,7 +228,7 @@ LearnerSummary RunLearner(const common::RunConfig& config, const common::RunDir&
   const LastWords last_words(world, lead, [&](const std::string& why) {
     RLREC_LOG(Error) << why << "; writing a final checkpoint of update " << counters.updates
                      << " and ending the job";
-    if (auto path = checkpoints.TrySave(counters.updates, save)) checkpoints.MarkFinal(*path);
+    SaveFinal(checkpoints, counters.updates, save);
   });
   LearnerSummary summary;
   const auto finish = [&] {
@@ -264,8 +272,7 @@ LearnerSummary RunLearner(const common::RunConfig& config, const common::RunDir&
       }
       update = trainer.Update(batch);
     } catch (const RanksLost& lost) {  // on the lead only
-      RLREC_LOG(Error) << lost.what() << "; "
-                       << WhereRanksListen(lost.ranks(), trajectory_endpoints)
+      RLREC_LOG(Error) << lost.what() << "; " << WhereRanksListen(lost, trajectory_endpoints)
                        << "; writing a final checkpoint of update " << counters.updates
                        << " and ending the job";
       summary.stop_reason = "learner_rank_lost";
