@@ -30,7 +30,10 @@ int NewestCheckpoint(const std::string& run) {
 TEST(ResumeTest, KilledLearnerResumesFromItsCheckpointAndTheSameActorsCarryOn) {
   TempDir dir;
   const std::string run = dir.path() + "/run";
-  const std::vector<std::string> flags = {"--run.checkpoint_every=10"};
+  // Rows every 5 updates, not every 2 s: the resumed learner may do its 30 updates in under one
+  // timed report, and the test looks for a row between the kill and the end.
+  const std::vector<std::string> flags = {"--run.checkpoint_every=10",
+                                          "--run.report_every_updates=5"};
   auto learner = StartLearner(run, flags);
   const std::string control = WaitForControlEndpoint(run);
   ASSERT_FALSE(control.empty()) << ReadFile(run + "/learner.log");
