@@ -32,7 +32,7 @@ void TopScorePolicy::Choose(const InterestEvolutionSimulator& sim, const Observa
       double score = 0;
       switch (score_) {
         case Score::kPopularity:
-          score = sim.Popularity(static_cast<int>(sim.candidate_item(u, c) % N));
+          score = sim.Popularity(sim.candidate_item(u, c) % N);
           break;
         case Score::kAttractiveness:
           score = sim.Attractiveness(u, c, /*position=*/0);

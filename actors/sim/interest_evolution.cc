@@ -14,32 +14,6 @@ namespace {
 constexpr float kHistoryDecay = 0.9f;
 constexpr double kQualityStd = 0.1;
 
-// Alias tables (Walker/Vose) draw from a discrete distribution in O(1) per draw.
-void BuildAliasTable(const std::vector<double>& p, std::vector<double>* prob,
-                     std::vector<uint32_t>* alias) {
-  const size_t n = p.size();
-  prob->assign(n, 1.0);
-  alias->resize(n);
-  std::vector<double> scaled(n);
-  std::vector<uint32_t> small, large;
-  for (size_t i = 0; i < n; ++i) {
-    scaled[i] = p[i] * n;
-    (*alias)[i] = static_cast<uint32_t>(i);
-    (scaled[i] < 1.0 ? small : large).push_back(static_cast<uint32_t>(i));
-  }
-  while (!small.empty() && !large.empty()) {
-    uint32_t s = small.back(), l = large.back();
-    small.pop_back();
-    (*prob)[s] = scaled[s];
-    (*alias)[s] = l;
-    scaled[l] -= 1.0 - scaled[s];
-    if (scaled[l] < 1.0) {
-      large.pop_back();
-      small.push_back(l);
-    }
-  }
-}
-
 }  // namespace
 
 InterestEvolutionSimulator::InterestEvolutionSimulator(const InterestEvolutionOptions& options)
@@ -55,16 +29,9 @@ InterestEvolutionSimulator::InterestEvolutionSimulator(const InterestEvolutionOp
     for (int t = 0; t < T; ++t) topic_quality_[t] = T == 1 ? 0.0 : -3.0 + 6.0 * t / (T - 1);
   }
   if (options.corpus_size > 0) {
-    popularity_.resize(options.corpus_size);
-    double total = 0;
-    for (int j = 0; j < options.corpus_size; ++j) {
-      popularity_[j] = 1.0 / std::pow(j + 1.0, options.popularity_skew);
-      total += popularity_[j];
-    }
-    for (double& p : popularity_) p /= total;
-    BuildAliasTable(popularity_, &alias_prob_, &alias_);
-    slot_topic_.resize(options.corpus_size);
-    for (int j = 0; j < options.corpus_size; ++j) slot_topic_[j] = ItemTopic(j);
+    corpus_.emplace(options.corpus_size, options.popularity_skew);
+    slot_topic_.resize(std::min<size_t>(options.corpus_size, ZipfCorpus::kHeadItems));
+    for (size_t j = 0; j < slot_topic_.size(); ++j) slot_topic_[j] = ItemTopic(j);
   }
   user_id_.resize(E);
   session_step_.resize(E);
@@ -93,6 +60,10 @@ InterestEvolutionSimulator::InterestEvolutionSimulator(const InterestEvolutionOp
     StartSession(u);
     DrawCandidates(u);
   }
+}
+
+size_t InterestEvolutionSimulator::CorpusHeapBytes() const {
+  return (corpus_ ? corpus_->HeapBytes() : 0) + slot_topic_.capacity() * sizeof(int32_t);
 }
 
 int32_t InterestEvolutionSimulator::ItemTopic(uint64_t item) const {
@@ -170,10 +141,7 @@ void InterestEvolutionSimulator::DrawCandidates(int user) {
     uint64_t item = 0;
     for (int attempt = 0; attempt <= kMaxRedraws; ++attempt) {
       const uint64_t bits = Bits(key, Draw::kCandidateItem, c + uint64_t(attempt) * C);
-      uint32_t slot = static_cast<uint32_t>(((bits >> 32) * N) >> 32);
-      if (static_cast<double>(bits & 0xffffffffULL) * 0x1.0p-32 >= alias_prob_[slot]) {
-        slot = alias_[slot];
-      }
+      const uint64_t slot = corpus_->Draw(bits, Mix64(bits));
       // With turnover, slot j holds generation (clock + phase_j) / lifetime of its items.
       uint64_t generation = 0;
       if (lifetime > 0) generation = (clock_ + Mix64(options_.seed ^ slot) % lifetime) / lifetime;
@@ -194,8 +162,9 @@ void InterestEvolutionSimulator::DrawCandidates(int user) {
       }
     }
     items[c] = item;
-    // Items of the first generation (all of them without turnover) have their topic cached.
-    topics[c] = item < N ? slot_topic_[item] : ItemTopic(item);
+    // Popular items of the first generation (all of them without turnover) have their topic
+    // cached.
+    topics[c] = item < slot_topic_.size() ? slot_topic_[item] : ItemTopic(item);
   }
 }
 
@@ -241,9 +210,8 @@ void InterestEvolutionSimulator::Observe(const ObservationBuffers& buffers) cons
       float* candidate = row + size_t(c + 1) * F;
       candidate[candidate_topic_[size_t(u) * C + c]] = 1.f;
       if (options_.corpus_size > 0) {
-        const int slot =
-            static_cast<int>(candidate_item_[size_t(u) * C + c] % options_.corpus_size);
-        candidate[2 * T] = static_cast<float>(std::log(popularity_[slot] * options_.corpus_size));
+        const uint64_t slot = candidate_item_[size_t(u) * C + c] % options_.corpus_size;
+        candidate[2 * T] = static_cast<float>(std::log(Popularity(slot) * options_.corpus_size));
       }
       candidate[2 * T + 1] = 1.f;
       if (buffers.candidate_items) {

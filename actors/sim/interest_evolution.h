@@ -3,10 +3,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "actors/sim/user_simulator.h"
+#include "actors/sim/zipf_corpus.h"
 #include "common/choices.h"
 #include "common/state_tensors.h"
 
@@ -96,7 +98,9 @@ class InterestEvolutionSimulator : public UserSimulator {
   // Mean quality of a topic (m[topic]).
   double TopicQuality(int topic) const { return topic_quality_[topic]; }
   // Sampling weight of corpus item slot j (fixed corpus), summing to 1.
-  double Popularity(int slot) const { return popularity_[slot]; }
+  double Popularity(uint64_t slot) const { return corpus_->Probability(slot); }
+  // Heap bytes that grow with the corpus (bounded: see ZipfCorpus), for memory accounting.
+  size_t CorpusHeapBytes() const;
   const InterestEvolutionOptions& options() const { return options_; }
 
  private:
@@ -112,10 +116,8 @@ class InterestEvolutionSimulator : public UserSimulator {
   std::vector<double> topic_quality_;         // [T], fixed
   std::vector<double> position_weight_;       // [C] position_bias^position, fixed
   std::vector<double> slate_attractiveness_;  // [C] scratch of Step
-  std::vector<double> popularity_;            // [N] corpus sampling weights, fixed
-  std::vector<double> alias_prob_;            // [N] alias table for popularity draws, fixed
-  std::vector<uint32_t> alias_;               // [N]
-  std::vector<int32_t> slot_topic_;           // [N] topic of each slot's first item, fixed
+  std::optional<ZipfCorpus> corpus_;          // popularity of a fixed corpus, fixed
+  std::vector<int32_t> slot_topic_;           // [min(N, head)] topics of popular slots, fixed
   uint64_t clock_ = 0;                        // steps taken by the whole batch (item turnover)
 
   // Per user ([E], [E * T] or [E * C]).

@@ -123,11 +123,12 @@ int main(int argc, char** argv) {
   uint64_t wrong = 0;
   std::string out = "[";
   if (!json) {
-    std::printf("%5s %3s %7s | %14s %12s %10s %10s %6s\n", "C", "K", "corpus", "env-steps/s",
+    std::printf("%5s %3s %8s | %14s %12s %10s %10s %6s\n", "C", "K", "corpus", "env-steps/s",
                 "allocs", "CTR", "sessions", "#wrong");
   }
   for (const bench::Case c :
-       {bench::Case{10, 2}, bench::Case{100, 10}, bench::Case{100, 10, /*corpus=*/10000}}) {
+       {bench::Case{10, 2}, bench::Case{100, 10}, bench::Case{100, 10, /*corpus=*/10000},
+        bench::Case{10, 2, /*corpus=*/10000000}}) {
     bench::Figures f = bench::Run(c, seconds);
     wrong += f.wrong;
     if (json) {
@@ -142,7 +143,7 @@ int main(int argc, char** argv) {
           .Add("wrong", f.wrong);
       out += (out.size() > 1 ? "," : "") + o.str();
     } else {
-      std::printf("%5d %3d %7s | %14.0f %12llu %10.3f %10llu %6llu\n", c.candidates, c.slate,
+      std::printf("%5d %3d %8s | %14.0f %12llu %10.3f %10llu %6llu\n", c.candidates, c.slate,
                   c.corpus ? std::to_string(c.corpus).c_str() : "fresh", f.steps_per_s,
                   static_cast<unsigned long long>(f.allocations), f.click_rate,
                   static_cast<unsigned long long>(f.sessions_ended),
