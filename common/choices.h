@@ -19,6 +19,8 @@ enum class Device { kCpu, kCuda };
 enum class Objective { kVTrace, kTopKReinforce, kPolicyGradient };
 // model.user_encoder: how the policy reads the user's history.
 enum class UserEncoder { kPooled, kGru };
+// learner.table_optimizer: how the item tables (item-id embeddings and biases) are updated.
+enum class TableOptimizer { kAdam, kRowAdagrad };
 // sim.choice: how a simulated user picks an item from a slate.
 enum class ChoiceModel { kProportional, kMultinomialLogit };
 // transport.security: whether sockets authenticate and encrypt (ZeroMQ CURVE).
@@ -44,6 +46,11 @@ template <>
 struct ChoiceNames<UserEncoder> {
   static constexpr std::pair<UserEncoder, const char*> kValues[] = {
       {UserEncoder::kPooled, "pooled"}, {UserEncoder::kGru, "gru"}};
+};
+template <>
+struct ChoiceNames<TableOptimizer> {
+  static constexpr std::pair<TableOptimizer, const char*> kValues[] = {
+      {TableOptimizer::kAdam, "adam"}, {TableOptimizer::kRowAdagrad, "row_adagrad"}};
 };
 template <>
 struct ChoiceNames<ChoiceModel> {

@@ -105,12 +105,21 @@ constexpr Range ClosedOpen(double low, double high) {
     "encoder of the user's history: pooled (mean of impression embeddings) or gru")                \
   X(model, item_buckets, int, 0, Closed(0, 100000000),                                             \
     "rows of the item-id embedding, ids taken modulo it (0: sim.corpus_size; no item-id "          \
-    "embedding when both are 0)")
+    "embedding when both are 0)")                                                                  \
+  X(model, embedding_dim, int, 0, Closed(0, 65536),                                                \
+    "width of the item-id embedding rows (0: model.hidden; otherwise projected to model.hidden); " \
+    "the item table holds (item_buckets + 1) x (embedding_dim + 1) floats")
 
 #define RLREC_LEARNER_KEYS(X)                                                                      \
   X(learner, device, Device, Device::kCpu, Any(), "device of the learner")                         \
   X(learner, batch_trajectories, int, 4, Closed(1, 4096), "trajectories per update")               \
   X(learner, learning_rate, double, 1e-3, Open(0, 1), "Adam learning rate")                        \
+  X(learner, table_optimizer, TableOptimizer, TableOptimizer::kAdam, Any(),                        \
+    "update of the item tables: adam (dense, with the other parameters: 3 extra floats per "       \
+    "table entry, every entry touched by every step) or row_adagrad (sparse: only the rows a "     \
+    "batch touches are exchanged and updated, 1 extra float per row)")                             \
+  X(learner, table_learning_rate, double, 0.05, Open(0, 100),                                      \
+    "learning rate of row_adagrad on the item tables")                                             \
   X(learner, discount, double, 0.95, Closed(0, 1), "discount factor gamma")                        \
   X(learner, value_coef, double, 0.5, Closed(0, 1e6), "weight of the value loss")                  \
   X(learner, entropy_coef, double, 0.01, Closed(0, 1e6), "weight of the entropy bonus")            \

@@ -44,7 +44,15 @@ std::string ForwardSource(const PolicyModelOptions& o, int slate_size) {
 )";
   }
   const std::string buckets = std::to_string(o.item_buckets);
+  const bool projected = o.embedding_dim > 0 && o.embedding_dim != o.hidden;
+  const std::string item_vectors =
+      projected ? "torch.matmul(rows_e, self.item_projection_weight.t())" : "rows_e";
   return R"(
+def item_vectors(self, rows: Tensor) -> Tensor:
+    rows_e = torch.embedding(self.item_embedding_weight, rows)
+    return )" +
+         item_vectors + R"(
+
 def item_rows(self, ids: Tensor) -> Tensor:
     if )" +
          buckets +
@@ -59,7 +67,7 @@ def forward(self, features: Tensor, candidate_items: Tensor, history_items: Tens
     valid = (topics >= 0).float()
     response = history_responses.clamp_min(0.0)
     response_features = torch.stack([torch.log1p(response), (response > 0).float()], 2)
-    tokens = (torch.embedding(self.item_embedding_weight, self.item_rows(history_items.long()))
+    tokens = (self.item_vectors(self.item_rows(history_items.long()))
               + torch.embedding(self.topic_embedding_weight, topics.clamp_min(-1) + 1)
               + torch.matmul(response_features, self.response_in_weight.t())
               + self.response_in_bias)
@@ -73,7 +81,7 @@ def forward(self, features: Tensor, candidate_items: Tensor, history_items: Tens
     rows = self.item_rows(candidate_items.long())
     item_hidden = torch.relu(torch.matmul(items, self.item_in_weight.t()) + self.item_in_bias)
     item = (torch.matmul(item_hidden, self.item_out_weight.t()) + self.item_out_bias
-            + torch.embedding(self.item_embedding_weight, rows))
+            + self.item_vectors(rows))
     scores = (torch.bmm(item, user.unsqueeze(2)).squeeze(2)
               + (torch.matmul(items, self.item_bias_weight.t()) + self.item_bias_bias).squeeze(2)
               + torch.embedding(self.item_score_bias_weight, rows).squeeze(2))

@@ -1,5 +1,6 @@
 #include "common/policy_model.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -13,6 +14,8 @@ PolicyModelOptions ModelOptions(const RunConfig& config) {
   o.hidden = config.model.hidden;
   o.item_buckets =
       config.model.item_buckets > 0 ? config.model.item_buckets : config.sim.corpus_size;
+  o.embedding_dim = config.model.embedding_dim;
+  o.sparse_tables = config.learner.table_optimizer == TableOptimizer::kRowAdagrad;
   o.topics = config.sim.topics;
   o.user_encoder = config.model.user_encoder;
   return o;
@@ -20,14 +23,21 @@ PolicyModelOptions ModelOptions(const RunConfig& config) {
 
 PolicyModelImpl::PolicyModelImpl(const PolicyModelOptions& options) : options_(options) {
   TORCH_CHECK(options.feature_dim > 0 && options.hidden > 0 && options.item_buckets >= 0 &&
-                  options.topics >= 0,
+                  options.embedding_dim >= 0 && options.topics >= 0,
               "bad policy model sizes");
   const int F = options.feature_dim, D = options.hidden;
+  const int E = options.embedding_dim > 0 ? options.embedding_dim : D;
   // Row 0 of the id embeddings stands for "no id" (and, in the history, an empty entry).
-  item_embedding_ =
-      register_module("item_embedding", torch::nn::Embedding(options.item_buckets + 1, D));
-  item_score_bias_ =
-      register_module("item_score_bias", torch::nn::Embedding(options.item_buckets + 1, 1));
+  auto table = [&](int width) {
+    return torch::nn::EmbeddingOptions(options.item_buckets + 1, width)
+        .sparse(options.sparse_tables);
+  };
+  item_embedding_ = register_module("item_embedding", torch::nn::Embedding(table(E)));
+  item_score_bias_ = register_module("item_score_bias", torch::nn::Embedding(table(1)));
+  if (E != D) {
+    item_projection_ = register_module(
+        "item_projection", torch::nn::Linear(torch::nn::LinearOptions(E, D).bias(false)));
+  }
   topic_embedding_ =
       register_module("topic_embedding", torch::nn::Embedding(options.topics + 1, D));
   response_in_ = register_module("response_in", torch::nn::Linear(2, D));
@@ -49,6 +59,27 @@ PolicyModelImpl::PolicyModelImpl(const PolicyModelOptions& options) : options_(o
   topic_embedding_->weight.normal_(0, 0.1);
 }
 
+std::vector<torch::Tensor> PolicyModelImpl::SparseTables() const {
+  if (!options_.sparse_tables) return {};
+  return {item_embedding_->weight, item_score_bias_->weight};
+}
+
+std::vector<torch::Tensor> PolicyModelImpl::DenseParameters() const {
+  std::vector<torch::Tensor> dense;
+  const auto tables = SparseTables();
+  for (const auto& p : parameters()) {
+    const bool table = std::any_of(tables.begin(), tables.end(),
+                                   [&](const torch::Tensor& t) { return t.is_same(p); });
+    if (!table) dense.push_back(p);
+  }
+  return dense;
+}
+
+torch::Tensor PolicyModelImpl::ItemVectors(const torch::Tensor& rows) {
+  auto rows_e = item_embedding_(rows);
+  return item_projection_ ? item_projection_(rows_e) : rows_e;
+}
+
 torch::Tensor PolicyModelImpl::ItemRows(const torch::Tensor& ids) const {
   auto ids64 = ids.to(torch::kLong);
   if (options_.item_buckets == 0) return torch::zeros_like(ids64);
@@ -63,7 +94,7 @@ torch::Tensor PolicyModelImpl::EncodeHistory(const PolicyInput& input) {
   auto response = input.history_responses.clamp_min(0);
   auto response_features =
       torch::stack({torch::log1p(response), (response > 0).to(torch::kFloat)}, 2);
-  auto tokens = item_embedding_(ItemRows(input.history_items)) +
+  auto tokens = ItemVectors(ItemRows(input.history_items)) +
                 topic_embedding_(topics.clamp_min(-1) + 1) +
                 response_in_(response_features);  // [N, H, D]
   if (options_.user_encoder == UserEncoder::kPooled) {
@@ -95,7 +126,7 @@ PolicyOutput PolicyModelImpl::Forward(const PolicyInput& input) {
   auto history = EncodeHistory(input);                                               // [N, D]
   auto user = user_out_(torch::relu(user_in_(torch::cat({user_row, history}, 1))));  // [N, D]
   auto candidate_rows = ItemRows(input.candidate_items);                             // [N, C]
-  auto item = item_out_(torch::relu(item_in_(items))) + item_embedding_(candidate_rows);
+  auto item = item_out_(torch::relu(item_in_(items))) + ItemVectors(candidate_rows);
   auto scores = torch::bmm(item, user.unsqueeze(2)).squeeze(2) + item_bias_(items).squeeze(2) +
                 item_score_bias_(candidate_rows).squeeze(2);
   auto values = value_out_(torch::relu(value_hidden_(user))).squeeze(1);

@@ -10,15 +10,18 @@ namespace rlrec::common {
 
 // Sizes and choices of the policy network.
 struct PolicyModelOptions {
-  int feature_dim = 0;   // F: features per observation row
-  int hidden = 64;       // D: width of every embedding and layer
-  int item_buckets = 0;  // item-id embedding rows (id mod buckets); 0: ids are not embedded
-  int topics = 0;        // topic ids in [0, topics) in the history
+  int feature_dim = 0;    // F: features per observation row
+  int hidden = 64;        // D: width of every embedding and layer
+  int item_buckets = 0;   // item-id embedding rows (id mod buckets); 0: ids are not embedded
+  int embedding_dim = 0;  // width of an item-id embedding row; 0: hidden (else projected to it)
+  bool sparse_tables = false;  // the item tables' gradients are sparse rows (row_adagrad)
+  int topics = 0;              // topic ids in [0, topics) in the history
   UserEncoder user_encoder = UserEncoder::kPooled;  // history encoder
 };
 
 // The model `config` describes: features of its simulator, model.hidden, model.item_buckets
-// (0 there: sim.corpus_size), sim.topics and model.user_encoder.
+// (0 there: sim.corpus_size), model.embedding_dim, sim.topics, model.user_encoder, and sparse
+// table gradients for learner.table_optimizer = row_adagrad.
 PolicyModelOptions ModelOptions(const RunConfig& config);
 
 // What the policy sees of N states: every state tensor (common/state_tensors.h) with leading
@@ -44,13 +47,20 @@ class PolicyModelImpl : public torch::nn::Module {
   // Throws c10::Error when the input's shapes disagree with each other or with the options.
   PolicyOutput Forward(const PolicyInput& input);
   const PolicyModelOptions& options() const { return options_; }
+  // The item tables (item-id embedding and per-item score bias: their rows are indexed by item
+  // id) when their gradients are sparse (options.sparse_tables), else none.
+  std::vector<torch::Tensor> SparseTables() const;
+  // Every other parameter (all of them without sparse tables), in registration order.
+  std::vector<torch::Tensor> DenseParameters() const;
 
  private:
   torch::Tensor ItemRows(const torch::Tensor& ids) const;  // embedding row of each id
+  torch::Tensor ItemVectors(const torch::Tensor& rows);    // [..., D] id embedding of rows
   torch::Tensor EncodeHistory(const PolicyInput& input);   // [N, D]
 
   PolicyModelOptions options_;
   torch::nn::Embedding item_embedding_{nullptr}, item_score_bias_{nullptr};
+  torch::nn::Linear item_projection_{nullptr};  // embedding_dim -> hidden, when they differ
   torch::nn::Embedding topic_embedding_{nullptr};
   torch::nn::Linear response_in_{nullptr};
   torch::nn::GRUCell history_gru_{nullptr};

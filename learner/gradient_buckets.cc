@@ -4,8 +4,9 @@
 
 namespace rlrec::learner {
 
-GradientBuckets::GradientBuckets(const std::vector<torch::Tensor>& parameters,
-                                 size_t bucket_bytes) {
+GradientBuckets::GradientBuckets(const std::vector<torch::Tensor>& parameters, size_t bucket_bytes,
+                                 const std::vector<torch::Tensor>& sparse_tables)
+    : tables_(sparse_tables) {
   // Plan: consecutive parameters share a bucket while it stays within bucket_bytes.
   std::vector<int64_t> sizes;
   std::vector<torch::TensorOptions> options;
@@ -32,9 +33,70 @@ void GradientBuckets::Bind(const Slot& slot) {
       buckets_[slot.bucket].narrow(0, slot.offset, slot.parameter.numel()).view_as(slot.parameter);
 }
 
-void GradientBuckets::ZeroGrad() { Fill(0.0); }
+void GradientBuckets::ZeroGrad() {
+  Fill(0.0);
+  ClearTables();
+}
 
-void GradientBuckets::Poison() { Fill(std::numeric_limits<double>::quiet_NaN()); }
+void GradientBuckets::Poison() {
+  Fill(std::numeric_limits<double>::quiet_NaN());
+  ClearTables();
+}
+
+void GradientBuckets::ClearTables() {
+  for (auto& table : tables_) table.mutable_grad() = torch::Tensor();
+}
+
+void GradientBuckets::CoalesceTables() {
+  for (auto& table : tables_) {
+    if (table.grad().defined()) table.mutable_grad() = table.grad().coalesce();
+  }
+}
+
+int64_t GradientBuckets::TouchedRows() const {
+  int64_t rows = 0;
+  for (const auto& table : tables_) {
+    const auto& grad = table.grad();
+    if (grad.defined()) rows += grad.is_sparse() ? grad._nnz() : grad.size(0);
+  }
+  return rows;
+}
+
+void GradientBuckets::GatherTable(Collective& collective, torch::Tensor& table) {
+  const auto long_options = table.options().dtype(torch::kLong).requires_grad(false);
+  const auto value_options = table.options().requires_grad(false);
+  torch::Tensor rows = torch::empty({0}, long_options);
+  torch::Tensor values = torch::empty({0, table.size(1)}, value_options);
+  if (table.grad().defined()) {
+    const auto grad = table.grad().coalesce();
+    rows = grad.indices().select(0, 0).contiguous();
+    values = grad.values().contiguous();
+  }
+  // How many rows each rank has, then each rank's rows from it, in rank order.
+  auto counts = torch::zeros({collective.size()}, value_options);
+  counts[collective.rank()] = static_cast<double>(rows.numel());
+  collective.AllReduceSum(counts);
+  const auto per_rank = counts.to(torch::kCPU).to(torch::kLong);
+  std::vector<torch::Tensor> all_rows, all_values;
+  for (int r = 0; r < collective.size(); ++r) {
+    const int64_t n = per_rank[r].item<int64_t>();
+    if (n == 0) continue;
+    torch::Tensor r_rows = r == collective.rank() ? rows : torch::empty({n}, long_options);
+    torch::Tensor r_values =
+        r == collective.rank() ? values : torch::empty({n, table.size(1)}, value_options);
+    collective.Broadcast(r_rows, r);
+    collective.Broadcast(r_values, r);
+    all_rows.push_back(r_rows);
+    all_values.push_back(r_values);
+  }
+  if (all_rows.empty()) {
+    table.mutable_grad() = torch::Tensor();
+    return;
+  }
+  table.mutable_grad() = torch::sparse_coo_tensor(torch::cat(all_rows).unsqueeze(0),
+                                                  torch::cat(all_values), table.sizes())
+                             .coalesce();
+}
 
 void GradientBuckets::Fill(double value) {
   for (auto& bucket : buckets_) bucket.fill_(value);
@@ -60,6 +122,7 @@ void GradientBuckets::AllReduce(Collective& collective) {
   }
   collective.CheckIn();
   for (auto& bucket : buckets_) collective.AllReduceSum(bucket);
+  for (auto& table : tables_) GatherTable(collective, table);
 }
 
 size_t GradientBuckets::bytes() const {

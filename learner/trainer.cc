@@ -34,9 +34,11 @@ Trainer::Trainer(const common::RunConfig& config, const MpiWorld& world)
       collective_(world.size() > 1
                       ? MakeCollective(world, device_, config.learner.collective_timeout_s)
                       : nullptr),
-      gradients_(model_->parameters(),
-                 static_cast<size_t>(config.learner.bucket_mib * 1024 * 1024)),
-      optimizer_(model_->parameters(), torch::optim::AdamOptions(config.learner.learning_rate)),
+      gradients_(model_->DenseParameters(),
+                 static_cast<size_t>(config.learner.bucket_mib * 1024 * 1024),
+                 model_->SparseTables()),
+      optimizer_(model_->DenseParameters(), model_->SparseTables(), config.learner.learning_rate,
+                 config.learner.table_learning_rate),
       loss_(config) {
   if (collective_) {
     // Every rank starts from the lead's parameters.

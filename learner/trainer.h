@@ -15,12 +15,14 @@
 #include "learner/gradient_buckets.h"
 #include "learner/loss.h"
 #include "learner/mpi_world.h"
+#include "learner/policy_optimizer.h"
 #include "learner/update_step.h"
 
 namespace rlrec::learner {
 
 // The policy a learner rank trains and everything that updates it: the device, the model,
-// its Adam optimiser, the gradient buckets and, with several ranks, the collective that
+// its optimiser (PolicyOptimizer: Adam, and row-wise Adagrad on sparse item tables), the
+// gradient buckets and, with several ranks, the collective that
 // averages gradients so every rank holds the same parameters. Not thread-safe.
 class Trainer {
  public:
@@ -59,7 +61,7 @@ class Trainer {
   common::PolicyModel model_;
   std::unique_ptr<Collective> collective_;  // null for one rank
   GradientBuckets gradients_;
-  torch::optim::Adam optimizer_;
+  PolicyOptimizer optimizer_;
   LossOptions loss_;
 };
 

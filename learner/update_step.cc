@@ -12,7 +12,11 @@ double GradientNorm(const std::vector<torch::Tensor>& parameters) {
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> norms;
   for (const auto& p : parameters) {
-    if (p.grad().defined()) norms.push_back(p.grad().norm());
+    const auto& g = p.grad();
+    if (!g.defined()) continue;
+    // A sparse table's gradient is coalesced first (GradientBuckets), so its values hold
+    // each row once.
+    norms.push_back(g.is_sparse() ? g._values().norm() : g.norm());
   }
   return norms.empty() ? 0.0 : torch::stack(norms).norm().item<double>();
 }
@@ -45,6 +49,7 @@ UpdateResult GuardedUpdate(common::PolicyModel& model, torch::optim::Optimizer& 
   }
   if (!result.skip_reason.empty()) gradients.Poison();
   if (collective && ranks > 1) gradients.AllReduce(*collective);
+  gradients.CoalesceTables();
   const double norm = GradientNorm(model->parameters());
   if (!std::isfinite(norm)) {
     if (result.skip_reason.empty()) {
@@ -59,7 +64,8 @@ UpdateResult GuardedUpdate(common::PolicyModel& model, torch::optim::Optimizer& 
     torch::NoGradGuard no_grad;
     const double scale = max_grad_norm / (norm + 1e-6);
     for (auto& p : model->parameters()) {
-      if (p.grad().defined()) p.grad().mul_(scale);
+      const auto& g = p.grad();
+      if (g.defined()) (g.is_sparse() ? g._values() : g).mul_(scale);
     }
   }
   optimizer.step();

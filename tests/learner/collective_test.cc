@@ -10,6 +10,7 @@
 
 #include "learner/gradient_buckets.h"
 #include "learner/mpi_world.h"
+#include "learner/policy_optimizer.h"
 #include "learner/rank_report.h"
 #include "learner/update_step.h"
 #include "tests/model_inputs.h"
@@ -111,8 +112,24 @@ TEST(CollectiveTest, NcclBucketsOnTheGpuSumEveryElementAcrossRanks) {
   }
 }
 
-TEST(CollectiveTest, RanksHoldBitIdenticalParametersEqualToOneLearnerOnAllTheData) {
-  REQUIRE_TWO_RANKS();
+// The optimiser of a test model. Dense: SGD, whose step is linear in the gradient, so
+// rounding differences between averaging on two ranks and on one stay at rounding size (Adam
+// scales near-zero gradients up to the learning rate, whatever their sign noise). Sparse
+// tables: the learner's PolicyOptimizer, with row-wise Adagrad on the tables (linear enough
+// for small gradients: its accumulators start at 0.1) and Adam at a learning rate too small to
+// matter on the rest.
+std::unique_ptr<torch::optim::Optimizer> MakeOptimizer(common::PolicyModel& model) {
+  if (model->SparseTables().empty()) {
+    return std::make_unique<torch::optim::SGD>(model->parameters(), torch::optim::SGDOptions(0.05));
+  }
+  return std::make_unique<PolicyOptimizer>(model->DenseParameters(), model->SparseTables(),
+                                           /*learning_rate=*/1e-8, /*table_learning_rate=*/0.5);
+}
+
+// Trains `options` data-parallel on every rank's batches and, alongside, one learner on all
+// of them; expects bit-identical ranks equal (1e-5) to the single learner, and returns how many
+// table rows the last update exchanged.
+int64_t ExpectDataParallelEqualsOneLearner(const common::PolicyModelOptions& options) {
   auto collective = MakeCollective(*g_world, torch::kCPU, kTimeoutS);
   common::RunConfig config;
   LossOptions loss(config);  // V-trace, clipped gradients
@@ -120,29 +137,26 @@ TEST(CollectiveTest, RanksHoldBitIdenticalParametersEqualToOneLearnerOnAllTheDat
 
   // Different initial weights on each rank: the learner broadcasts the lead's, as here.
   torch::manual_seed(7 + g_world->rank());
-  common::PolicyModel model(Model());
+  common::PolicyModel model(options);
   {
     torch::NoGradGuard no_grad;
     for (auto& p : model->parameters()) collective->Broadcast(p, 0);
   }
-  GradientBuckets gradients(model->parameters(), /*bucket_bytes=*/4096);
-  // SGD: its step is linear in the gradient, so rounding differences between averaging on
-  // two ranks and on one stay at rounding size (Adam scales near-zero gradients up to the
-  // learning rate, whatever their sign noise).
-  torch::optim::SGD optimizer(model->parameters(), torch::optim::SGDOptions(0.05));
+  GradientBuckets gradients(model->DenseParameters(), /*bucket_bytes=*/4096, model->SparseTables());
+  auto optimizer = MakeOptimizer(model);
 
   // The reference: one learner, the lead's initial weights, every rank's batch at once.
   torch::manual_seed(7);
-  common::PolicyModel single(Model());
-  GradientBuckets single_gradients(single->parameters(), 1 << 20);
-  torch::optim::SGD single_optimizer(single->parameters(), torch::optim::SGDOptions(0.05));
+  common::PolicyModel single(options);
+  GradientBuckets single_gradients(single->DenseParameters(), 1 << 20, single->SparseTables());
+  auto single_optimizer = MakeOptimizer(single);
 
   const int kUpdates = 6;
   for (int u = 0; u < kUpdates; ++u) {
-    UpdateStep(model, optimizer, gradients, collective.get(), RankBatch(g_world->rank(), u), loss);
+    UpdateStep(model, *optimizer, gradients, collective.get(), RankBatch(g_world->rank(), u), loss);
     std::vector<Batch> all;
     for (int r = 0; r < g_world->size(); ++r) all.push_back(RankBatch(r, u));
-    UpdateStep(single, single_optimizer, single_gradients, nullptr, testing::ConcatUsers(all),
+    UpdateStep(single, *single_optimizer, single_gradients, nullptr, testing::ConcatUsers(all),
                loss);
   }
 
@@ -156,7 +170,7 @@ TEST(CollectiveTest, RanksHoldBitIdenticalParametersEqualToOneLearnerOnAllTheDat
   const auto reference = Flat(single);
   double worst = 0, moved = 0;
   torch::manual_seed(7);
-  common::PolicyModel initial_model(Model());
+  common::PolicyModel initial_model(options);
   const auto initial = Flat(initial_model);
   for (size_t i = 0; i < n; ++i) {
     worst = std::max(worst, std::abs(mine[i] - reference[i]));
@@ -164,6 +178,24 @@ TEST(CollectiveTest, RanksHoldBitIdenticalParametersEqualToOneLearnerOnAllTheDat
   }
   EXPECT_LT(worst, 1e-5) << "data-parallel training drifted from the single learner";
   EXPECT_GT(moved, 1e-3) << "training did not move the parameters: the test would prove nothing";
+  return gradients.TouchedRows();
+}
+
+TEST(CollectiveTest, RanksHoldBitIdenticalParametersEqualToOneLearnerOnAllTheData) {
+  REQUIRE_TWO_RANKS();
+  ExpectDataParallelEqualsOneLearner(Model());
+}
+
+TEST(CollectiveTest, SparseTablesExchangeOnlyTouchedRowsAndMatchOneLearner) {
+  REQUIRE_TWO_RANKS();
+  common::PolicyModelOptions options = Model();
+  options.item_buckets = 100000;  // far more rows than a batch touches
+  options.embedding_dim = 8;      // narrower than hidden: projected
+  options.sparse_tables = true;
+  const int64_t rows = ExpectDataParallelEqualsOneLearner(options);
+  EXPECT_GT(rows, 0);
+  // Batches draw ids from 40 items: at most 41 rows (row 0 is "no item") of each of 2 tables.
+  EXPECT_LE(rows, 2 * 41) << "the exchange carried rows no batch touched";
 }
 
 }  // namespace

@@ -1,0 +1,45 @@
+#ifndef RLREC_LEARNER_POLICY_OPTIMIZER_H_
+#define RLREC_LEARNER_POLICY_OPTIMIZER_H_
+
+#include <torch/torch.h>
+
+#include <vector>
+
+namespace rlrec::learner {
+
+// The optimiser of the policy: Adam on the dense parameters and, for sparse item tables
+// (learner.table_optimizer = row_adagrad), row-wise Adagrad on the rows their sparse gradients
+// touch. Row-wise Adagrad keeps one float per row, the running sum of the row's mean squared
+// gradient (from kInitialAccumulator), and moves a row by
+// -table_learning_rate * g / (sqrt(sum) + 1e-10): a step costs what the batch touched, never
+// what the table holds. Without sparse tables it is exactly torch::optim::Adam, and saves and
+// loads the same archive. Not thread-safe.
+class PolicyOptimizer : public torch::optim::Optimizer {
+ public:
+  static constexpr double kInitialAccumulator = 0.1;
+
+  // `dense` get Adam at `learning_rate`; `sparse_tables` (2-D, their gradients sparse COO or
+  // undefined) get row-wise Adagrad at `table_learning_rate`.
+  PolicyOptimizer(const std::vector<torch::Tensor>& dense,
+                  const std::vector<torch::Tensor>& sparse_tables, double learning_rate,
+                  double table_learning_rate);
+
+  // One step of both optimisers on the gradients as they stand. Returns an undefined tensor.
+  torch::Tensor step(LossClosure closure = nullptr) override;
+  void save(torch::serialize::OutputArchive& archive) const override;
+  // Throws c10::Error when the archive lacks a table's state or holds one of another size.
+  void load(torch::serialize::InputArchive& archive) override;
+
+  // Bytes of optimiser state: Adam's two moments and the tables' accumulators.
+  size_t StateBytes() const;
+
+ private:
+  torch::optim::Adam adam_;
+  std::vector<torch::Tensor> tables_;
+  std::vector<torch::Tensor> accumulators_;  // [rows] per table
+  double table_learning_rate_;
+};
+
+}  // namespace rlrec::learner
+
+#endif  // RLREC_LEARNER_POLICY_OPTIMIZER_H_
