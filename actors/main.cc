@@ -12,6 +12,7 @@
 #include "common/control.h"
 #include "common/error.h"
 #include "common/logging.h"
+#include "common/memory_plan.h"
 #include "common/metrics.h"
 
 namespace {
@@ -58,6 +59,8 @@ int ActorMain(int argc, const char* const* argv) {
   std::signal(SIGTERM, OnSignal);
   torch::set_num_threads(args->config.actor.threads);
 
+  // A model that cannot fit says so now, before any allocation or connection.
+  rlrec::common::CheckMemoryFits(args->config, rlrec::common::MemoryRole::kActor);
   rlrec::common::ZmqContext context;
   auto stats = rlrec::actors::RunActor(args->config, actor_id, context, g_stop);
   rlrec::common::JsonObject summary;

@@ -9,6 +9,7 @@
 
 #include "common/check.h"
 #include "common/config.h"
+#include "common/memory_plan.h"
 #include "common/metrics.h"
 #include "common/run_dir.h"
 #include "learner/learner_loop.h"
@@ -60,6 +61,8 @@ int LearnerMain(int argc, const char* const* argv) {
   std::signal(SIGTERM, OnSignal);
   torch::set_num_threads(args->config.learner.threads);
 
+  // A model that cannot fit says so now, before any allocation or connection.
+  rlrec::common::CheckMemoryFits(args->config, rlrec::common::MemoryRole::kLearner);
   rlrec::common::ZmqContext context;
   auto summary = rlrec::learner::RunLearner(args->config, run, context, g_stop, world, resume);
   rlrec::common::JsonObject row;

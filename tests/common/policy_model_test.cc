@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/error.h"
+#include "common/memory_plan.h"
 #include "tests/model_inputs.h"
 
 namespace rlrec::common {
@@ -97,6 +99,45 @@ TEST(PolicyModelTest, MismatchedShapesAreRefusedWithTheirSizes) {
   } catch (const c10::Error& e) {
     EXPECT_NE(std::string(e.what()).find("candidate_items must be [3, 4]"), std::string::npos)
         << e.what();
+  }
+}
+
+// The memory check runs before a model exists, from the config alone: its parameter counts
+// must be the model's, for every shape option.
+TEST(PolicyModelTest, MemoryPlanCountsTheModelsParametersExactly) {
+  for (int embedding_dim : {0, 8, 32}) {
+    for (UserEncoder encoder : {UserEncoder::kPooled, UserEncoder::kGru}) {
+      RunConfig config;
+      config.sim.corpus_size = 500;
+      config.model.hidden = 32;
+      config.model.embedding_dim = embedding_dim;
+      config.model.user_encoder = encoder;
+      config.learner.table_optimizer = TableOptimizer::kRowAdagrad;
+      PolicyModel model(ModelOptions(config));
+      uint64_t tables = 0, dense = 0;
+      for (const auto& t : model->SparseTables()) tables += t.numel();
+      for (const auto& p : model->DenseParameters()) dense += p.numel();
+      const MemoryPlan plan = PlanMemory(config);
+      EXPECT_EQ(plan.table_parameters, tables) << "embedding_dim " << embedding_dim;
+      EXPECT_EQ(plan.dense_parameters, dense) << "embedding_dim " << embedding_dim;
+      EXPECT_EQ(plan.table_rows, 501u);
+    }
+  }
+}
+
+TEST(PolicyModelTest, ATableTooLargeForTheHostIsRefusedNamingItsKeysAndBytes) {
+  RunConfig config;
+  config.sim.corpus_size = 1000;
+  config.model.item_buckets = 100000000;  // the largest allowed
+  config.model.embedding_dim = 65536;     // 26 TB of table: no test machine has it
+  try {
+    CheckMemoryFits(config, MemoryRole::kActor);
+    FAIL() << "a 26 TB table was accepted";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("model.item_buckets"), std::string::npos) << what;
+    EXPECT_NE(what.find("model.embedding_dim"), std::string::npos) << what;
+    EXPECT_NE(what.find("TB"), std::string::npos) << what;
   }
 }
 

@@ -1,0 +1,92 @@
+#include "common/memory_plan.h"
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "common/error.h"
+#include "common/state_tensors.h"
+
+namespace rlrec::common {
+namespace {
+
+// MemAvailable of /proc/meminfo in bytes, or 0 when it cannot be read.
+uint64_t AvailableBytes() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  uint64_t kib = 0;
+  std::string unit;
+  while (in >> key >> kib >> unit) {
+    if (key == "MemAvailable:") return kib * 1024;
+  }
+  return 0;
+}
+
+}  // namespace
+
+MemoryPlan PlanMemory(const RunConfig& config) {
+  const uint64_t F = ObservationFeatures(config.sim.topics);
+  const uint64_t D = config.model.hidden;
+  const uint64_t E = config.model.embedding_dim > 0 ? config.model.embedding_dim : D;
+  const uint64_t T = config.sim.topics;
+  const uint64_t buckets =
+      config.model.item_buckets > 0 ? config.model.item_buckets : config.sim.corpus_size;
+  MemoryPlan plan;
+  plan.table_rows = buckets + 1;
+  plan.table_parameters = plan.table_rows * (E + 1);
+  // As PolicyModelImpl registers them: topic embedding, response projection, the GRU, user,
+  // item and value layers, the item projection when the widths differ.
+  uint64_t dense = (T + 1) * D + (2 * D + D);
+  if (config.model.user_encoder == UserEncoder::kGru) dense += 2 * (3 * D * D + 3 * D);
+  dense += ((F + D) * D + D) + (D * D + D);      // user_in, user_out
+  dense += (F * D + D) + (D * D + D) + (F + 1);  // item_in, item_out, item_bias
+  dense += (D * D + D) + (D + 1);                // value_hidden, value_out
+  if (E != D) dense += E * D;                    // item_projection
+  plan.dense_parameters = dense;
+
+  const uint64_t weights = 4 * plan.parameters();
+  const bool row_adagrad = config.learner.table_optimizer == TableOptimizer::kRowAdagrad;
+  const uint64_t optimizer =
+      4 * 3 * dense + (row_adagrad ? 4 * 2 * plan.table_rows : 4 * 3 * plan.table_parameters);
+  plan.learner_bytes =
+      weights /*model*/ + weights /*snapshot*/ + weights /*checkpoint*/ + optimizer;
+  plan.actor_bytes = 2 * weights;
+  return plan;
+}
+
+std::string HumanBytes(uint64_t bytes) {
+  char out[32];
+  const double b = static_cast<double>(bytes);
+  if (b >= 1e12) {
+    std::snprintf(out, sizeof(out), "%.2f TB", b / 1e12);
+  } else if (b >= 1e9) {
+    std::snprintf(out, sizeof(out), "%.2f GB", b / 1e9);
+  } else if (b >= 1e6) {
+    std::snprintf(out, sizeof(out), "%.1f MB", b / 1e6);
+  } else {
+    std::snprintf(out, sizeof(out), "%.0f kB", b / 1e3);
+  }
+  return out;
+}
+
+void CheckMemoryFits(const RunConfig& config, MemoryRole role) {
+  const uint64_t available = AvailableBytes();
+  if (available == 0) return;
+  const MemoryPlan plan = PlanMemory(config);
+  const uint64_t need = role == MemoryRole::kLearner ? plan.learner_bytes : plan.actor_bytes;
+  if (need <= available) return;
+  std::ostringstream s;
+  s << "this " << (role == MemoryRole::kLearner ? "learner" : "actor") << " needs about "
+    << HumanBytes(need) << " and the host has " << HumanBytes(available)
+    << " available: the item tables hold " << plan.table_parameters << " floats ("
+    << plan.table_rows << " rows of model.item_buckets + 1 (0 there: sim.corpus_size) x "
+    << "model.embedding_dim + 1)";
+  if (role == MemoryRole::kLearner && config.learner.table_optimizer == TableOptimizer::kAdam) {
+    s << ", and learner.table_optimizer = adam keeps 3 more floats per table float "
+         "(row_adagrad keeps 1 per row)";
+  }
+  s << "; lower model.item_buckets or model.embedding_dim, or run on a larger host";
+  throw InvalidInput(s.str());
+}
+
+}  // namespace rlrec::common

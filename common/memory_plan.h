@@ -1,0 +1,43 @@
+#ifndef RLREC_COMMON_MEMORY_PLAN_H_
+#define RLREC_COMMON_MEMORY_PLAN_H_
+
+#include <cstdint>
+#include <string>
+
+#include "common/config_keys.h"
+
+namespace rlrec::common {
+
+// What the policy `config` describes costs in memory, known before anything is allocated.
+// The item tables (item-id embedding and per-item score bias, (item_buckets + 1) rows) hold
+// almost all of a large model; every other parameter is "dense".
+struct MemoryPlan {
+  uint64_t table_parameters = 0;  // (rows) x (embedding_dim + 1)
+  uint64_t table_rows = 0;
+  uint64_t dense_parameters = 0;
+  // A learner: its weights, one published snapshot, the optimiser's state (Adam: two moments
+  // and a gradient per dense float, or per table float with table_optimizer = adam; row_adagrad:
+  // one float per table row) and a checkpoint being serialised.
+  uint64_t learner_bytes = 0;
+  // An actor: its policy and the snapshot it decodes the next version into.
+  uint64_t actor_bytes = 0;
+
+  uint64_t parameters() const { return table_parameters + dense_parameters; }
+};
+
+MemoryPlan PlanMemory(const RunConfig& config);
+
+// Which process a check is for.
+enum class MemoryRole { kLearner, kActor };
+
+// Throws Error(kInvalidInput) before any work when `role`'s share of PlanMemory(config) exceeds
+// the memory this host has available now (MemAvailable of /proc/meminfo), naming the keys that
+// size the tables and the bytes needed and available. No-op where /proc/meminfo is unreadable.
+void CheckMemoryFits(const RunConfig& config, MemoryRole role);
+
+// "2.56 GB": bytes in decimal units, for messages.
+std::string HumanBytes(uint64_t bytes);
+
+}  // namespace rlrec::common
+
+#endif  // RLREC_COMMON_MEMORY_PLAN_H_
