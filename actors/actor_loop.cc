@@ -99,8 +99,10 @@ ActorStats RunActor(const common::RunConfig& config, uint32_t actor_id,
   SnapshotCache cache(context, info.weights_endpoint, {info.run_id, common::ManifestOf(*model)},
                       common::MaxWeightMessageBytes(size_t(transport.weights_chunk_kib) << 10),
                       security);
+  // The wait for the first snapshot starts now: building a large model takes a while, and
+  // a large snapshot takes a while to arrive.
   std::shared_ptr<const common::SnapshotBlob> snapshot =
-      FirstSnapshot(cache, stop, connect_deadline, info.weights_endpoint);
+      FirstSnapshot(cache, stop, After(transport.connect_timeout_s), info.weights_endpoint);
   if (!snapshot) {
     stats.stop_reason = stop ? "signal" : "run ended";
     return stats;
@@ -111,7 +113,7 @@ ActorStats RunActor(const common::RunConfig& config, uint32_t actor_id,
   const int64_t C = epochs.simulator().num_candidates(), F = epochs.simulator().feature_dim();
   const int64_t K = config.sim.slate_size, H = epochs.simulator().history_length();
   RLREC_CHECK(F == common::ObservationFeatures(config.sim.topics)) << "simulator features " << F;
-  common::LoadSnapshotIntoModel(*snapshot, *model);
+  common::ViewModelOnSnapshot(snapshot, *model);  // no copy: the model reads the snapshot
   stats.first_version = stats.last_version = snapshot->version;
   stats.snapshots_applied = 1;
   std::vector<double> running_return(E, 0.0);
@@ -123,7 +125,7 @@ ActorStats RunActor(const common::RunConfig& config, uint32_t actor_id,
     // version is the learner's current one: a learner resumed from a checkpoint publishes an
     // older version than the one it died at, and its weights are the ones to act with.
     if (auto latest = cache.Latest(); latest->version != snapshot->version) {
-      common::LoadSnapshotIntoModel(*latest, *model);
+      common::ViewModelOnSnapshot(latest, *model);
       snapshot = std::move(latest);
       stats.last_version = snapshot->version;
       ++stats.snapshots_applied;

@@ -60,7 +60,7 @@ int ActorMain(int argc, const char* const* argv) {
   torch::set_num_threads(args->config.actor.threads);
 
   // A model that cannot fit says so now, before any allocation or connection.
-  rlrec::common::CheckMemoryFits(args->config, rlrec::common::MemoryRole::kActor);
+  rlrec::common::CheckMemoryFits(args->config, 0, 1);
   rlrec::common::ZmqContext context;
   auto stats = rlrec::actors::RunActor(args->config, actor_id, context, g_stop);
   rlrec::common::JsonObject summary;

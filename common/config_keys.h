@@ -175,7 +175,9 @@ constexpr Range ClosedOpen(double low, double high) {
   X(transport, weights_chunk_kib, int, 1024, Closed(1, 1 << 20),                                   \
     "size of one weight snapshot chunk in KiB")                                                    \
   X(transport, weights_republish_s, double, 1, OpenClosed(0, 3600),                                \
-    "seconds between re-publications of the latest snapshot, for actors that join late")           \
+    "seconds between re-publications of the latest snapshot, for actors that lost a chunk "       \
+    "(an actor that joins gets it at once; a snapshot of B bytes goes out at most every "          \
+    "10 B / 1 GB/s)")                                                                              \
   X(transport, send_hwm, int, 1, Closed(1, 1e6),                                                   \
     "trajectories an actor queues before it waits for the learner (back-pressure)")                \
   X(transport, receive_hwm, int, 2, Closed(1, 1e6),                                                \

@@ -48,9 +48,8 @@ MemoryPlan PlanMemory(const RunConfig& config) {
   const bool row_adagrad = config.learner.table_optimizer == TableOptimizer::kRowAdagrad;
   const uint64_t optimizer =
       4 * 3 * dense + (row_adagrad ? 4 * 2 * plan.table_rows : 4 * 3 * plan.table_parameters);
-  plan.learner_bytes =
-      weights /*model*/ + weights /*snapshot*/ + weights /*checkpoint*/ + optimizer;
-  plan.actor_bytes = 2 * weights;
+  plan.learner_bytes = 4 * weights + optimizer;
+  plan.actor_bytes = 3 * weights;
   return plan;
 }
 
@@ -69,23 +68,25 @@ std::string HumanBytes(uint64_t bytes) {
   return out;
 }
 
-void CheckMemoryFits(const RunConfig& config, MemoryRole role) {
+void CheckMemoryFits(const RunConfig& config, int learners, int actors) {
   const uint64_t available = AvailableBytes();
   if (available == 0) return;
   const MemoryPlan plan = PlanMemory(config);
-  const uint64_t need = role == MemoryRole::kLearner ? plan.learner_bytes : plan.actor_bytes;
+  const uint64_t need = learners * plan.learner_bytes + actors * plan.actor_bytes;
   if (need <= available) return;
   std::ostringstream s;
-  s << "this " << (role == MemoryRole::kLearner ? "learner" : "actor") << " needs about "
-    << HumanBytes(need) << " and the host has " << HumanBytes(available)
+  s << learners << " learner(s) and " << actors << " actor(s) of this model need about "
+    << HumanBytes(need) << " (" << HumanBytes(plan.learner_bytes) << " a learner, "
+    << HumanBytes(plan.actor_bytes) << " an actor) and this host has " << HumanBytes(available)
     << " available: the item tables hold " << plan.table_parameters << " floats ("
     << plan.table_rows << " rows of model.item_buckets + 1 (0 there: sim.corpus_size) x "
     << "model.embedding_dim + 1)";
-  if (role == MemoryRole::kLearner && config.learner.table_optimizer == TableOptimizer::kAdam) {
+  if (learners > 0 && config.learner.table_optimizer == TableOptimizer::kAdam) {
     s << ", and learner.table_optimizer = adam keeps 3 more floats per table float "
          "(row_adagrad keeps 1 per row)";
   }
-  s << "; lower model.item_buckets or model.embedding_dim, or run on a larger host";
+  s << "; lower model.item_buckets, model.embedding_dim or the number of actors, or run on a "
+       "larger host";
   throw InvalidInput(s.str());
 }
 

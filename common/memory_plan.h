@@ -15,11 +15,13 @@ struct MemoryPlan {
   uint64_t table_parameters = 0;  // (rows) x (embedding_dim + 1)
   uint64_t table_rows = 0;
   uint64_t dense_parameters = 0;
-  // A learner: its weights, one published snapshot, the optimiser's state (Adam: two moments
-  // and a gradient per dense float, or per table float with table_optimizer = adam; row_adagrad:
-  // one float per table row) and a checkpoint being serialised.
+  // A learner: its weights, the published snapshot, an older one still queued for slow
+  // subscribers, a checkpoint being serialised, and the optimiser's state (Adam: two moments
+  // and a gradient per dense float, or per table float with table_optimizer = adam;
+  // row_adagrad: one float per table row).
   uint64_t learner_bytes = 0;
-  // An actor: its policy and the snapshot it decodes the next version into.
+  // An actor: the snapshot its policy reads (a view, no copy), the next one being assembled,
+  // and chunks queued in its weights socket (up to a snapshot; measured on configs/large.ini).
   uint64_t actor_bytes = 0;
 
   uint64_t parameters() const { return table_parameters + dense_parameters; }
@@ -27,13 +29,12 @@ struct MemoryPlan {
 
 MemoryPlan PlanMemory(const RunConfig& config);
 
-// Which process a check is for.
-enum class MemoryRole { kLearner, kActor };
-
-// Throws Error(kInvalidInput) before any work when `role`'s share of PlanMemory(config) exceeds
-// the memory this host has available now (MemAvailable of /proc/meminfo), naming the keys that
-// size the tables and the bytes needed and available. No-op where /proc/meminfo is unreadable.
-void CheckMemoryFits(const RunConfig& config, MemoryRole role);
+// Throws Error(kInvalidInput) before any work when `learners` learners and `actors` actors of
+// PlanMemory(config) need more than this host has available now (MemAvailable of
+// /proc/meminfo), naming the keys that size the tables and the bytes needed and available.
+// No-op where /proc/meminfo is unreadable. Each process checks its own share at start; a
+// launcher that starts several on one host checks them together first.
+void CheckMemoryFits(const RunConfig& config, int learners, int actors);
 
 // "2.56 GB": bytes in decimal units, for messages.
 std::string HumanBytes(uint64_t bytes);

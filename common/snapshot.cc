@@ -48,9 +48,11 @@ std::shared_ptr<SnapshotBlob> SnapshotFromModel(torch::nn::Module& model, const 
   return blob;
 }
 
-void LoadSnapshotIntoModel(const SnapshotBlob& blob, torch::nn::Module& model) {
-  torch::NoGradGuard no_grad;
-  auto state = NamedState(model);
+namespace {
+
+// Throws Error(kInvalidInput) naming the first tensor of `state` that `blob` does not match.
+void CheckSnapshotFitsModel(const SnapshotBlob& blob,
+                            const std::vector<std::pair<std::string, torch::Tensor>>& state) {
   if (state.size() != blob.manifest.size()) {
     throw InvalidInput("snapshot version " + std::to_string(blob.version) + " has " +
                        std::to_string(blob.manifest.size()) + " tensors, the model has " +
@@ -68,6 +70,14 @@ void LoadSnapshotIntoModel(const SnapshotBlob& blob, torch::nn::Module& model) {
           TensorView{DTypeOf(t.scalar_type()), t.sizes().vec(), nullptr, 0}.Describe());
     }
   }
+}
+
+}  // namespace
+
+void LoadSnapshotIntoModel(const SnapshotBlob& blob, torch::nn::Module& model) {
+  torch::NoGradGuard no_grad;
+  auto state = NamedState(model);
+  CheckSnapshotFitsModel(blob, state);
   size_t offset = 0;
   for (size_t i = 0; i < state.size(); ++i) {
     auto& t = state[i].second;
@@ -75,6 +85,27 @@ void LoadSnapshotIntoModel(const SnapshotBlob& blob, torch::nn::Module& model) {
                                    torch::TensorOptions().dtype(t.scalar_type()));
     t.copy_(source);
     offset += blob.manifest[i].bytes();
+  }
+}
+
+void ViewModelOnSnapshot(std::shared_ptr<const SnapshotBlob> blob, torch::nn::Module& model) {
+  torch::NoGradGuard no_grad;
+  auto state = NamedState(model);
+  CheckSnapshotFitsModel(*blob, state);
+  size_t offset = 0;
+  for (size_t i = 0; i < state.size(); ++i) {
+    auto& t = state[i].second;
+    const size_t bytes = blob->manifest[i].bytes();
+    auto* data = const_cast<uint8_t*>(blob->bytes.data() + offset);
+    const auto options = torch::TensorOptions().dtype(t.scalar_type());
+    if (!t.device().is_cpu() || reinterpret_cast<uintptr_t>(data) % t.element_size() != 0) {
+      t.copy_(torch::from_blob(data, t.sizes(), options));  // no view possible: copy
+    } else {
+      // The view owns a reference to the blob: it lives as long as any tensor reads it.
+      t.set_data(torch::from_blob(
+          data, t.sizes(), [keep = blob](void*) {}, options));
+    }
+    offset += bytes;
   }
 }
 

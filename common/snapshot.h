@@ -26,6 +26,13 @@ std::vector<ParamSpec> ManifestOf(torch::nn::Module& model);
 // model is refused, never half-loaded.
 void LoadSnapshotIntoModel(const SnapshotBlob& blob, torch::nn::Module& model);
 
+// Makes every parameter and buffer of `model` (on the CPU) a read-only view of `blob`'s bytes,
+// without copying: the model then holds no weights of its own, and the blob lives as long as
+// any of its tensors (each holds a reference). For models that only run forward, like an
+// actor's: writing to a parameter would write into the shared snapshot. Tensors on another
+// device, or not aligned for their type, are copied instead. Throws like LoadSnapshotIntoModel.
+void ViewModelOnSnapshot(std::shared_ptr<const SnapshotBlob> blob, torch::nn::Module& model);
+
 }  // namespace rlrec::common
 
 #endif  // RLREC_COMMON_SNAPSHOT_H_

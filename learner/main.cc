@@ -62,7 +62,7 @@ int LearnerMain(int argc, const char* const* argv) {
   torch::set_num_threads(args->config.learner.threads);
 
   // A model that cannot fit says so now, before any allocation or connection.
-  rlrec::common::CheckMemoryFits(args->config, rlrec::common::MemoryRole::kLearner);
+  rlrec::common::CheckMemoryFits(args->config, 1, 0);
   rlrec::common::ZmqContext context;
   auto summary = rlrec::learner::RunLearner(args->config, run, context, g_stop, world, resume);
   rlrec::common::JsonObject row;

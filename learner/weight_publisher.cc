@@ -1,5 +1,7 @@
 #include "learner/weight_publisher.h"
 
+#include <algorithm>
+
 #include "common/logging.h"
 #include "common/protocol.h"
 
@@ -8,11 +10,12 @@ namespace rlrec::learner {
 WeightPublisher::WeightPublisher(const common::ZmqContext& context, const std::string& endpoint,
                                  size_t chunk_bytes, double republish_s,
                                  const common::SocketSecurity& security)
-    : socket_(context, ZMQ_PUB, "weights PUB"),
+    : socket_(context, ZMQ_XPUB, "weights XPUB"),
       chunk_bytes_(chunk_bytes),
       republish_s_(republish_s) {
   // Room for a few whole snapshots per subscriber; beyond that PUB drops, never blocks.
   socket_.SetInt(ZMQ_SNDHWM, 4096);
+  socket_.SetInt(ZMQ_XPUB_VERBOSE, 1);  // every subscription, also to topics already taken
   socket_.LimitMessages(common::kMaxSendOnlyInboundBytes, 1);
   common::SecureServer(socket_, security);
   endpoint_ = socket_.Bind(endpoint);
@@ -23,8 +26,23 @@ void WeightPublisher::Publish(std::shared_ptr<const common::SnapshotBlob> blob) 
   Send();
 }
 
+void WeightPublisher::TakeSubscriptions() {
+  // Subscriptions are one frame: 1 (or 0 to unsubscribe), then the topic.
+  while (auto message = socket_.Receive(common::After(0))) {
+    const auto frame = message->view(0);
+    if (message->size() == 1 && !frame.empty() && frame[0] == 1) {
+      ++subscriptions_;
+      joined_ = true;
+    }
+  }
+}
+
 void WeightPublisher::RepublishIfDue() {
-  if (latest_ && common::SecondsSince(last_sent_) >= republish_s_) Send();
+  TakeSubscriptions();
+  if (!latest_) return;
+  const double since = common::SecondsSince(last_sent_);
+  const double send_s = static_cast<double>(latest_->bytes.size()) / kAssumedBytesPerS;
+  if ((joined_ && since >= send_s) || since >= std::max(republish_s_, 10 * send_s)) Send();
 }
 
 void WeightPublisher::Send() {
@@ -37,6 +55,7 @@ void WeightPublisher::Send() {
     ++chunks_sent_;
   }
   last_sent_ = common::Clock::now();
+  joined_ = false;
 }
 
 void WeightPublisher::PublishRunEnded(const std::string& run_id, const std::string& reason) {

@@ -15,6 +15,7 @@
 #include "common/config.h"
 #include "common/deadline.h"
 #include "common/error.h"
+#include "common/memory_plan.h"
 #include "common/run_dir.h"
 #include "launch/cli/child_process.h"
 #include "launch/cli/command_flags.h"
@@ -202,6 +203,9 @@ int TrainCommand(int argc, const char* const* argv) {
   if (actors > 4096)
     throw common::InvalidInput("--actors " + std::to_string(actors) +
                                " is out of range: must be in [0, 4096]");
+  // The learner and every actor share this host: a model that cannot fit them all says so
+  // before any process starts.
+  common::CheckMemoryFits(config, 1, actors);
   if (!resume.empty()) run_dir = resume;
   const common::RunDir run =
       run_dir.empty() ? common::RunDir::ForConfig(config) : common::RunDir(run_dir);

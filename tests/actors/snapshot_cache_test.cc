@@ -96,6 +96,23 @@ bool PublishUntilHeld(const SnapshotCache& cache, RawPublisher& publisher,
   return false;
 }
 
+TEST(SnapshotCacheTest, ASubscriberThatJoinsLateGetsTheSnapshotWithoutWaitingForARepublish) {
+  common::ZmqContext context;
+  learner::WeightPublisher publisher(context, "tcp://127.0.0.1:*", /*chunk_bytes=*/4096,
+                                     /*republish_s=*/3600);
+  publisher.Publish(Blob(3, 10000));  // before anyone listens: lost
+  SnapshotCache cache(context, publisher.endpoint(), {"run", Blob(0, 10000)->manifest});
+  const auto start = common::Clock::now();
+  while (!cache.Latest() && common::SecondsSince(start) < 10) {
+    publisher.RepublishIfDue();  // sees the subscription
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_NE(cache.Latest(), nullptr) << "the joining subscriber was not sent the snapshot";
+  EXPECT_EQ(cache.Latest()->version, 3u);
+  EXPECT_LT(common::SecondsSince(start), 5);
+  EXPECT_GE(publisher.subscriptions(), 1u);
+}
+
 TEST(SnapshotCacheTest, AHostilePublisherNeitherStopsTheActorNorReplacesItsSnapshot) {
   common::ZmqContext context;
   RawPublisher publisher(context);

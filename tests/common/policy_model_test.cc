@@ -131,7 +131,7 @@ TEST(PolicyModelTest, ATableTooLargeForTheHostIsRefusedNamingItsKeysAndBytes) {
   config.model.item_buckets = 100000000;  // the largest allowed
   config.model.embedding_dim = 65536;     // 26 TB of table: no test machine has it
   try {
-    CheckMemoryFits(config, MemoryRole::kActor);
+    CheckMemoryFits(config, /*learners=*/0, /*actors=*/1);
     FAIL() << "a 26 TB table was accepted";
   } catch (const Error& e) {
     const std::string what = e.what();

@@ -45,6 +45,33 @@ TEST(SnapshotTest, SnapshotOfAnotherModelShapeIsRefusedAndNothingIsLoaded) {
   EXPECT_TRUE(torch::equal(before, large->parameters()[0]));
 }
 
+TEST(SnapshotTest, AModelViewedOnASnapshotReadsItsBytesWithoutACopyAndKeepsItAlive) {
+  torch::manual_seed(1);
+  PolicyModel source(testing::SmallModel(22, 64, 100, 10, common::UserEncoder::kGru));
+  torch::manual_seed(2);
+  PolicyModel viewer(testing::SmallModel(22, 64, 100, 10, common::UserEncoder::kGru));
+  std::shared_ptr<const SnapshotBlob> blob = SnapshotFromModel(*source, "run", 4);
+  const uint8_t* bytes = blob->bytes.data();
+  std::weak_ptr<const SnapshotBlob> watch = blob;
+  ViewModelOnSnapshot(blob, *viewer);
+  // Every parameter lies inside the blob, in manifest order.
+  size_t offset = 0;
+  for (size_t i = 0; i < viewer->parameters().size(); ++i) {
+    EXPECT_EQ(viewer->parameters()[i].data_ptr(), bytes + offset) << "parameter " << i;
+    offset += blob->manifest[i].bytes();
+  }
+  blob.reset();
+  EXPECT_FALSE(watch.expired()) << "the model's views must keep the snapshot alive";
+  torch::NoGradGuard no_grad;  // as actors run: no graph holding on to the parameters
+  auto input = testing::RandomInput(5, 10, 22, 4, 100, 10, 3);
+  auto a = source->Forward(input), b = viewer->Forward(input);
+  EXPECT_TRUE(torch::equal(a.scores, b.scores));
+  EXPECT_TRUE(torch::equal(a.values, b.values));
+  // A newer snapshot replaces the views, and the old one is freed.
+  ViewModelOnSnapshot(SnapshotFromModel(*source, "run", 5), *viewer);
+  EXPECT_TRUE(watch.expired()) << "the replaced snapshot is still held";
+}
+
 TEST(SnapshotTest, TensorFromViewSharesTheBytesAndKeepsTheirOwnerAlive) {
   auto bytes = std::make_shared<std::vector<float>>(std::vector<float>{1, 2, 3, 4, 5, 6});
   std::weak_ptr<std::vector<float>> watch = bytes;
