@@ -42,7 +42,10 @@ void WeightPublisher::RepublishIfDue() {
   if (!latest_) return;
   const double since = common::SecondsSince(last_sent_);
   const double send_s = static_cast<double>(latest_->bytes.size()) / kAssumedBytesPerS;
-  if ((joined_ && since >= send_s) || since >= std::max(republish_s_, 10 * send_s)) Send();
+  // Joins are answered at most kJoinGapS apart, so that a peer that floods subscriptions
+  // cannot make the lead send more than a few snapshots a second.
+  const bool join_due = joined_ && since >= std::max(kJoinGapS, send_s);
+  if (join_due || since >= std::max(republish_s_, 10 * send_s)) Send();
 }
 
 void WeightPublisher::Send() {

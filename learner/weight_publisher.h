@@ -23,6 +23,8 @@ class WeightPublisher {
  public:
   // What one subscriber is assumed to take per second on the learner's network.
   static constexpr double kAssumedBytesPerS = 1e9;
+  // Least time between two sends answering joins.
+  static constexpr double kJoinGapS = 0.25;
 
   // With `security`, a CURVE server that only the run's clients reach (common::ZapHandler).
   WeightPublisher(const common::ZmqContext& context, const std::string& endpoint,
