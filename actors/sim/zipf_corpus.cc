@@ -55,9 +55,8 @@ ZipfCorpus::ZipfCorpus(uint64_t items, double skew)
   total_ = head_total;
   if (items > head_) {
     const double from = head_ + 0.5, to = static_cast<double>(items) + 0.5;
-    const double g = 1.0 - skew;
-    tail_from_ = std::log(from) * ExpM1Ratio(g * std::log(from));
-    tail_to_ = std::log(to) * ExpM1Ratio(g * std::log(to));
+    tail_from_ = TailPrimitive(from);
+    tail_to_ = TailPrimitive(to);
     total_ += TailIntegral(from, to);
     head_mass_ = head_total / total_;
   }
@@ -69,9 +68,14 @@ double ZipfCorpus::TailIntegral(double from, double to) const {
   return std::exp(g * std::log(from)) * span * ExpM1Ratio(g * span);
 }
 
+double ZipfCorpus::TailPrimitive(double t) const {
+  // G(t) = (t^(1-s) - 1) / (1 - s), log t at s = 1, without the division by 1 - s.
+  const double log_t = std::log(t);
+  return log_t * ExpM1Ratio((1.0 - skew_) * log_t);
+}
+
 double ZipfCorpus::TailInverse(double v) const {
-  // G(t) = log(t) expm1((1 - s) log t) / ((1 - s) log t), so log t = v log1p((1 - s) v) / ((1 - s)
-  // v).
+  // Solves G(t) = v: log t = log1p((1 - s) v) / (1 - s).
   return std::exp(v * Log1pRatio((1.0 - skew_) * v));
 }
 

@@ -35,6 +35,7 @@ class ZipfCorpus {
 
  private:
   double TailIntegral(double from, double to) const;  // integral of t^-skew over [from, to)
+  double TailPrimitive(double t) const;               // G(t): integral of u^-skew over [1, t)
   double TailInverse(double v) const;                 // t whose G(t) = v
 
   uint64_t items_;
