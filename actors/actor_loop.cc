@@ -170,6 +170,8 @@ ActorStats RunActor(const common::RunConfig& config, uint32_t actor_id,
     }
   }
   stats.stop_reason = stop ? "signal" : "run ended";
+  stats.deltas_applied = cache.deltas_applied();
+  stats.refused_deltas = cache.refused_deltas();
   stats.unrolls_sent = sender.sent();
   stats.send_blocked_s = sender.blocked_s();
   return stats;

@@ -15,6 +15,8 @@ struct ActorStats {
   uint64_t unrolls_sent = 0;
   uint64_t env_steps = 0;
   uint64_t snapshots_applied = 0;  // snapshot swaps, the first load included
+  uint64_t deltas_applied = 0;     // versions rebuilt from deltas (SnapshotCache)
+  uint64_t refused_deltas = 0;     // deltas refused, each followed by a re-sync
   uint64_t first_version = 0;
   uint64_t last_version = 0;
   uint64_t episodes = 0;

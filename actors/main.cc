@@ -71,6 +71,8 @@ int ActorMain(int argc, const char* const* argv) {
       .Add("env_steps", stats.env_steps)
       .Add("episodes", stats.episodes)
       .Add("snapshots_applied", stats.snapshots_applied)
+      .Add("deltas_applied", stats.deltas_applied)
+      .Add("refused_deltas", stats.refused_deltas)
       .Add("first_version", stats.first_version)
       .Add("last_version", stats.last_version)
       .Add("send_blocked_s", stats.send_blocked_s);

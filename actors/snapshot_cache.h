@@ -18,6 +18,14 @@ namespace rlrec::actors {
 // newest complete one. Readers take it with Latest() at an unroll boundary; a snapshot is
 // immutable, so readers never see one change under them. Also notices the end of the run.
 //
+// Deltas (common/snapshot_delta.h) are applied on the snapshot held, into a new one, only when
+// they are on exactly its version. A delta on another version (one was missed), one that does
+// not fit the model, or whose rebuilt state does not match the learner's checksum is refused
+// and counted, and the cache asks the learner to re-sync: it subscribes again on the same
+// connection, and the learner answers with its latest full snapshot and the deltas since. It
+// asks at most once per kResyncGapS plus the time a full snapshot takes at 1 GB/s, and not
+// while a full snapshot is arriving.
+//
 // It trusts nothing it receives: messages over `max_message_bytes`, malformed or corrupted
 // chunks, chunks of another run or of a model other than `rules` describes, and snapshots
 // holding NaN or infinity are dropped and counted, and the current snapshot stays; no
@@ -30,6 +38,7 @@ namespace rlrec::actors {
 class SnapshotCache {
  public:
   static constexpr double kResubscribeAfterS = 5.0;
+  static constexpr double kResyncGapS = 1.0;
 
   SnapshotCache(const common::ZmqContext& context, const std::string& weights_endpoint,
                 common::SnapshotRules rules = {},
@@ -52,9 +61,16 @@ class SnapshotCache {
   uint64_t refused_snapshots() const { return refused_snapshots_.load(); }
   // Times the subscription was made afresh after a silence.
   uint64_t resubscriptions() const { return resubscriptions_.load(); }
+  // Deltas applied; deltas refused (missed version, wrong sizes, checksum); re-syncs asked.
+  uint64_t deltas_applied() const { return deltas_applied_.load(); }
+  uint64_t refused_deltas() const { return refused_deltas_.load(); }
+  uint64_t resyncs() const { return resyncs_.load(); }
 
  private:
   void Receive(const common::ZmqContext& context, std::string endpoint);
+  // The snapshot retired last, when no reader holds it any more, for its memory; else nullptr.
+  // Receiving thread only.
+  std::shared_ptr<common::SnapshotBlob> TakeRetired();
   // Handles one message; throws what is wrong with it.
   void Handle(const std::shared_ptr<const common::Multipart>& message,
               common::SnapshotAssembler& assembler);
@@ -68,6 +84,15 @@ class SnapshotCache {
   std::atomic<uint64_t> malformed_{0};
   std::atomic<uint64_t> refused_snapshots_{0};
   std::atomic<uint64_t> resubscriptions_{0};
+  std::atomic<uint64_t> deltas_applied_{0};
+  std::atomic<uint64_t> refused_deltas_{0};
+  std::atomic<uint64_t> resyncs_{0};
+  // The receiving thread's own: whether to ask for a re-sync; the snapshot latest_ holds
+  // (writable), and the one it held before, kept for its memory (writing a snapshot into
+  // memory already mapped is many times faster than into fresh pages).
+  bool resync_wanted_ = false;
+  std::shared_ptr<common::SnapshotBlob> held_;
+  std::shared_ptr<common::SnapshotBlob> retired_;
   mutable std::mutex mu_;
   std::shared_ptr<const common::SnapshotBlob> latest_;  // guarded by mu_
   std::thread thread_;

@@ -178,6 +178,10 @@ constexpr Range ClosedOpen(double low, double high) {
     "seconds between re-publications of the latest snapshot, for actors that lost a chunk "       \
     "(an actor that joins gets it at once; a snapshot of B bytes goes out at most every "          \
     "10 B / 1 GB/s)")                                                                              \
+  X(transport, full_snapshot_every, int, 50, Closed(1, 1e6),                                       \
+    "with sparse item tables, snapshots are deltas (the dense parameters and the rows changed "   \
+    "since the previous version); a full snapshot also goes out every this many versions, and "   \
+    "to actors that join or missed a version")                                                     \
   X(transport, send_hwm, int, 1, Closed(1, 1e6),                                                   \
     "trajectories an actor queues before it waits for the learner (back-pressure)")                \
   X(transport, receive_hwm, int, 2, Closed(1, 1e6),                                                \

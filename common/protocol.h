@@ -9,7 +9,7 @@ namespace rlrec::common {
 // Wire protocol version, carried by trajectories, weight chunks and the control hello.
 // Bump it whenever a schema changes incompatibly: peers of different versions refuse each
 // other with a clear error instead of misreading bytes.
-inline constexpr uint32_t kProtocolVersion = 3;
+inline constexpr uint32_t kProtocolVersion = 4;
 
 // Kernel send/receive buffer of trajectory sockets. Kernel buffers queue trajectories beyond
 // ZeroMQ's high-water marks, and queued trajectories age (policy lag): keep them small so

@@ -1,8 +1,10 @@
 #include "common/snapshot.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "common/error.h"
+#include "common/snapshot_delta.h"
 #include "common/torch_views.h"
 
 namespace rlrec::common {
@@ -44,6 +46,49 @@ std::shared_ptr<SnapshotBlob> SnapshotFromModel(torch::nn::Module& model, const 
     size_t bytes = cpu.numel() * cpu.element_size();
     std::memcpy(blob->bytes.data() + offset, cpu.data_ptr(), bytes);
     offset += bytes;
+  }
+  return blob;
+}
+
+std::shared_ptr<SnapshotBlob> DeltaFromModel(torch::nn::Module& model, const std::string& run_id,
+                                             uint64_t version, uint64_t base_version,
+                                             const std::vector<ChangedRows>& changed) {
+  torch::NoGradGuard no_grad;
+  auto blob = std::make_shared<SnapshotBlob>();
+  blob->run_id = run_id;
+  blob->version = version;
+  blob->base_version = base_version;
+  // What each tensor contributes: itself, or its changed rows' ids then values.
+  std::vector<torch::Tensor> parts;
+  size_t found = 0;
+  for (const auto& [name, t] : NamedState(model)) {
+    const auto table = std::find_if(changed.begin(), changed.end(),
+                                    [&](const ChangedRows& c) { return c.table.is_same(t); });
+    if (table == changed.end()) {
+      blob->manifest.push_back({name, DTypeOf(t.scalar_type()), t.sizes().vec()});
+      parts.push_back(t.detach().to(torch::kCPU).contiguous());
+      continue;
+    }
+    if (t.dim() != 2) throw InvalidInput("delta of '" + name + "': not a 2-D table");
+    ++found;
+    auto rows = table->rows.to(t.device(), torch::kLong);
+    parts.push_back(rows.to(torch::kCPU).contiguous());
+    parts.push_back(t.detach().index_select(0, rows).to(torch::kCPU).contiguous());
+    blob->manifest.push_back({name + kDeltaRowsSuffix, DType::kInt64, {rows.numel()}});
+    blob->manifest.push_back(
+        {name + kDeltaValuesSuffix, DTypeOf(t.scalar_type()), {rows.numel(), t.size(1)}});
+  }
+  if (found != changed.size()) {
+    throw InvalidInput("delta: " + std::to_string(changed.size() - found) +
+                       " changed tables are not parameters of the model");
+  }
+  size_t total = 0;
+  for (const auto& part : parts) total += part.nbytes();
+  blob->bytes.resize(total);
+  size_t offset = 0;
+  for (const auto& part : parts) {
+    std::memcpy(blob->bytes.data() + offset, part.data_ptr(), part.nbytes());
+    offset += part.nbytes();
   }
   return blob;
 }

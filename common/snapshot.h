@@ -17,6 +17,21 @@ namespace rlrec::common {
 std::shared_ptr<SnapshotBlob> SnapshotFromModel(torch::nn::Module& model, const std::string& run_id,
                                                 uint64_t version);
 
+// Rows of a 2-D parameter that changed, for a delta snapshot: `table` is the parameter itself
+// (the same tensor the model holds), `rows` int64 row ids on any device.
+struct ChangedRows {
+  torch::Tensor table;
+  torch::Tensor rows;
+};
+
+// A delta snapshot of `model` at `version` on `base_version` (common/snapshot_delta.h): every
+// parameter and buffer whole, as SnapshotFromModel writes them, except the tables of `changed`,
+// of which only the given rows. Throws Error(kInvalidInput) when a table of `changed` is not a
+// 2-D parameter of `model`.
+std::shared_ptr<SnapshotBlob> DeltaFromModel(torch::nn::Module& model, const std::string& run_id,
+                                             uint64_t version, uint64_t base_version,
+                                             const std::vector<ChangedRows>& changed);
+
 // The manifest a snapshot of `model` has: every parameter and buffer's name, dtype and shape,
 // in the order SnapshotFromModel writes them. What a subscriber should accept (SnapshotRules).
 std::vector<ParamSpec> ManifestOf(torch::nn::Module& model);

@@ -1,7 +1,8 @@
 @0xc6b7f8741eba099f;
 # Weight snapshots: learner → every actor over ZeroMQ PUB/SUB. A snapshot is one flat byte
-# blob (all parameters, concatenated in manifest order) cut into chunks, so that a model of
-# any size travels as bounded messages. Every chunk names its snapshot, so a subscriber that
+# blob (all parameters, concatenated in manifest order; a delta: the dense parameters and the
+# changed rows of the tables) cut into chunks, so that a model of any size travels as bounded
+# messages. Every chunk names its snapshot, so a subscriber that
 # joins late or loses a chunk discards the incomplete version and takes the next one.
 
 using Cxx = import "/capnp/c++.capnp";
@@ -25,7 +26,12 @@ struct WeightChunk {
   offset @6 :UInt64;
   manifest @7 :List(ParamSpec);  # only in chunk 0
   data @8 :Data;
-  checksum @9 :UInt64;  # Checksum64 (common/checksum.h) of the fields 2..6, then data
+  checksum @9 :UInt64;  # Checksum64 (common/checksum.h) of fields 2..6, 10, 11, then data
+  # 0: a full snapshot. Otherwise a delta (common/snapshot_delta.h): the dense parameters and
+  # the changed rows of the tables, to apply on version baseVersion exactly.
+  baseVersion @10 :UInt64;
+  # 0, or StateChecksum of the whole state this version rebuilds (a verification point).
+  stateChecksum @11 :UInt64;
 }
 
 # Published on the same socket under its own topic when the run ends, so actors exit cleanly.

@@ -9,20 +9,17 @@
 #include "common/capnp_frames.h"
 #include "common/checksum.h"
 #include "common/logging.h"
+#include "common/snapshot_delta.h"
 #include "common/trajectory_codec.h"
 #include "common/weights.capnp.h"
 
 namespace rlrec::common {
-namespace {
 
-// A chunk's checksum covers where its bytes go as well as the bytes.
-uint64_t ChunkChecksum(uint64_t version, uint64_t index, uint64_t count, uint64_t total,
-                       uint64_t offset, const void* data, size_t bytes) {
-  const uint64_t header[] = {version, index, count, total, offset};
+uint64_t WeightChunkChecksum(const WeightChunkHeader& h, const void* data, size_t bytes) {
+  const uint64_t header[] = {h.version, h.index,        h.count,         h.total_bytes,
+                             h.offset,  h.base_version, h.state_checksum};
   return Checksum64(data, bytes, Checksum64(header, sizeof(header)));
 }
-
-}  // namespace
 
 size_t ParamSpec::bytes() const {
   size_t n = DTypeSize(dtype);
@@ -51,6 +48,8 @@ std::vector<OutgoingMessage> EncodeWeightChunks(std::shared_ptr<const SnapshotBl
     const size_t offset = size_t{i} * chunk_bytes;
     const size_t len = std::min(chunk_bytes, total - offset);
     chunk.setOffset(offset);
+    chunk.setBaseVersion(blob->base_version);
+    chunk.setStateChecksum(blob->state_checksum);
     if (i == 0) {
       auto manifest = chunk.initManifest(static_cast<unsigned>(blob->manifest.size()));
       for (size_t p = 0; p < blob->manifest.size(); ++p) {
@@ -63,8 +62,9 @@ std::vector<OutgoingMessage> EncodeWeightChunks(std::shared_ptr<const SnapshotBl
         }
       }
     }
-    chunk.setChecksum(
-        ChunkChecksum(blob->version, i, count, total, offset, blob->bytes.data() + offset, len));
+    const WeightChunkHeader header{blob->version,       i, count, total, offset, blob->base_version,
+                                   blob->state_checksum};
+    chunk.setChecksum(WeightChunkChecksum(header, blob->bytes.data() + offset, len));
     chunk.adoptData(message->ReferenceOrCopy(blob->bytes.data() + offset, len));
     out.push_back(ToFrames(std::move(message), kWeightsTopic));
   }
@@ -112,13 +112,21 @@ void CheckSnapshotFinite(const SnapshotBlob& blob) {
   }
 }
 
-SnapshotAssembler::SnapshotAssembler(SnapshotRules rules) : rules_(std::move(rules)) {
+SnapshotAssembler::SnapshotAssembler(SnapshotRules rules, BufferSource buffers)
+    : rules_(std::move(rules)), buffers_(std::move(buffers)) {
   for (const ParamSpec& spec : rules_.manifest) expected_bytes_ += spec.bytes();
+  max_delta_bytes_ = MaxDeltaBytes(rules_.manifest);
 }
 
-void SnapshotAssembler::CheckManifest(const std::vector<ParamSpec>& manifest,
-                                      uint64_t version) const {
+void SnapshotAssembler::SetHeldVersion(uint64_t version) {
+  completed_any_ = version != 0;
+  completed_version_ = version;
+}
+
+void SnapshotAssembler::CheckManifest(const std::vector<ParamSpec>& manifest, uint64_t version,
+                                      bool delta) const {
   if (rules_.manifest.empty()) return;
+  if (delta) return CheckDeltaManifest(rules_.manifest, manifest, version);
   const auto describe = [](const ParamSpec& p) {
     return "'" + Printable(p.name) + "' " + TensorView{p.dtype, p.shape, nullptr, 0}.Describe();
   };
@@ -135,6 +143,75 @@ void SnapshotAssembler::CheckManifest(const std::vector<ParamSpec>& manifest,
   }
 }
 
+namespace {
+
+// Chunk 0's manifest, each entry's size checked so that together they fit `total` bytes.
+std::vector<ParamSpec> ReadManifest(wire::WeightChunk::Reader chunk, uint64_t version,
+                                    uint64_t total) {
+  size_t manifest_bytes = 0;
+  std::vector<ParamSpec> manifest;
+  for (auto spec : chunk.getManifest()) {
+    ParamSpec p;
+    p.name = spec.getName().cStr();
+    auto dtype = static_cast<uint16_t>(spec.getDtype());
+    if (dtype > static_cast<uint16_t>(DType::kInt64)) {
+      throw InvalidInput("weight manifest entry '" + Printable(p.name) + "' has unknown dtype");
+    }
+    p.dtype = static_cast<DType>(dtype);
+    for (uint32_t d : spec.getShape()) p.shape.push_back(d);
+    if (p.shape.size() > 8) {
+      throw InvalidInput("weight manifest entry '" + Printable(p.name) + "' has rank " +
+                         std::to_string(p.shape.size()));
+    }
+    // Shapes that multiply out to more than the snapshot, or overflow: refuse.
+    size_t bytes = DTypeSize(p.dtype);
+    bool overflow = false;
+    for (int64_t d : p.shape) overflow |= __builtin_mul_overflow(bytes, size_t(d), &bytes);
+    if (overflow || bytes > total || manifest_bytes + bytes > total) {
+      throw InvalidInput("weight manifest of version " + std::to_string(version) + " entry '" +
+                         Printable(p.name) + "' overruns the snapshot's " + std::to_string(total) +
+                         " bytes");
+    }
+    manifest_bytes += bytes;
+    manifest.push_back(std::move(p));
+  }
+  if (manifest_bytes != total) {
+    throw InvalidInput("weight manifest of version " + std::to_string(version) + " describes " +
+                       std::to_string(manifest_bytes) + " bytes, the snapshot holds " +
+                       std::to_string(total));
+  }
+  return manifest;
+}
+
+}  // namespace
+
+void SnapshotAssembler::CheckHeader(const WeightChunkHeader& h, size_t data_bytes) const {
+  // Chunks carry at least 8 bytes each (EncodeWeightChunks), so a snapshot of `total` bytes
+  // has at most total / 8 + 1 of them. A full snapshot has exactly the model's size; a delta
+  // at most MaxDeltaBytes of it.
+  const bool delta = h.base_version != 0;
+  const uint64_t limit = expected_bytes_ == 0 ? rules_.max_bytes
+                         : delta              ? max_delta_bytes_
+                                              : expected_bytes_;
+  if (h.count == 0 || h.index >= h.count || h.count > h.total_bytes / 8 + 1 ||
+      h.total_bytes > limit || (expected_bytes_ > 0 && !delta && h.total_bytes != limit) ||
+      h.offset > h.total_bytes || data_bytes > h.total_bytes - h.offset) {
+    throw InvalidInput("weight chunk " + std::to_string(h.index) + "/" + std::to_string(h.count) +
+                       " of version " + std::to_string(h.version) + " is inconsistent: offset " +
+                       std::to_string(h.offset) + " + " + std::to_string(data_bytes) +
+                       " bytes in a " + (delta ? "delta" : "snapshot") + " of " +
+                       std::to_string(h.total_bytes) + " bytes (" +
+                       (expected_bytes_ == 0 ? "limit "
+                        : delta              ? "this actor's model allows "
+                                             : "this actor's model has ") +
+                       std::to_string(limit) + ")");
+  }
+  if (delta && h.base_version >= h.version) {
+    throw InvalidInput("weight chunk of version " + std::to_string(h.version) +
+                       " is a delta on the later version " + std::to_string(h.base_version));
+  }
+}
+
 std::shared_ptr<const SnapshotBlob> SnapshotAssembler::Add(
     std::shared_ptr<const Multipart> message) {
   CapnpIncoming incoming(std::move(message), 1, "weight chunk");
@@ -145,89 +222,50 @@ std::shared_ptr<const SnapshotBlob> SnapshotAssembler::Add(
                          std::to_string(chunk.getProtocolVersion()) + ", expected " +
                          std::to_string(kProtocolVersion));
     }
-    const uint64_t version = chunk.getVersion();
+    const WeightChunkHeader h{
+        chunk.getVersion(), chunk.getChunkIndex(),  chunk.getChunkCount(),   chunk.getTotalBytes(),
+        chunk.getOffset(),  chunk.getBaseVersion(), chunk.getStateChecksum()};
     if (!rules_.run_id.empty() && chunk.getRunId() != rules_.run_id.c_str()) {
       throw InvalidInput("weight chunk of run '" + Printable(chunk.getRunId().cStr()) +
                          "', this actor is in run '" + rules_.run_id + "'");
     }
-    if (completed_any_ && version <= completed_version_) return nullptr;
-    const uint32_t index = chunk.getChunkIndex(), count = chunk.getChunkCount();
-    const uint64_t total = chunk.getTotalBytes(), offset = chunk.getOffset();
+    if (completed_any_ && h.version <= completed_version_) return nullptr;
     auto data = chunk.getData();
-    // Chunks carry at least 8 bytes each (EncodeWeightChunks), so a snapshot of `total` bytes
-    // has at most total / 8 + 1 of them.
-    const uint64_t limit = expected_bytes_ > 0 ? expected_bytes_ : rules_.max_bytes;
-    if (count == 0 || index >= count || count > total / 8 + 1 || total > limit ||
-        (expected_bytes_ > 0 && total != expected_bytes_) || offset > total ||
-        data.size() > total - offset) {
-      throw InvalidInput("weight chunk " + std::to_string(index) + "/" + std::to_string(count) +
-                         " of version " + std::to_string(version) + " is inconsistent: offset " +
-                         std::to_string(offset) + " + " + std::to_string(data.size()) +
-                         " bytes in a snapshot of " + std::to_string(total) + " bytes (" +
-                         (expected_bytes_ > 0 ? "this actor's model has " : "limit ") +
-                         std::to_string(limit) + ")");
-    }
-    if (ChunkChecksum(version, index, count, total, offset, data.begin(), data.size()) !=
-        chunk.getChecksum()) {
-      throw InvalidInput("weight chunk " + std::to_string(index) + "/" + std::to_string(count) +
-                         " of version " + std::to_string(version) +
+    CheckHeader(h, data.size());
+    if (WeightChunkChecksum(h, data.begin(), data.size()) != chunk.getChecksum()) {
+      throw InvalidInput("weight chunk " + std::to_string(h.index) + "/" + std::to_string(h.count) +
+                         " of version " + std::to_string(h.version) +
                          " does not match its checksum (corrupted in transit?)");
     }
-    if (!pending_ || pending_->version != version) {
-      if (pending_ && pending_->version > version) return nullptr;  // a late, older chunk
+    if (!pending_ || pending_->version != h.version) {
+      if (pending_ && pending_->version > h.version) return nullptr;  // a late, older chunk
       if (pending_) ++abandoned_;
-      pending_ = std::make_shared<SnapshotBlob>();
-      pending_->version = version;
+      pending_ = h.base_version == 0 && buffers_ ? buffers_() : nullptr;
+      if (!pending_) pending_ = std::make_shared<SnapshotBlob>();
+      pending_->manifest.clear();
+      pending_->version = h.version;
+      pending_->base_version = h.base_version;
+      pending_->state_checksum = h.state_checksum;
       pending_->run_id = chunk.getRunId().cStr();
-      pending_->bytes.assign(total, 0);
-      have_.assign(count, false);
+      pending_->bytes.resize(h.total_bytes);  // every byte is written by a chunk
+      have_.assign(h.count, false);
       have_count_ = 0;
       have_manifest_ = false;
     }
-    if (have_.size() != count || pending_->bytes.size() != total) {
-      throw InvalidInput("weight chunk of version " + std::to_string(version) +
-                         " disagrees with earlier chunks on the chunk count or size");
+    if (have_.size() != h.count || pending_->bytes.size() != h.total_bytes ||
+        pending_->base_version != h.base_version || pending_->state_checksum != h.state_checksum) {
+      throw InvalidInput("weight chunk of version " + std::to_string(h.version) +
+                         " disagrees with earlier chunks on the chunk count, size or base");
     }
-    if (have_[index]) return nullptr;
-    if (index == 0) {
-      size_t manifest_bytes = 0;
-      std::vector<ParamSpec> manifest;
-      for (auto spec : chunk.getManifest()) {
-        ParamSpec p;
-        p.name = spec.getName().cStr();
-        auto dtype = static_cast<uint16_t>(spec.getDtype());
-        if (dtype > static_cast<uint16_t>(DType::kInt64)) {
-          throw InvalidInput("weight manifest entry '" + Printable(p.name) + "' has unknown dtype");
-        }
-        p.dtype = static_cast<DType>(dtype);
-        for (uint32_t d : spec.getShape()) p.shape.push_back(d);
-        if (p.shape.size() > 8) {
-          throw InvalidInput("weight manifest entry '" + Printable(p.name) + "' has rank " +
-                             std::to_string(p.shape.size()));
-        }
-        // Shapes that multiply out to more than the snapshot, or overflow: refuse.
-        size_t bytes = DTypeSize(p.dtype);
-        bool overflow = false;
-        for (int64_t d : p.shape) overflow |= __builtin_mul_overflow(bytes, size_t(d), &bytes);
-        if (overflow || bytes > total || manifest_bytes + bytes > total) {
-          throw InvalidInput("weight manifest of version " + std::to_string(version) + " entry '" +
-                             Printable(p.name) + "' overruns the snapshot's " +
-                             std::to_string(total) + " bytes");
-        }
-        manifest_bytes += bytes;
-        manifest.push_back(std::move(p));
-      }
-      CheckManifest(manifest, version);
-      if (manifest_bytes != total) {
-        throw InvalidInput("weight manifest of version " + std::to_string(version) + " describes " +
-                           std::to_string(manifest_bytes) + " bytes, the snapshot holds " +
-                           std::to_string(total));
-      }
+    if (have_[h.index]) return nullptr;
+    if (h.index == 0) {
+      std::vector<ParamSpec> manifest = ReadManifest(chunk, h.version, h.total_bytes);
+      CheckManifest(manifest, h.version, pending_->is_delta());
       pending_->manifest = std::move(manifest);
       have_manifest_ = true;
     }
-    if (data.size() > 0) std::memcpy(pending_->bytes.data() + offset, data.begin(), data.size());
-    have_[index] = true;
+    if (data.size() > 0) std::memcpy(pending_->bytes.data() + h.offset, data.begin(), data.size());
+    have_[h.index] = true;
     ++have_count_;
   } catch (const kj::Exception& e) {
     throw InvalidInput(std::string("weight chunk: malformed Cap'n Proto message: ") +

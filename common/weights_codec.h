@@ -2,10 +2,12 @@
 #define RLREC_COMMON_WEIGHTS_CODEC_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "common/blob_bytes.h"
 #include "common/tensor_view.h"
 #include "common/zmq_socket.h"
 
@@ -24,13 +26,26 @@ struct ParamSpec {
 };
 
 // A weight snapshot as one flat blob: every parameter's bytes, concatenated in manifest
-// order. Immutable once published; shared by whoever reads it.
+// order. Immutable once published; shared by whoever reads it. With a base version, a delta
+// on that version (common/snapshot_delta.h), whose manifest names changed rows.
 struct SnapshotBlob {
   std::string run_id;
   uint64_t version = 0;
+  uint64_t base_version = 0;    // 0: a full snapshot
+  uint64_t state_checksum = 0;  // 0, or StateChecksum of the full state at `version`
   std::vector<ParamSpec> manifest;
-  std::vector<uint8_t> bytes;  // exactly the sum of the manifest's byte counts
+  BlobBytes bytes;  // exactly the sum of the manifest's byte counts
+  bool is_delta() const { return base_version != 0; }
 };
+
+// What a weight chunk's checksum covers besides its bytes: where they go, and what they are.
+struct WeightChunkHeader {
+  uint64_t version = 0;
+  uint32_t index = 0, count = 0;
+  uint64_t total_bytes = 0, offset = 0;
+  uint64_t base_version = 0, state_checksum = 0;
+};
+uint64_t WeightChunkChecksum(const WeightChunkHeader& header, const void* data, size_t bytes);
 
 // Cuts `blob` into messages of at most `chunk_bytes` payload each (rounded up to a multiple
 // of 8), topic kWeightsTopic. Payloads reference `blob`, which the messages keep alive.
@@ -54,8 +69,8 @@ RunEnded DecodeRunEnded(std::shared_ptr<const Multipart> message);
 inline constexpr size_t kMaxWeightFrames = 8;
 size_t MaxWeightMessageBytes(size_t chunk_bytes);
 
-// What a subscriber accepts: snapshots of one run and one model. Anything else is refused
-// before a byte is allocated for it.
+// What a subscriber accepts: snapshots of one run and one model (and deltas on it). Anything
+// else is refused before a byte is allocated for it.
 struct SnapshotRules {
   std::string run_id;               // empty: any run
   std::vector<ParamSpec> manifest;  // empty: any manifest of at most max_bytes
@@ -66,14 +81,20 @@ struct SnapshotRules {
 // or an infinity.
 void CheckSnapshotFinite(const SnapshotBlob& blob);
 
-// Reassembles snapshots from chunks as they arrive on a SUB socket. Chunks of a newer
-// version supersede an incomplete older one; chunks of versions older than the newest
-// completed one are ignored, as are repeats. Every chunk's checksum, its place in the
-// snapshot, and chunk 0's manifest are checked against `rules` before anything is copied or
-// allocated. Not thread-safe.
+// Reassembles snapshots and deltas from chunks as they arrive on a SUB socket. Chunks of a
+// newer version supersede an incomplete older one; chunks of versions not newer than the one
+// the receiver holds (the newest completed, or as set by SetHeldVersion) are ignored, as are
+// repeats. Every chunk's checksum, its place in the snapshot, and chunk 0's manifest (a
+// delta's: CheckDeltaManifest) are checked against `rules` before anything is copied or
+// allocated. It does not apply deltas: it returns them whole. Not thread-safe.
 class SnapshotAssembler {
  public:
-  explicit SnapshotAssembler(SnapshotRules rules = {});
+  // Gives a retired snapshot whose memory a full snapshot may be assembled into, or nullptr.
+  using BufferSource = std::function<std::shared_ptr<SnapshotBlob>()>;
+
+  // With `buffers`, full snapshots are assembled into the blobs it gives when it gives one
+  // (memory already mapped fills many times faster than fresh pages).
+  explicit SnapshotAssembler(SnapshotRules rules = {}, BufferSource buffers = nullptr);
 
   // Feeds one kWeightsTopic message. Returns the snapshot when this chunk completes a version
   // newer than every one returned before, nullptr otherwise. Throws Error(kInvalidInput)
@@ -84,11 +105,21 @@ class SnapshotAssembler {
   // Versions abandoned before they were complete (a lost or superseded chunk).
   uint64_t abandoned_versions() const { return abandoned_; }
 
+  // The receiver holds `version` (0: nothing), whatever completed here last: chunks of later
+  // versions are taken again. For a receiver that refused a completed delta it could not apply.
+  void SetHeldVersion(uint64_t version);
+  // True while chunks of a full snapshot are being gathered.
+  bool assembling_full() const { return pending_ && !pending_->is_delta(); }
+
  private:
-  void CheckManifest(const std::vector<ParamSpec>& manifest, uint64_t version) const;
+  void CheckManifest(const std::vector<ParamSpec>& manifest, uint64_t version, bool delta) const;
+  // Throws unless the chunk's place fits the snapshot it says it belongs to.
+  void CheckHeader(const WeightChunkHeader& header, size_t data_bytes) const;
 
   SnapshotRules rules_;
-  uint64_t expected_bytes_ = 0;  // of rules_.manifest; 0 without one
+  BufferSource buffers_;
+  uint64_t expected_bytes_ = 0;   // of rules_.manifest; 0 without one
+  uint64_t max_delta_bytes_ = 0;  // MaxDeltaBytes of rules_.manifest
   uint64_t completed_version_ = 0;
   bool completed_any_ = false;
   std::shared_ptr<SnapshotBlob> pending_;

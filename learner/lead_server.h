@@ -34,8 +34,11 @@ class LeadServer {
   // Answers every waiting control request (reporting `counters`) and re-publishes the latest
   // snapshot when due. Never blocks; call it often.
   void Serve(const TrainingCounters& counters);
-  // Publishes `snapshot` now; it becomes the one re-published.
+  // Publishes `snapshot` (full, or a delta on the version published last) now; joining actors
+  // get the latest full one and the deltas since (WeightPublisher).
   void Publish(std::shared_ptr<const common::SnapshotBlob> snapshot);
+  // True when the next snapshot should be full: the deltas since the last outweigh it.
+  bool WantsFullSnapshot() const { return publisher_.wants_full(); }
   // Tells subscribers the run ended with `reason`, a few times over about 0.3 s while still
   // answering control (PUB is fire-and-forget and actors may be mid-unroll), then removes the
   // control endpoint file: the endpoint means nothing once this learner is gone.

@@ -288,7 +288,14 @@ LearnerSummary RunLearner(const common::RunConfig& config, const common::RunDir&
     // Synchronous actors wait for the next snapshot: publish after every update.
     if (config.learner.synchronous || counters.updates % config.learner.publish_every == 0) {
       ++counters.snapshot_version;
-      if (server) server->Publish(trainer.Snapshot(run_dir.run_id(), counters.snapshot_version));
+      if (server) {
+        const bool full = counters.snapshot_version % config.transport.full_snapshot_every == 0 ||
+                          server->WantsFullSnapshot();
+        for (auto& snapshot :
+             trainer.SnapshotsToPublish(run_dir.run_id(), counters.snapshot_version, full)) {
+          server->Publish(std::move(snapshot));
+        }
+      }
     }
     if (lead && reporter.DueAfterUpdate(counters.updates)) reporter.Report(totals(), false);
     if (lead && checkpoints.Due(counters.updates)) checkpoints.TrySave(counters.updates, save);

@@ -26,6 +26,7 @@ PolicyOptimizer::PolicyOptimizer(const std::vector<torch::Tensor>& dense,
     TORCH_CHECK(table.dim() == 2, "a sparse table is 2-D, got ", table.sizes());
     accumulators_.push_back(
         torch::full({table.size(0)}, kInitialAccumulator, table.options().requires_grad(false)));
+    changed_.push_back(torch::zeros({table.size(0)}, table.options().dtype(torch::kBool)));
   }
 }
 
@@ -43,8 +44,18 @@ torch::Tensor PolicyOptimizer::step(LossClosure) {
     accumulators_[t].index_add_(0, rows, values.pow(2).mean(1));
     const auto scale = accumulators_[t].index_select(0, rows).sqrt_().add_(1e-10).reciprocal_();
     tables_[t].index_add_(0, rows, values * scale.mul_(-table_learning_rate_).unsqueeze(1));
+    changed_[t].index_fill_(0, rows, true);
   }
   return {};
+}
+
+std::vector<torch::Tensor> PolicyOptimizer::TakeChangedRows() {
+  std::vector<torch::Tensor> rows;
+  for (auto& changed : changed_) {
+    rows.push_back(changed.nonzero().select(1, 0));  // ascending
+    changed.index_fill_(0, rows.back(), false);
+  }
+  return rows;
 }
 
 void PolicyOptimizer::save(torch::serialize::OutputArchive& archive) const {

@@ -33,10 +33,15 @@ class PolicyOptimizer : public torch::optim::Optimizer {
   // Bytes of optimiser state: Adam's two moments and the tables' accumulators.
   size_t StateBytes() const;
 
+  // Per sparse table, the ids (int64, ascending) of the rows that steps changed since the
+  // previous call (or since construction), for delta snapshots; marks them unchanged again.
+  std::vector<torch::Tensor> TakeChangedRows();
+
  private:
   torch::optim::Adam adam_;
   std::vector<torch::Tensor> tables_;
   std::vector<torch::Tensor> accumulators_;  // [rows] per table
+  std::vector<torch::Tensor> changed_;       // [rows] bool per table: moved since TakeChangedRows
   double table_learning_rate_;
 };
 

@@ -4,6 +4,7 @@
 
 #include "common/error.h"
 #include "common/snapshot.h"
+#include "common/snapshot_delta.h"
 
 namespace rlrec::learner {
 namespace {
@@ -60,7 +61,22 @@ UpdateResult Trainer::Update(const std::vector<common::Trajectory>& trajectories
 
 std::shared_ptr<common::SnapshotBlob> Trainer::Snapshot(const std::string& run_id,
                                                         uint64_t version) {
+  optimizer_.TakeChangedRows();
   return common::SnapshotFromModel(*model_, run_id, version);
+}
+
+std::vector<std::shared_ptr<const common::SnapshotBlob>> Trainer::SnapshotsToPublish(
+    const std::string& run_id, uint64_t version, bool full) {
+  const auto tables = model_->SparseTables();
+  if (tables.empty() || version <= 1) return {Snapshot(run_id, version)};  // base 0 means full
+  const auto rows = optimizer_.TakeChangedRows();
+  std::vector<common::ChangedRows> changed;
+  for (size_t t = 0; t < tables.size(); ++t) changed.push_back({tables[t], rows[t]});
+  auto delta = common::DeltaFromModel(*model_, run_id, version, version - 1, changed);
+  if (!full) return {delta};
+  auto whole = common::SnapshotFromModel(*model_, run_id, version);
+  delta->state_checksum = common::StateChecksum(*whole);
+  return {delta, whole};
 }
 
 void Trainer::Save(const std::string& path, const TrainingCounters& counters,

@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/config_keys.h"
 #include "common/policy_model.h"
@@ -40,8 +41,16 @@ class Trainer {
   // made (out of memory, say) skips the update like a failing loss.
   UpdateResult Update(const std::vector<common::Trajectory>& trajectories);
 
-  // The current parameters as a weight snapshot of run `run_id` at `version`.
+  // The current parameters as a full weight snapshot of run `run_id` at `version`; the rows
+  // of sparse tables changed so far count as published.
   std::shared_ptr<common::SnapshotBlob> Snapshot(const std::string& run_id, uint64_t version);
+  // What the lead publishes at `version`, the one after the version it published last. With
+  // sparse tables: a delta on version - 1 (the dense parameters and the table rows changed
+  // since that version) and, when `full` or at version 1, then a full snapshot as well, the
+  // delta carrying the full state's checksum (a verification point for receivers that rebuild
+  // from deltas). Without sparse tables: a full snapshot.
+  std::vector<std::shared_ptr<const common::SnapshotBlob>> SnapshotsToPublish(
+      const std::string& run_id, uint64_t version, bool full);
 
   // Writes a checkpoint (model, optimiser, `counters`, `config_ini`) to `path`. Throws
   // Error(kInternal), writing nothing, when a parameter is not finite: a checkpoint is never

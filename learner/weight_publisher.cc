@@ -11,20 +11,64 @@ WeightPublisher::WeightPublisher(const common::ZmqContext& context, const std::s
                                  size_t chunk_bytes, double republish_s,
                                  const common::SocketSecurity& security)
     : socket_(context, ZMQ_XPUB, "weights XPUB"),
-      chunk_bytes_(chunk_bytes),
+      chunk_bytes_(std::max<size_t>(8, chunk_bytes)),
       republish_s_(republish_s) {
-  // Room for a few whole snapshots per subscriber; beyond that PUB drops, never blocks.
-  socket_.SetInt(ZMQ_SNDHWM, 4096);
+  // Room for a few whole snapshots per subscriber (FitQueue raises it for large ones); beyond
+  // that PUB drops, never blocks.
+  send_hwm_ = 4096;
+  socket_.SetInt(ZMQ_SNDHWM, send_hwm_);
   socket_.SetInt(ZMQ_XPUB_VERBOSE, 1);  // every subscription, also to topics already taken
   socket_.LimitMessages(common::kMaxSendOnlyInboundBytes, 1);
   common::SecureServer(socket_, security);
   endpoint_ = socket_.Bind(endpoint);
 }
 
-void WeightPublisher::Publish(std::shared_ptr<const common::SnapshotBlob> blob) {
-  latest_ = std::move(blob);
-  Send();
+void WeightPublisher::FitQueue() {
+  const uint64_t bytes = (base_ ? base_->bytes.size() : 0) + chain_bytes_;
+  const uint64_t chunks = bytes / chunk_bytes_ + chain_.size() + 2;
+  if (2 * chunks + 64 <= static_cast<uint64_t>(send_hwm_)) return;
+  send_hwm_ = static_cast<int>(std::min<uint64_t>(2 * chunks + 64, 1 << 30));
+  socket_.SetInt(ZMQ_SNDHWM, send_hwm_);  // libzmq applies it to the pipes it has, too
 }
+
+void WeightPublisher::Publish(std::shared_ptr<const common::SnapshotBlob> blob) {
+  const uint64_t bytes = blob->bytes.size();
+  if (blob->is_delta()) {
+    if (newest_ && blob->base_version != newest_->version) {
+      RLREC_LOG(Warning) << "delta of version " << blob->version << " is on version "
+                         << blob->base_version << ", not on the version published last ("
+                         << newest_->version << "); subscribers will re-sync";
+    }
+    chain_.push_back(blob);
+    chain_bytes_ += bytes;
+    delta_bytes_ += bytes;
+    ++deltas_;
+    delta_bytes_since_full_ += bytes;
+    ++deltas_since_full_;
+  } else {
+    if (deltas_since_full_ > 0) {
+      const double mean = static_cast<double>(delta_bytes_since_full_) / deltas_since_full_;
+      RLREC_LOG(Info) << "weights: full snapshot of version " << blob->version << ", " << bytes
+                      << " bytes; the " << deltas_since_full_ << " deltas before it took "
+                      << static_cast<uint64_t>(mean) << " bytes each on average ("
+                      << 100.0 * mean / static_cast<double>(std::max<uint64_t>(1, bytes))
+                      << "% of a full snapshot)";
+    }
+    base_ = blob;
+    chain_.clear();
+    joined_ = false;  // a full snapshot answers every join so far
+    chain_bytes_ = 0;
+    full_bytes_ += bytes;
+    ++fulls_;
+    delta_bytes_since_full_ = 0;
+    deltas_since_full_ = 0;
+  }
+  newest_ = blob;
+  FitQueue();
+  Send({std::move(blob)});
+}
+
+bool WeightPublisher::wants_full() const { return base_ && chain_bytes_ > base_->bytes.size(); }
 
 void WeightPublisher::TakeSubscriptions() {
   // Subscriptions are one frame: 1 (or 0 to unsubscribe), then the topic.
@@ -39,26 +83,41 @@ void WeightPublisher::TakeSubscriptions() {
 
 void WeightPublisher::RepublishIfDue() {
   TakeSubscriptions();
-  if (!latest_) return;
+  if (!newest_) return;
   const double since = common::SecondsSince(last_sent_);
-  const double send_s = static_cast<double>(latest_->bytes.size()) / kAssumedBytesPerS;
-  // Joins are answered at most kJoinGapS apart, so that a peer that floods subscriptions
-  // cannot make the lead send more than a few snapshots a second.
-  const bool join_due = joined_ && since >= std::max(kJoinGapS, send_s);
-  if (join_due || since >= std::max(republish_s_, 10 * send_s)) Send();
+  // A send is given the time it takes at kAssumedBytesPerS before the next one. Joins are
+  // answered at most kJoinGapS apart, so that a peer that floods subscriptions cannot make the
+  // lead send more than a few snapshots a second.
+  const double last_send_s = static_cast<double>(last_sent_bytes_) / kAssumedBytesPerS;
+  if (joined_ && since >= std::max(kJoinGapS, last_send_s)) {
+    std::vector<std::shared_ptr<const common::SnapshotBlob>> all;
+    if (base_) all.push_back(base_);
+    all.insert(all.end(), chain_.begin(), chain_.end());
+    Send(all);
+    joined_ = false;
+    return;
+  }
+  const double newest_send_s = static_cast<double>(newest_->bytes.size()) / kAssumedBytesPerS;
+  if (since >= std::max({republish_s_, 10 * newest_send_s, last_send_s})) Send({newest_});
 }
 
-void WeightPublisher::Send() {
-  for (const auto& chunk : common::EncodeWeightChunks(latest_, chunk_bytes_)) {
-    // PUB never reports a full queue: it drops for slow subscribers. The deadline only
-    // guards against a ZeroMQ that says otherwise.
-    if (!socket_.Send(chunk, common::After(0.1))) {
-      RLREC_LOG(Warning) << "weights PUB refused a chunk of version " << latest_->version;
+uint64_t WeightPublisher::Send(
+    const std::vector<std::shared_ptr<const common::SnapshotBlob>>& blobs) {
+  uint64_t bytes = 0;
+  for (const auto& blob : blobs) {
+    for (const auto& chunk : common::EncodeWeightChunks(blob, chunk_bytes_)) {
+      // PUB never reports a full queue: it drops for slow subscribers. The deadline only
+      // guards against a ZeroMQ that says otherwise.
+      if (!socket_.Send(chunk, common::After(0.1))) {
+        RLREC_LOG(Warning) << "weights PUB refused a chunk of version " << blob->version;
+      }
+      ++chunks_sent_;
     }
-    ++chunks_sent_;
+    bytes += blob->bytes.size();
   }
   last_sent_ = common::Clock::now();
-  joined_ = false;
+  last_sent_bytes_ = bytes;
+  return bytes;
 }
 
 void WeightPublisher::PublishRunEnded(const std::string& run_id, const std::string& reason) {

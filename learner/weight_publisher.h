@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/curve.h"
 #include "common/weights_codec.h"
@@ -12,13 +13,15 @@
 namespace rlrec::learner {
 
 // The lead learner's weights socket (XPUB, verbose: it sees every subscription). Publishes
-// snapshots in chunks, sends the latest one again soon after a subscriber joins (or rejoins,
-// SnapshotCache::kResubscribeAfterS), and re-publishes it every `republish_s` so that actors
-// that lost a chunk catch up. A snapshot too large to send in a moment is sent no more often
-// than its size allows: a join waits until the previous send had time to reach the
-// subscribers (at kAssumedBytesPerS), and the periodic re-publish takes at most a tenth of that
-// bandwidth. Publishing never blocks: PUB drops messages for subscribers that do not keep up,
-// and they take a later version. Not thread-safe.
+// snapshots in chunks: full ones, and deltas (common/snapshot_delta.h), each on the version
+// published just before it. It keeps the latest full snapshot and the deltas since: when a
+// subscriber joins or asks to re-sync (it subscribes again, SnapshotCache), it sends them all,
+// in order, so that the subscriber rebuilds the newest version. Every `republish_s` it sends
+// the newest one again, so that an actor that lost a chunk of it catches up. A send too large
+// to make in a moment is made no more often than its size allows: a join waits until the
+// previous send had time to reach the subscribers (at kAssumedBytesPerS), and the periodic
+// re-publish takes at most a tenth of that bandwidth. Publishing never blocks: PUB drops
+// messages for subscribers that do not keep up, and they re-sync. Not thread-safe.
 class WeightPublisher {
  public:
   // What one subscriber is assumed to take per second on the learner's network.
@@ -33,29 +36,48 @@ class WeightPublisher {
 
   const std::string& endpoint() const { return endpoint_; }
 
-  // Publishes `blob` now and remembers it as the latest.
+  // Publishes `blob` now. A full snapshot becomes the base that joins get; a delta must be on
+  // the version published last, and joins get it after the base.
   void Publish(std::shared_ptr<const common::SnapshotBlob> blob);
-  // Takes subscriptions, and re-publishes the latest snapshot when a subscriber joined or
-  // `republish_s` passed since it was last sent (both paced by the snapshot's size).
+  // Takes subscriptions; sends the base and its deltas when a subscriber joined, and the
+  // newest snapshot when `republish_s` passed since it was last sent (both paced by size).
   void RepublishIfDue();
+  // True when the deltas kept since the base outweigh the base: the next snapshot published
+  // should be full.
+  bool wants_full() const;
   // Tells subscribers the run is over.
   void PublishRunEnded(const std::string& run_id, const std::string& reason);
 
-  uint64_t latest_version() const { return latest_ ? latest_->version : 0; }
+  uint64_t latest_version() const { return newest_ ? newest_->version : 0; }
   uint64_t chunks_sent() const { return chunks_sent_; }
+  // Bytes of the snapshots published (not re-sent): full ones and deltas, and how many.
+  uint64_t full_bytes() const { return full_bytes_; }
+  uint64_t fulls() const { return fulls_; }
+  uint64_t delta_bytes() const { return delta_bytes_; }
+  uint64_t deltas() const { return deltas_; }
   // Subscriptions seen (a subscriber subscribes to each topic it reads).
   uint64_t subscriptions() const { return subscriptions_; }
 
  private:
-  void Send();
+  // Sends `blobs` in order; returns their bytes.
+  uint64_t Send(const std::vector<std::shared_ptr<const common::SnapshotBlob>>& blobs);
   void TakeSubscriptions();  // never waits
+  // Raises the send queue so that a whole base and its deltas fit in it.
+  void FitQueue();
 
   common::ZmqSocket socket_;
   std::string endpoint_;
   size_t chunk_bytes_;
   double republish_s_;
-  std::shared_ptr<const common::SnapshotBlob> latest_;
+  std::shared_ptr<const common::SnapshotBlob> base_;                // the latest full one
+  std::vector<std::shared_ptr<const common::SnapshotBlob>> chain_;  // deltas since base_
+  uint64_t chain_bytes_ = 0;
+  std::shared_ptr<const common::SnapshotBlob> newest_;
   common::Clock::time_point last_sent_;
+  uint64_t last_sent_bytes_ = 0;
+  int send_hwm_ = 0;
+  uint64_t full_bytes_ = 0, fulls_ = 0, delta_bytes_ = 0, deltas_ = 0;
+  uint64_t deltas_since_full_ = 0, delta_bytes_since_full_ = 0;
   uint64_t chunks_sent_ = 0;
   uint64_t subscriptions_ = 0;
   bool joined_ = false;  // a subscriber joined since the latest send

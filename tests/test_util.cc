@@ -201,6 +201,8 @@ common::OutgoingMessage CraftWeightChunk(const CraftedChunk& c) {
   chunk.setChunkCount(c.count);
   chunk.setTotalBytes(c.total_bytes);
   chunk.setOffset(c.offset);
+  chunk.setBaseVersion(c.base_version);
+  chunk.setStateChecksum(c.state_checksum);
   auto manifest = chunk.initManifest(static_cast<unsigned>(c.manifest.size()));
   for (size_t i = 0; i < c.manifest.size(); ++i) {
     manifest[i].setName(c.manifest[i].name);
@@ -210,9 +212,9 @@ common::OutgoingMessage CraftWeightChunk(const CraftedChunk& c) {
       shape.set(d, static_cast<uint32_t>(c.manifest[i].shape[d]));
     }
   }
-  const uint64_t header[] = {c.version, c.index, c.count, c.total_bytes, c.offset};
-  chunk.setChecksum(
-      common::Checksum64(c.data.data(), c.data.size(), common::Checksum64(header, sizeof(header))));
+  const common::WeightChunkHeader header{c.version, c.index,        c.count,         c.total_bytes,
+                                         c.offset,  c.base_version, c.state_checksum};
+  chunk.setChecksum(common::WeightChunkChecksum(header, c.data.data(), c.data.size()));
   chunk.setData(kj::arrayPtr(reinterpret_cast<const kj::byte*>(c.data.data()), c.data.size()));
   return common::ToFrames(std::move(message), common::kWeightsTopic);
 }

@@ -4,12 +4,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <limits>
 #include <thread>
 #include <vector>
 
+#include "common/snapshot_delta.h"
 #include "learner/weight_publisher.h"
 #include "tests/test_util.h"
 
@@ -159,6 +161,152 @@ TEST(SnapshotCacheTest, AHostilePublisherNeitherStopsTheActorNorReplacesItsSnaps
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   EXPECT_TRUE(cache.run_ended());
+}
+
+// A model with a sparse table: a dense vector of 4 floats, a table of 100 rows x 4 floats.
+// Version 1 is all zeros but the dense vector (1); each later version v sets the dense vector
+// to v and row 7v mod 100 to v: TableDelta(v) says exactly that, on version v - 1.
+std::shared_ptr<common::SnapshotBlob> TableState(uint64_t version) {
+  auto blob = std::make_shared<common::SnapshotBlob>();
+  blob->run_id = "run";
+  blob->version = version;
+  blob->manifest = {{"dense", common::DType::kFloat32, {4}},
+                    {"table", common::DType::kFloat32, {100, 4}}};
+  std::vector<float> values(4 + 400, 0.0f);
+  std::fill(values.begin(), values.begin() + 4, static_cast<float>(version));
+  for (uint64_t v = 2; v <= version; ++v) {
+    std::fill_n(values.begin() + 4 + 4 * (7 * v % 100), 4, static_cast<float>(v));
+  }
+  blob->bytes.resize(values.size() * 4);
+  std::memcpy(blob->bytes.data(), values.data(), blob->bytes.size());
+  return blob;
+}
+
+std::shared_ptr<common::SnapshotBlob> TableDelta(uint64_t version) {
+  auto blob = std::make_shared<common::SnapshotBlob>();
+  blob->run_id = "run";
+  blob->version = version;
+  blob->base_version = version - 1;
+  blob->manifest = {
+      {"dense", common::DType::kFloat32, {4}},
+      {std::string("table") + common::kDeltaRowsSuffix, common::DType::kInt64, {1}},
+      {std::string("table") + common::kDeltaValuesSuffix, common::DType::kFloat32, {1, 4}}};
+  const std::vector<float> dense(4, static_cast<float>(version));
+  const int64_t row = static_cast<int64_t>(7 * version % 100);
+  blob->bytes.resize(16 + 8 + 16);
+  std::memcpy(blob->bytes.data(), dense.data(), 16);
+  std::memcpy(blob->bytes.data() + 16, &row, 8);
+  std::memcpy(blob->bytes.data() + 24, dense.data(), 16);
+  return blob;
+}
+
+// Waits up to `timeout_s` for `done`.
+template <typename F>
+bool WaitFor(F done, double timeout_s = 10) {
+  const auto deadline = common::After(timeout_s);
+  while (!done()) {
+    if (common::Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
+// A learner's weights socket played by hand: an XPUB that sends what it is told and counts the
+// subscriptions to weights it sees (a join, or a request to re-sync).
+struct HandPlayedLearner {
+  explicit HandPlayedLearner(const common::ZmqContext& context)
+      : socket(context, ZMQ_XPUB, "test XPUB") {
+    socket.SetInt(ZMQ_XPUB_VERBOSE, 1);
+    endpoint = socket.Bind("tcp://127.0.0.1:*");
+  }
+  void Publish(std::shared_ptr<const common::SnapshotBlob> blob) {
+    for (const auto& chunk : common::EncodeWeightChunks(std::move(blob), 4096)) {
+      socket.Send(chunk, common::After(5));
+    }
+  }
+  int WeightSubscriptions() {
+    while (auto message = socket.Receive(common::After(0))) {
+      const auto frame = message->view(0);
+      weight_subscriptions += frame.size() == 2 && frame[0] == 1 && frame[1] == 'w';
+    }
+    return weight_subscriptions;
+  }
+  common::ZmqSocket socket;
+  std::string endpoint;
+  int weight_subscriptions = 0;
+};
+
+uint64_t HeldVersion(const SnapshotCache& cache) {
+  const auto held = cache.Latest();
+  return held ? held->version : 0;
+}
+
+TEST(SnapshotCacheTest, AMissedDeltaIsRefusedAndTheCacheReSyncsFromAFullSnapshot) {
+  common::ZmqContext context;
+  HandPlayedLearner learner(context);
+  SnapshotCache cache(context, learner.endpoint, {"run", TableState(1)->manifest},
+                      common::MaxWeightMessageBytes(4096));
+  ASSERT_TRUE(WaitFor([&] { return learner.WeightSubscriptions() >= 1; }));
+  ASSERT_TRUE(WaitFor([&] {
+    learner.Publish(TableState(1));
+    return HeldVersion(cache) == 1;
+  }));
+  learner.Publish(TableDelta(2));
+  ASSERT_TRUE(WaitFor([&] { return HeldVersion(cache) == 2; }));
+  EXPECT_EQ(cache.Latest()->bytes, TableState(2)->bytes);
+  EXPECT_EQ(cache.deltas_applied(), 1u);
+
+  // Delta 3 is lost; delta 4 is on a version the cache does not hold: refused, and the cache
+  // asks for a re-sync by subscribing again.
+  const int subscriptions = learner.WeightSubscriptions();
+  learner.Publish(TableDelta(4));
+  ASSERT_TRUE(WaitFor([&] { return cache.refused_deltas() == 1; }));
+  ASSERT_TRUE(WaitFor([&] { return learner.WeightSubscriptions() > subscriptions; }))
+      << "the cache did not ask for a re-sync";
+  EXPECT_EQ(cache.resyncs(), 1u);
+  EXPECT_EQ(HeldVersion(cache), 2u) << "a delta on a missed version must not be applied";
+
+  // The learner answers as WeightPublisher does: its latest full snapshot, the deltas since.
+  learner.Publish(TableState(3));
+  learner.Publish(TableDelta(4));
+  ASSERT_TRUE(WaitFor([&] { return HeldVersion(cache) == 4; }));
+  EXPECT_EQ(cache.Latest()->bytes, TableState(4)->bytes);
+
+  // A delta naming a row the table does not have: refused, the snapshot stays, re-sync asked.
+  auto hostile = TableDelta(5);
+  const int64_t row = 1000;
+  std::memcpy(hostile->bytes.data() + 16, &row, 8);
+  learner.Publish(hostile);
+  ASSERT_TRUE(WaitFor([&] { return cache.refused_deltas() == 2; }));
+  EXPECT_EQ(HeldVersion(cache), 4u);
+  EXPECT_EQ(cache.Latest()->bytes, TableState(4)->bytes);
+  ASSERT_TRUE(WaitFor([&] { return cache.resyncs() == 2; }));
+  learner.Publish(TableDelta(5));
+  ASSERT_TRUE(WaitFor([&] { return HeldVersion(cache) == 5; }));
+  EXPECT_EQ(cache.Latest()->bytes, TableState(5)->bytes);
+  EXPECT_EQ(cache.deltas_applied(), 3u);
+}
+
+TEST(SnapshotCacheTest, AJoiningActorRebuildsTheNewestVersionFromTheBaseAndTheDeltasSince) {
+  common::ZmqContext context;
+  learner::WeightPublisher publisher(context, "tcp://127.0.0.1:*", /*chunk_bytes=*/4096,
+                                     /*republish_s=*/3600);
+  for (uint64_t v = 1; v <= 3; ++v) publisher.Publish(v == 1 ? TableState(1) : TableDelta(v));
+  EXPECT_EQ(publisher.fulls(), 1u);
+  EXPECT_EQ(publisher.deltas(), 2u);
+  EXPECT_FALSE(publisher.wants_full());
+  SnapshotCache cache(context, publisher.endpoint(), {"run", TableState(1)->manifest});
+  ASSERT_TRUE(WaitFor([&] {
+    publisher.RepublishIfDue();  // sees the subscription: sends the base and both deltas
+    return HeldVersion(cache) == 3;
+  }));
+  EXPECT_EQ(cache.Latest()->bytes, TableState(3)->bytes);
+  EXPECT_EQ(cache.deltas_applied(), 2u);
+  EXPECT_EQ(cache.refused_deltas(), 0u);
+  // Live deltas follow.
+  publisher.Publish(TableDelta(4));
+  ASSERT_TRUE(WaitFor([&] { return HeldVersion(cache) == 4; }));
+  EXPECT_EQ(cache.Latest()->bytes, TableState(4)->bytes);
 }
 
 }  // namespace

@@ -75,5 +75,31 @@ TEST(LearnerActorTest, TrajectoriesArriveUpdatesHappenWeightsFlowAndAllExitClean
       << missing.output;
 }
 
+// With sparse item tables the lead publishes deltas, a full snapshot every
+// transport.full_snapshot_every versions; actors rebuild every version from them and check the
+// learner's state checksum at the full ones.
+TEST(LearnerActorTest, SparseTablesTravelAsDeltasThatActorsRebuildExactly) {
+  TempDir dir;
+  const std::string run = dir.path() + "/run";
+  auto learner =
+      StartLearner(run, {"--run.max_updates=30", "--learner.table_optimizer=row_adagrad",
+                         "--sim.corpus_size=20000", "--transport.full_snapshot_every=10"});
+  std::string control = WaitForControlEndpoint(run);
+  ASSERT_FALSE(control.empty()) << ReadFile(run + "/learner.log");
+  auto actor = StartActor(run, control, 0, {"--sim.corpus_size=20000"});
+  auto rows = WaitForFinishedRun(*learner, *actor, run);
+  ASSERT_FALSE(rows.empty());
+  EXPECT_EQ(JsonNumber(rows.back(), "snapshot_version"), 30);
+  const std::string learner_log = ReadFile(run + "/learner.log");
+  // "full snapshot of version 10, B bytes; the 9 deltas before it took D bytes each ..."
+  EXPECT_NE(learner_log.find("full snapshot of version 20"), std::string::npos) << learner_log;
+  const std::string log = run + "/actor-0.log";
+  const std::string exit_line = ExitLine(log, "actor_exit");
+  ASSERT_FALSE(exit_line.empty()) << ReadFile(log);
+  EXPECT_GE(JsonNumber(exit_line, "deltas_applied").value_or(0), 10) << exit_line;
+  EXPECT_EQ(JsonNumber(exit_line, "refused_deltas"), 0) << exit_line << "\n" << ReadFile(log);
+  EXPECT_GE(JsonNumber(exit_line, "last_version").value_or(0), 25) << exit_line;
+}
+
 }  // namespace
 }  // namespace rlrec::testing

@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "common/error.h"
+#include "common/snapshot_delta.h"
 #include "tests/model_inputs.h"
 #include "tests/test_util.h"
 
@@ -95,6 +96,47 @@ TEST(TrainerTest, ANonFiniteOrFailingUpdateIsSkippedAndLeavesTheWeightsAsTheyWer
   ASSERT_TRUE(trainer.Update(BatchFor(config, 8)).applied);
   ASSERT_TRUE(fresh.Update(BatchFor(config, 8)).applied);
   EXPECT_EQ(trainer.Snapshot("run", 1)->bytes, fresh.Snapshot("run", 1)->bytes);
+}
+
+// With sparse item tables the lead publishes deltas: the base plus each delta rebuilds,
+// byte for byte, the full snapshot of that version, while a delta carries only the rows the
+// updates touched. A full version also sends a delta with the full state's checksum.
+TEST(TrainerTest, DeltasOnTheLastPublishedVersionRebuildTheFullSnapshotExactly) {
+  MpiWorld world;
+  torch::manual_seed(1);
+  common::RunConfig config = SmallConfig();
+  config.sim.corpus_size = 20000;
+  config.learner.table_optimizer = common::TableOptimizer::kRowAdagrad;
+  Trainer trainer(config, world);
+  auto first = trainer.SnapshotsToPublish("run", 1, /*full=*/false);
+  ASSERT_EQ(first.size(), 1u);
+  ASSERT_FALSE(first[0]->is_delta()) << "version 1 has no base to be a delta on";
+  std::shared_ptr<const common::SnapshotBlob> rebuilt = first[0];
+  for (uint64_t version = 2; version <= 4; ++version) {
+    ASSERT_TRUE(trainer.Update(BatchFor(config, version)).applied);
+    const bool full = version == 4;
+    const auto published = trainer.SnapshotsToPublish("run", version, full);
+    ASSERT_EQ(published.size(), full ? 2u : 1u);
+    const auto& delta = published[0];
+    ASSERT_TRUE(delta->is_delta());
+    EXPECT_EQ(delta->base_version, version - 1);
+    EXPECT_EQ(delta->state_checksum != 0, full);
+    EXPECT_LT(delta->bytes.size(), rebuilt->bytes.size() / 10)
+        << "a delta of a few touched rows must be far smaller than the snapshot";
+    rebuilt = common::ApplyDelta(*rebuilt, *delta);  // checks the checksum when it has one
+    const auto expected = full ? published[1] : trainer.Snapshot("run", version);
+    EXPECT_FALSE(expected->is_delta());
+    ASSERT_EQ(rebuilt->bytes, expected->bytes) << "version " << version;
+    EXPECT_EQ(rebuilt->version, version);
+  }
+  // Without an update nothing but the dense parameters changes: a delta with no rows.
+  const auto idle = trainer.SnapshotsToPublish("run", 5, false);
+  size_t rows = 0;
+  for (const auto& spec : idle[0]->manifest) {
+    if (spec.name.find(common::kDeltaRowsSuffix) != std::string::npos) rows += spec.shape[0];
+  }
+  EXPECT_EQ(rows, 0u);
+  EXPECT_EQ(common::ApplyDelta(*rebuilt, *idle[0])->bytes, rebuilt->bytes);
 }
 
 TEST(TrainerTest, ACheckpointOfNonFiniteWeightsIsNeverWritten) {
