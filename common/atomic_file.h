@@ -1,6 +1,7 @@
 #ifndef RLREC_COMMON_ATOMIC_FILE_H_
 #define RLREC_COMMON_ATOMIC_FILE_H_
 
+#include <cstdint>
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -15,6 +16,33 @@ namespace rlrec::common {
 // the old file, if any, stays.
 void WriteFileAtomically(const std::string& path, std::initializer_list<std::string_view> pieces,
                          bool durable = false);
+
+// The same, for a file written as it is produced (a checkpoint of gigabytes, streamed without
+// a copy in memory): Append pieces, optionally overwrite bytes already written (a header that
+// depends on the rest), then Commit. Until Commit the file at `path` is untouched; a writer
+// destroyed without Commit (or whose write failed) removes its temporary file. Every method
+// throws Error(kUnavailable) naming the file and the OS error. Not thread-safe.
+class AtomicFileWriter {
+ public:
+  AtomicFileWriter(const std::string& path, bool durable);
+  ~AtomicFileWriter();
+  AtomicFileWriter(const AtomicFileWriter&) = delete;
+  AtomicFileWriter& operator=(const AtomicFileWriter&) = delete;
+
+  void Append(std::string_view bytes);
+  // Writes `bytes` at `offset`, within what was appended.
+  void WriteAt(uint64_t offset, std::string_view bytes);
+  // Syncs (when durable), closes and renames the file into place.
+  void Commit();
+
+ private:
+  [[noreturn]] void Fail(const std::string& what, int error);
+
+  std::string path_, temporary_;
+  bool durable_;
+  int fd_ = -1;
+  bool committed_ = false;
+};
 
 }  // namespace rlrec::common
 

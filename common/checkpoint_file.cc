@@ -100,21 +100,30 @@ uint64_t ReadCheckpointCounter(torch::serialize::InputArchive& archive, const ch
 }
 
 void WriteCheckpointFile(const std::string& path, torch::serialize::OutputArchive& archive) {
-  std::ostringstream payload_stream;
+  // Streamed: the archive's bytes go to the file as LibTorch produces them (tensors straight
+  // from their storage), never into a second copy in memory; the header, which holds their
+  // size and checksum, is written over its placeholder last.
+  AtomicFileWriter file(path, /*durable=*/true);
+  Header header{};
+  file.Append(std::string_view(reinterpret_cast<const char*>(&header), sizeof(header)));
+  Checksum64Stream checksum;
+  uint64_t payload_bytes = 0;
   try {
-    archive.save_to(payload_stream);
+    archive.save_to([&](const void* data, size_t size) {
+      checksum.Update(data, size);
+      payload_bytes += size;
+      file.Append(std::string_view(static_cast<const char*>(data), size));
+      return size;
+    });
   } catch (const c10::Error& e) {
     throw Unavailable("cannot serialise checkpoint '" + path + "': " + e.what_without_backtrace());
   }
-  const std::string payload = payload_stream.str();
-  Header header{};
   std::memcpy(header.magic, kMagic, sizeof(kMagic));
   header.schema_version = kCheckpointSchemaVersion;
-  header.payload_bytes = payload.size();
-  header.checksum = Checksum64(payload.data(), payload.size());
-  WriteFileAtomically(
-      path, {std::string_view(reinterpret_cast<const char*>(&header), sizeof(header)), payload},
-      /*durable=*/true);
+  header.payload_bytes = payload_bytes;
+  header.checksum = checksum.Final();
+  file.WriteAt(0, std::string_view(reinterpret_cast<const char*>(&header), sizeof(header)));
+  file.Commit();
 }
 
 void ReadCheckpointFile(const std::string& path, torch::serialize::InputArchive* archive) {

@@ -1,5 +1,6 @@
 #include "common/checksum.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace rlrec::common {
@@ -17,5 +18,25 @@ uint64_t Checksum64(const void* data, size_t size, uint64_t seed) {
   for (; i < size; ++i) h = (h ^ bytes[i]) * kPrime;
   return h;
 }
+
+void Checksum64Stream::Update(const void* data, size_t size) {
+  const auto* bytes = static_cast<const unsigned char*>(data);
+  if (carried_ > 0) {  // complete the word begun by the previous piece
+    const size_t take = std::min(size, 8 - carried_);
+    std::memcpy(carry_ + carried_, bytes, take);
+    carried_ += take;
+    bytes += take;
+    size -= take;
+    if (carried_ < 8) return;
+    h_ = Checksum64(carry_, 8, h_);
+    carried_ = 0;
+  }
+  const size_t words = size / 8 * 8;
+  h_ = Checksum64(bytes, words, h_);
+  carried_ = size - words;
+  std::memcpy(carry_, bytes + words, carried_);
+}
+
+uint64_t Checksum64Stream::Final() const { return Checksum64(carry_, carried_, h_); }
 
 }  // namespace rlrec::common

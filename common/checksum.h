@@ -14,6 +14,19 @@ inline constexpr uint64_t kChecksumSeed = 1469598103934665603ull;
 // checkpoint payloads and weight chunks. Not cryptographic.
 uint64_t Checksum64(const void* data, size_t size, uint64_t seed = kChecksumSeed);
 
+// Checksum64 of bytes that arrive in pieces of any size: Update with each piece in order, then
+// Final() equals Checksum64 of all of them at once. Not thread-safe.
+class Checksum64Stream {
+ public:
+  void Update(const void* data, size_t size);
+  uint64_t Final() const;
+
+ private:
+  uint64_t h_ = kChecksumSeed;
+  unsigned char carry_[8] = {};  // the bytes of a word not yet complete
+  size_t carried_ = 0;
+};
+
 }  // namespace rlrec::common
 
 #endif  // RLREC_COMMON_CHECKSUM_H_
