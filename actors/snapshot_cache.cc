@@ -30,12 +30,6 @@ std::shared_ptr<const common::SnapshotBlob> SnapshotCache::Latest() const {
   return latest_;
 }
 
-std::shared_ptr<common::SnapshotBlob> SnapshotCache::TakeRetired() {
-  // Held by nobody else: no reader can reach it any more (latest_ moved on), so none will.
-  if (retired_ && retired_.use_count() == 1) return std::move(retired_);
-  return nullptr;
-}
-
 void SnapshotCache::Handle(const std::shared_ptr<const common::Multipart>& message,
                            common::SnapshotAssembler& assembler) {
   const auto topic = message->view(0);
@@ -51,7 +45,7 @@ void SnapshotCache::Handle(const std::shared_ptr<const common::Multipart>& messa
       throw;
     }
     if (blob->is_delta()) {
-      std::shared_ptr<common::SnapshotBlob> rebuilt = TakeRetired();
+      std::shared_ptr<common::SnapshotBlob> rebuilt = recycler_.Take();
       if (!rebuilt) rebuilt = std::make_shared<common::SnapshotBlob>();
       try {
         if (!held) {
@@ -61,7 +55,7 @@ void SnapshotCache::Handle(const std::shared_ptr<const common::Multipart>& messa
         common::ApplyDeltaInto(*held, *blob, *rebuilt);
         blob = std::move(rebuilt);
       } catch (const common::Error&) {
-        retired_ = std::move(rebuilt);  // its memory, for the next one
+        recycler_.Share(std::move(rebuilt));  // shared with nobody: straight back, for its memory
         ++refused_deltas_;
         assembler.SetHeldVersion(held ? held->version : 0);
         resync_wanted_ = true;
@@ -69,14 +63,12 @@ void SnapshotCache::Handle(const std::shared_ptr<const common::Multipart>& messa
       }
       ++deltas_applied_;
     }
-    // Every blob held here was made here (assembled or rebuilt): writable once retired.
-    auto next = std::const_pointer_cast<common::SnapshotBlob>(std::move(blob));
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      latest_ = next;
-      ++snapshots_received_;
-    }
-    retired_ = std::exchange(held_, std::move(next));
+    // Every blob held here was made here (assembled or rebuilt), writable: its memory comes
+    // back to the recycler when the last reader lets go of it.
+    auto next = recycler_.Share(std::const_pointer_cast<common::SnapshotBlob>(std::move(blob)));
+    std::lock_guard<std::mutex> lock(mu_);
+    latest_ = std::move(next);
+    ++snapshots_received_;
   } else if (topic == common::kRunEndedTopic) {
     const common::RunEnded ended = common::DecodeRunEnded(message);
     if (!rules_.run_id.empty() && ended.run_id != rules_.run_id) {
@@ -121,7 +113,7 @@ void SnapshotCache::Receive(const common::ZmqContext& context, std::string endpo
     std::unique_ptr<common::ZmqSocket> socket =
         Subscribe(context, endpoint, max_message_bytes_, snapshot_bytes, security_);
     auto last_message = common::Clock::now();
-    common::SnapshotAssembler assembler(rules_, [this] { return TakeRetired(); });
+    common::SnapshotAssembler assembler(rules_, [this] { return recycler_.Take(); });
     common::LogLimiter log_limiter;
     uint64_t oversized = 0;
     while (!stop_) {

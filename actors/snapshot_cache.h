@@ -8,6 +8,7 @@
 #include <string>
 #include <thread>
 
+#include "common/blob_recycler.h"
 #include "common/curve.h"
 #include "common/weights_codec.h"
 #include "common/zmq_socket.h"
@@ -68,9 +69,6 @@ class SnapshotCache {
 
  private:
   void Receive(const common::ZmqContext& context, std::string endpoint);
-  // The snapshot retired last, when no reader holds it any more, for its memory; else nullptr.
-  // Receiving thread only.
-  std::shared_ptr<common::SnapshotBlob> TakeRetired();
   // Handles one message; throws what is wrong with it.
   void Handle(const std::shared_ptr<const common::Multipart>& message,
               common::SnapshotAssembler& assembler);
@@ -87,12 +85,9 @@ class SnapshotCache {
   std::atomic<uint64_t> deltas_applied_{0};
   std::atomic<uint64_t> refused_deltas_{0};
   std::atomic<uint64_t> resyncs_{0};
-  // The receiving thread's own: whether to ask for a re-sync; the snapshot latest_ holds
-  // (writable), and the one it held before, kept for its memory (writing a snapshot into
-  // memory already mapped is many times faster than into fresh pages).
-  bool resync_wanted_ = false;
-  std::shared_ptr<common::SnapshotBlob> held_;
-  std::shared_ptr<common::SnapshotBlob> retired_;
+  bool resync_wanted_ = false;  // the receiving thread's own
+  // Snapshots are rebuilt and assembled into the memory of one that no reader holds any more.
+  common::BlobRecycler recycler_{1};
   mutable std::mutex mu_;
   std::shared_ptr<const common::SnapshotBlob> latest_;  // guarded by mu_
   std::thread thread_;

@@ -30,11 +30,14 @@ std::vector<ParamSpec> ManifestOf(torch::nn::Module& model) {
 }
 
 std::shared_ptr<SnapshotBlob> SnapshotFromModel(torch::nn::Module& model, const std::string& run_id,
-                                                uint64_t version) {
+                                                uint64_t version,
+                                                std::shared_ptr<SnapshotBlob> reuse) {
   torch::NoGradGuard no_grad;
-  auto blob = std::make_shared<SnapshotBlob>();
+  auto blob = reuse ? std::move(reuse) : std::make_shared<SnapshotBlob>();
   blob->run_id = run_id;
   blob->version = version;
+  blob->base_version = 0;
+  blob->state_checksum = 0;
   auto state = NamedState(model);
   blob->manifest = ManifestOf(model);
   size_t total = 0;

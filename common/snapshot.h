@@ -12,10 +12,13 @@
 
 namespace rlrec::common {
 
-// Copies every parameter and buffer of `model` (on any device) into a new blob, in the
-// module's registration order, tagged with `run_id` and `version`.
+// Copies every parameter and buffer of `model` (on any device) into a blob, in the module's
+// registration order, tagged with `run_id` and `version`: into `reuse` when given (a retired
+// snapshot nobody else holds: its memory is already mapped, many times faster to fill than
+// fresh pages), else into a new one.
 std::shared_ptr<SnapshotBlob> SnapshotFromModel(torch::nn::Module& model, const std::string& run_id,
-                                                uint64_t version);
+                                                uint64_t version,
+                                                std::shared_ptr<SnapshotBlob> reuse = nullptr);
 
 // Rows of a 2-D parameter that changed, for a delta snapshot: `table` is the parameter itself
 // (the same tensor the model holds), `rows` int64 row ids on any device.

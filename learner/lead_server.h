@@ -39,6 +39,10 @@ class LeadServer {
   void Publish(std::shared_ptr<const common::SnapshotBlob> snapshot);
   // True when the next snapshot should be full: the deltas since the last outweigh it.
   bool WantsFullSnapshot() const { return publisher_.wants_full(); }
+  // A retired full snapshot whose memory the next one may reuse (WeightPublisher), or nullptr.
+  std::shared_ptr<common::SnapshotBlob> TakeRetiredSnapshot() {
+    return publisher_.TakeRetiredBase();
+  }
   // Tells subscribers the run ended with `reason`, a few times over about 0.3 s while still
   // answering control (PUB is fire-and-forget and actors may be mid-unroll), then removes the
   // control endpoint file: the endpoint means nothing once this learner is gone.

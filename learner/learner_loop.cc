@@ -291,8 +291,11 @@ LearnerSummary RunLearner(const common::RunConfig& config, const common::RunDir&
       if (server) {
         const bool full = counters.snapshot_version % config.transport.full_snapshot_every == 0 ||
                           server->WantsFullSnapshot();
-        for (auto& snapshot :
-             trainer.SnapshotsToPublish(run_dir.run_id(), counters.snapshot_version, full)) {
+        // Memory of a retired full snapshot for the next full one (every one without tables).
+        const bool tables = !trainer.model()->SparseTables().empty();
+        auto reuse = full || !tables ? server->TakeRetiredSnapshot() : nullptr;
+        for (auto& snapshot : trainer.SnapshotsToPublish(
+                 run_dir.run_id(), counters.snapshot_version, full, std::move(reuse))) {
           server->Publish(std::move(snapshot));
         }
       }

@@ -1,5 +1,6 @@
 #include "learner/trainer.h"
 
+#include <algorithm>
 #include <sstream>
 
 #include "common/error.h"
@@ -8,6 +9,9 @@
 
 namespace rlrec::learner {
 namespace {
+
+// Elements of a parameter checked for non-finite values at a time.
+constexpr int64_t kFiniteCheckSlice = int64_t{1} << 20;
 
 torch::Device DeviceOf(const common::RunConfig& config, const MpiWorld& world) {
   if (config.learner.device != common::Device::kCuda) return torch::kCPU;
@@ -59,22 +63,24 @@ UpdateResult Trainer::Update(const std::vector<common::Trajectory>& trajectories
       loss_.max_grad_norm);
 }
 
-std::shared_ptr<common::SnapshotBlob> Trainer::Snapshot(const std::string& run_id,
-                                                        uint64_t version) {
+std::shared_ptr<common::SnapshotBlob> Trainer::Snapshot(
+    const std::string& run_id, uint64_t version, std::shared_ptr<common::SnapshotBlob> reuse) {
   optimizer_.TakeChangedRows();
-  return common::SnapshotFromModel(*model_, run_id, version);
+  return common::SnapshotFromModel(*model_, run_id, version, std::move(reuse));
 }
 
 std::vector<std::shared_ptr<const common::SnapshotBlob>> Trainer::SnapshotsToPublish(
-    const std::string& run_id, uint64_t version, bool full) {
+    const std::string& run_id, uint64_t version, bool full,
+    std::shared_ptr<common::SnapshotBlob> reuse) {
   const auto tables = model_->SparseTables();
-  if (tables.empty() || version <= 1) return {Snapshot(run_id, version)};  // base 0 means full
+  // Version 1 has no base to be a delta on (base version 0 means a full snapshot).
+  if (tables.empty() || version <= 1) return {Snapshot(run_id, version, std::move(reuse))};
   const auto rows = optimizer_.TakeChangedRows();
   std::vector<common::ChangedRows> changed;
   for (size_t t = 0; t < tables.size(); ++t) changed.push_back({tables[t], rows[t]});
   auto delta = common::DeltaFromModel(*model_, run_id, version, version - 1, changed);
   if (!full) return {delta};
-  auto whole = common::SnapshotFromModel(*model_, run_id, version);
+  auto whole = common::SnapshotFromModel(*model_, run_id, version, std::move(reuse));
   delta->state_checksum = common::StateChecksum(*whole);
   return {delta, whole};
 }
@@ -84,9 +90,14 @@ void Trainer::Save(const std::string& path, const TrainingCounters& counters,
   {
     torch::NoGradGuard no_grad;
     for (const auto& p : model_->named_parameters()) {
-      if (!torch::isfinite(p.value()).all().item<bool>()) {
-        throw common::Internal("not writing checkpoint '" + path + "': parameter '" + p.key() +
-                               "' holds a non-finite value");
+      // In slices: a check of a whole table at once would allocate temporaries its size.
+      const auto flat = p.value().detach().reshape({-1});
+      for (int64_t at = 0; at < flat.numel(); at += kFiniteCheckSlice) {
+        const auto slice = flat.slice(0, at, std::min(flat.numel(), at + kFiniteCheckSlice));
+        if (!torch::isfinite(slice).all().item<bool>()) {
+          throw common::Internal("not writing checkpoint '" + path + "': parameter '" + p.key() +
+                                 "' holds a non-finite value");
+        }
       }
     }
   }

@@ -43,14 +43,17 @@ class Trainer {
 
   // The current parameters as a full weight snapshot of run `run_id` at `version`; the rows
   // of sparse tables changed so far count as published.
-  std::shared_ptr<common::SnapshotBlob> Snapshot(const std::string& run_id, uint64_t version);
+  std::shared_ptr<common::SnapshotBlob> Snapshot(const std::string& run_id, uint64_t version,
+                                                 std::shared_ptr<common::SnapshotBlob> reuse = {});
   // What the lead publishes at `version`, the one after the version it published last. With
   // sparse tables: a delta on version - 1 (the dense parameters and the table rows changed
   // since that version) and, when `full` or at version 1, then a full snapshot as well, the
   // delta carrying the full state's checksum (a verification point for receivers that rebuild
-  // from deltas). Without sparse tables: a full snapshot.
+  // from deltas). Without sparse tables: a full snapshot. A full snapshot is written into
+  // `reuse` when given (SnapshotFromModel).
   std::vector<std::shared_ptr<const common::SnapshotBlob>> SnapshotsToPublish(
-      const std::string& run_id, uint64_t version, bool full);
+      const std::string& run_id, uint64_t version, bool full,
+      std::shared_ptr<common::SnapshotBlob> reuse = {});
 
   // Writes a checkpoint (model, optimiser, `counters`, `config_ini`) to `path`. Throws
   // Error(kInternal), writing nothing, when a parameter is not finite: a checkpoint is never

@@ -1,6 +1,7 @@
 #include "learner/weight_publisher.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "common/logging.h"
 #include "common/protocol.h"
@@ -54,6 +55,9 @@ void WeightPublisher::Publish(std::shared_ptr<const common::SnapshotBlob> blob) 
                       << 100.0 * mean / static_cast<double>(std::max<uint64_t>(1, bytes))
                       << "% of a full snapshot)";
     }
+    // Shared through the recycler: once the chunks that read it are sent and a newer base
+    // replaced it, its memory comes back for the next full snapshot (TakeRetiredBase).
+    blob = recycler_.Share(std::const_pointer_cast<common::SnapshotBlob>(std::move(blob)));
     base_ = blob;
     chain_.clear();
     joined_ = false;  // a full snapshot answers every join so far
@@ -66,6 +70,10 @@ void WeightPublisher::Publish(std::shared_ptr<const common::SnapshotBlob> blob) 
   newest_ = blob;
   FitQueue();
   Send({std::move(blob)});
+}
+
+std::shared_ptr<common::SnapshotBlob> WeightPublisher::TakeRetiredBase() {
+  return recycler_.Take();
 }
 
 bool WeightPublisher::wants_full() const { return base_ && chain_bytes_ > base_->bytes.size(); }

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "common/blob_recycler.h"
 #include "common/curve.h"
 #include "common/weights_codec.h"
 #include "common/zmq_socket.h"
@@ -45,6 +46,11 @@ class WeightPublisher {
   // True when the deltas kept since the base outweigh the base: the next snapshot published
   // should be full.
   bool wants_full() const;
+  // A full snapshot that a newer one replaced, once no queued message and no caller reads it
+  // any more, for its memory (SnapshotFromModel's `reuse`); nullptr otherwise. Full snapshots
+  // published must be made writable (std::make_shared<SnapshotBlob>), as SnapshotFromModel
+  // makes them.
+  std::shared_ptr<common::SnapshotBlob> TakeRetiredBase();
   // Tells subscribers the run is over.
   void PublishRunEnded(const std::string& run_id, const std::string& reason);
 
@@ -69,7 +75,8 @@ class WeightPublisher {
   std::string endpoint_;
   size_t chunk_bytes_;
   double republish_s_;
-  std::shared_ptr<const common::SnapshotBlob> base_;                // the latest full one
+  std::shared_ptr<const common::SnapshotBlob> base_;  // the latest full one
+  common::BlobRecycler recycler_{1};  // full snapshots' memory, back when nobody reads it
   std::vector<std::shared_ptr<const common::SnapshotBlob>> chain_;  // deltas since base_
   uint64_t chain_bytes_ = 0;
   std::shared_ptr<const common::SnapshotBlob> newest_;

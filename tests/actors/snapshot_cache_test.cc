@@ -309,5 +309,26 @@ TEST(SnapshotCacheTest, AJoiningActorRebuildsTheNewestVersionFromTheBaseAndTheDe
   EXPECT_EQ(cache.Latest()->bytes, TableState(4)->bytes);
 }
 
+// The lead reuses the memory of the full snapshot a new one replaced, but only once nothing
+// (no message queued for a subscriber, no caller) reads it any more.
+TEST(WeightPublisherTest, AReplacedFullSnapshotIsHandedBackForItsMemoryOnceNothingReadsIt) {
+  common::ZmqContext context;
+  learner::WeightPublisher publisher(context, "tcp://127.0.0.1:*", /*chunk_bytes=*/4096,
+                                     /*republish_s=*/3600);
+  auto first = TableState(1);
+  publisher.Publish(first);
+  EXPECT_EQ(publisher.TakeRetiredBase(), nullptr) << "nothing was replaced yet";
+  publisher.Publish(TableDelta(2));
+  EXPECT_EQ(publisher.TakeRetiredBase(), nullptr) << "a delta replaces no full snapshot";
+  publisher.Publish(TableState(2));
+  EXPECT_EQ(publisher.TakeRetiredBase(), nullptr) << "the caller still holds version 1";
+  first.reset();
+  publisher.Publish(TableState(3));  // version 2 retired: nobody holds it but the publisher
+  auto retired = publisher.TakeRetiredBase();
+  ASSERT_NE(retired, nullptr);
+  EXPECT_EQ(retired->version, 2u);
+  EXPECT_EQ(publisher.TakeRetiredBase(), nullptr) << "handed back once";
+}
+
 }  // namespace
 }  // namespace rlrec::actors
