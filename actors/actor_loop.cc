@@ -122,9 +122,10 @@ ActorStats RunActor(const common::RunConfig& config, uint32_t actor_id,
   // Data path: snapshot → batched inference → simulator step → unroll buffer → encode → PUSH.
   while (!ending()) {
     // Swap only here, between unrolls: every step of an unroll uses one snapshot. Any other
-    // version is the learner's current one: a learner resumed from a checkpoint publishes an
-    // older version than the one it died at, and its weights are the ones to act with.
-    if (auto latest = cache.Latest(); latest->version != snapshot->version) {
+    // snapshot is the learner's current one: a learner resumed from a checkpoint publishes
+    // older versions than the one it died at (even the same number with other weights), and
+    // its weights are the ones to act with.
+    if (auto latest = cache.Latest(); latest != snapshot) {
       common::ViewModelOnSnapshot(latest, *model);
       snapshot = std::move(latest);
       stats.last_version = snapshot->version;

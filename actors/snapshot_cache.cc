@@ -41,7 +41,7 @@ void SnapshotCache::Handle(const std::shared_ptr<const common::Multipart>& messa
       common::CheckSnapshotFinite(*blob);  // a delta's own values: the base was checked
     } catch (const common::Error&) {
       ++refused_snapshots_;
-      assembler.SetHeldVersion(held ? held->version : 0);
+      assembler.SetHeldVersion(held ? held->version : 0, held ? held->publisher : 0);
       throw;
     }
     if (blob->is_delta()) {
@@ -57,7 +57,7 @@ void SnapshotCache::Handle(const std::shared_ptr<const common::Multipart>& messa
       } catch (const common::Error&) {
         recycler_.Share(std::move(rebuilt));  // shared with nobody: straight back, for its memory
         ++refused_deltas_;
-        assembler.SetHeldVersion(held ? held->version : 0);
+        assembler.SetHeldVersion(held ? held->version : 0, held ? held->publisher : 0);
         resync_wanted_ = true;
         throw;
       }

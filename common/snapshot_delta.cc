@@ -113,6 +113,11 @@ void ApplyDeltaInto(const SnapshotBlob& base, const SnapshotBlob& delta, Snapsho
     throw InvalidInput(where + " is of run '" + Printable(delta.run_id) + "', not '" +
                        Printable(base.run_id) + "'");
   }
+  if (delta.publisher != base.publisher) {
+    throw InvalidInput(where + " comes from another learner process than version " +
+                       std::to_string(base.version) +
+                       " this receiver holds (a learner resumed?); re-sync from a full snapshot");
+  }
   if (delta.base_version != base.version || delta.version <= delta.base_version) {
     throw InvalidInput(where + " applies to version " + std::to_string(delta.base_version) +
                        ", this receiver holds version " + std::to_string(base.version) +
@@ -143,6 +148,7 @@ void ApplyDeltaInto(const SnapshotBlob& base, const SnapshotBlob& delta, Snapsho
   out.version = delta.version;
   out.base_version = 0;
   out.state_checksum = 0;
+  out.publisher = base.publisher;
   out.manifest = base.manifest;
   out.bytes.resize(base.bytes.size());
   std::memcpy(out.bytes.data(), base.bytes.data(), base.bytes.size());

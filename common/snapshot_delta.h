@@ -34,8 +34,9 @@ void CheckDeltaManifest(const std::vector<ParamSpec>& full, const std::vector<Pa
 uint64_t StateChecksum(const SnapshotBlob& blob);
 
 // Version `delta` rebuilt on `base`: a new blob, `base` untouched. Throws Error(kInvalidInput)
-// saying what is wrong, and builds nothing, when `delta` is not a delta, is of another run,
-// applies to another version than base's (a missed delta: re-sync), has a manifest that does
+// saying what is wrong, and builds nothing, when `delta` is not a delta, is of another run or
+// another publisher (a learner resumed from a checkpoint), applies to another version than
+// base's (a missed delta: re-sync), has a manifest that does
 // not fit base's, or names a row out of range; and, after building, when the delta carries a
 // state checksum that the rebuilt blob does not match.
 std::shared_ptr<SnapshotBlob> ApplyDelta(const SnapshotBlob& base, const SnapshotBlob& delta);

@@ -26,12 +26,16 @@ struct WeightChunk {
   offset @6 :UInt64;
   manifest @7 :List(ParamSpec);  # only in chunk 0
   data @8 :Data;
-  checksum @9 :UInt64;  # Checksum64 (common/checksum.h) of fields 2..6, 10, 11, then data
+  checksum @9 :UInt64;  # Checksum64 (common/checksum.h) of fields 2..6, 10..12, then data
   # 0: a full snapshot. Otherwise a delta (common/snapshot_delta.h): the dense parameters and
   # the changed rows of the tables, to apply on version baseVersion exactly.
   baseVersion @10 :UInt64;
   # 0, or StateChecksum of the whole state this version rebuilds (a verification point).
   stateChecksum @11 :UInt64;
+  # The publishing learner process (drawn at random when it starts). Versions count within one
+  # publisher: a receiver that meets another one (a learner resumed from a checkpoint, whose
+  # versions restart lower) starts over from that publisher's next full snapshot.
+  publisher @12 :UInt64;
 }
 
 # Published on the same socket under its own topic when the run ends, so actors exit cleanly.

@@ -16,8 +16,8 @@
 namespace rlrec::common {
 
 uint64_t WeightChunkChecksum(const WeightChunkHeader& h, const void* data, size_t bytes) {
-  const uint64_t header[] = {h.version, h.index,        h.count,         h.total_bytes,
-                             h.offset,  h.base_version, h.state_checksum};
+  const uint64_t header[] = {h.version, h.index,        h.count,          h.total_bytes,
+                             h.offset,  h.base_version, h.state_checksum, h.publisher};
   return Checksum64(data, bytes, Checksum64(header, sizeof(header)));
 }
 
@@ -28,7 +28,7 @@ size_t ParamSpec::bytes() const {
 }
 
 std::vector<OutgoingMessage> EncodeWeightChunks(std::shared_ptr<const SnapshotBlob> blob,
-                                                size_t chunk_bytes) {
+                                                size_t chunk_bytes, uint64_t publisher) {
   chunk_bytes = std::max<size_t>(8, (chunk_bytes + 7) / 8 * 8);
   const size_t total = blob->bytes.size();
   const uint32_t count =
@@ -50,6 +50,7 @@ std::vector<OutgoingMessage> EncodeWeightChunks(std::shared_ptr<const SnapshotBl
     chunk.setOffset(offset);
     chunk.setBaseVersion(blob->base_version);
     chunk.setStateChecksum(blob->state_checksum);
+    chunk.setPublisher(publisher);
     if (i == 0) {
       auto manifest = chunk.initManifest(static_cast<unsigned>(blob->manifest.size()));
       for (size_t p = 0; p < blob->manifest.size(); ++p) {
@@ -62,8 +63,9 @@ std::vector<OutgoingMessage> EncodeWeightChunks(std::shared_ptr<const SnapshotBl
         }
       }
     }
-    const WeightChunkHeader header{blob->version,       i, count, total, offset, blob->base_version,
-                                   blob->state_checksum};
+    const WeightChunkHeader header{
+        blob->version,        i,        count, total, offset, blob->base_version,
+        blob->state_checksum, publisher};
     chunk.setChecksum(WeightChunkChecksum(header, blob->bytes.data() + offset, len));
     chunk.adoptData(message->ReferenceOrCopy(blob->bytes.data() + offset, len));
     out.push_back(ToFrames(std::move(message), kWeightsTopic));
@@ -118,9 +120,10 @@ SnapshotAssembler::SnapshotAssembler(SnapshotRules rules, BufferSource buffers)
   max_delta_bytes_ = MaxDeltaBytes(rules_.manifest);
 }
 
-void SnapshotAssembler::SetHeldVersion(uint64_t version) {
+void SnapshotAssembler::SetHeldVersion(uint64_t version, uint64_t publisher) {
   completed_any_ = version != 0;
   completed_version_ = version;
+  completed_publisher_ = publisher;
 }
 
 void SnapshotAssembler::CheckManifest(const std::vector<ParamSpec>& manifest, uint64_t version,
@@ -223,12 +226,14 @@ std::shared_ptr<const SnapshotBlob> SnapshotAssembler::Add(
                          std::to_string(kProtocolVersion));
     }
     const WeightChunkHeader h{
-        chunk.getVersion(), chunk.getChunkIndex(),  chunk.getChunkCount(),   chunk.getTotalBytes(),
-        chunk.getOffset(),  chunk.getBaseVersion(), chunk.getStateChecksum()};
+        chunk.getVersion(), chunk.getChunkIndex(),  chunk.getChunkCount(),    chunk.getTotalBytes(),
+        chunk.getOffset(),  chunk.getBaseVersion(), chunk.getStateChecksum(), chunk.getPublisher()};
     if (!rules_.run_id.empty() && chunk.getRunId() != rules_.run_id.c_str()) {
       throw InvalidInput("weight chunk of run '" + Printable(chunk.getRunId().cStr()) +
                          "', this actor is in run '" + rules_.run_id + "'");
     }
+    // Another learner process (resumed from a checkpoint): its versions count anew.
+    if (completed_any_ && h.publisher != completed_publisher_) completed_any_ = false;
     if (completed_any_ && h.version <= completed_version_) return nullptr;
     auto data = chunk.getData();
     CheckHeader(h, data.size());
@@ -237,8 +242,10 @@ std::shared_ptr<const SnapshotBlob> SnapshotAssembler::Add(
                          " of version " + std::to_string(h.version) +
                          " does not match its checksum (corrupted in transit?)");
     }
-    if (!pending_ || pending_->version != h.version) {
-      if (pending_ && pending_->version > h.version) return nullptr;  // a late, older chunk
+    if (!pending_ || pending_->version != h.version || pending_->publisher != h.publisher) {
+      if (pending_ && pending_->publisher == h.publisher && pending_->version > h.version) {
+        return nullptr;  // a late, older chunk
+      }
       if (pending_) ++abandoned_;
       pending_ = h.base_version == 0 && buffers_ ? buffers_() : nullptr;
       if (!pending_) pending_ = std::make_shared<SnapshotBlob>();
@@ -246,6 +253,7 @@ std::shared_ptr<const SnapshotBlob> SnapshotAssembler::Add(
       pending_->version = h.version;
       pending_->base_version = h.base_version;
       pending_->state_checksum = h.state_checksum;
+      pending_->publisher = h.publisher;
       pending_->run_id = chunk.getRunId().cStr();
       pending_->bytes.resize(h.total_bytes);  // every byte is written by a chunk
       have_.assign(h.count, false);
@@ -274,6 +282,7 @@ std::shared_ptr<const SnapshotBlob> SnapshotAssembler::Add(
   if (have_count_ < have_.size() || !have_manifest_) return nullptr;
   completed_any_ = true;
   completed_version_ = pending_->version;
+  completed_publisher_ = pending_->publisher;
   std::shared_ptr<const SnapshotBlob> done = std::move(pending_);
   pending_.reset();
   return done;

@@ -33,6 +33,7 @@ struct SnapshotBlob {
   uint64_t version = 0;
   uint64_t base_version = 0;    // 0: a full snapshot
   uint64_t state_checksum = 0;  // 0, or StateChecksum of the full state at `version`
+  uint64_t publisher = 0;       // the learner process that published it (weights.capnp)
   std::vector<ParamSpec> manifest;
   BlobBytes bytes;  // exactly the sum of the manifest's byte counts
   bool is_delta() const { return base_version != 0; }
@@ -44,13 +45,15 @@ struct WeightChunkHeader {
   uint32_t index = 0, count = 0;
   uint64_t total_bytes = 0, offset = 0;
   uint64_t base_version = 0, state_checksum = 0;
+  uint64_t publisher = 0;
 };
 uint64_t WeightChunkChecksum(const WeightChunkHeader& header, const void* data, size_t bytes);
 
 // Cuts `blob` into messages of at most `chunk_bytes` payload each (rounded up to a multiple
-// of 8), topic kWeightsTopic. Payloads reference `blob`, which the messages keep alive.
+// of 8), topic kWeightsTopic, sent by `publisher` (a learner process's id; 0 in tests that
+// play one). Payloads reference `blob`, which the messages keep alive.
 std::vector<OutgoingMessage> EncodeWeightChunks(std::shared_ptr<const SnapshotBlob> blob,
-                                                size_t chunk_bytes);
+                                                size_t chunk_bytes, uint64_t publisher = 0);
 
 // The message that tells subscribers the run is over, topic kRunEndedTopic.
 OutgoingMessage EncodeRunEnded(const std::string& run_id, const std::string& reason);
@@ -105,9 +108,10 @@ class SnapshotAssembler {
   // Versions abandoned before they were complete (a lost or superseded chunk).
   uint64_t abandoned_versions() const { return abandoned_; }
 
-  // The receiver holds `version` (0: nothing), whatever completed here last: chunks of later
-  // versions are taken again. For a receiver that refused a completed delta it could not apply.
-  void SetHeldVersion(uint64_t version);
+  // The receiver holds `version` (0: nothing) of `publisher`, whatever completed here last:
+  // chunks of later versions are taken again. For a receiver that refused a completed delta it
+  // could not apply. Chunks of another publisher are always taken: its versions count anew.
+  void SetHeldVersion(uint64_t version, uint64_t publisher);
   // True while chunks of a full snapshot are being gathered.
   bool assembling_full() const { return pending_ && !pending_->is_delta(); }
 
@@ -121,6 +125,7 @@ class SnapshotAssembler {
   uint64_t expected_bytes_ = 0;   // of rules_.manifest; 0 without one
   uint64_t max_delta_bytes_ = 0;  // MaxDeltaBytes of rules_.manifest
   uint64_t completed_version_ = 0;
+  uint64_t completed_publisher_ = 0;
   bool completed_any_ = false;
   std::shared_ptr<SnapshotBlob> pending_;
   std::vector<bool> have_;

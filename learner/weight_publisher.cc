@@ -1,6 +1,7 @@
 #include "learner/weight_publisher.h"
 
 #include <algorithm>
+#include <random>
 #include <utility>
 
 #include "common/logging.h"
@@ -13,6 +14,7 @@ WeightPublisher::WeightPublisher(const common::ZmqContext& context, const std::s
                                  const common::SocketSecurity& security)
     : socket_(context, ZMQ_XPUB, "weights XPUB"),
       chunk_bytes_(std::max<size_t>(8, chunk_bytes)),
+      publisher_id_((uint64_t{std::random_device()()} << 32 | std::random_device()()) | 1),
       republish_s_(republish_s) {
   // Room for a few whole snapshots per subscriber (FitQueue raises it for large ones); beyond
   // that PUB drops, never blocks.
@@ -113,7 +115,7 @@ uint64_t WeightPublisher::Send(
     const std::vector<std::shared_ptr<const common::SnapshotBlob>>& blobs) {
   uint64_t bytes = 0;
   for (const auto& blob : blobs) {
-    for (const auto& chunk : common::EncodeWeightChunks(blob, chunk_bytes_)) {
+    for (const auto& chunk : common::EncodeWeightChunks(blob, chunk_bytes_, publisher_id_)) {
       // PUB never reports a full queue: it drops for slow subscribers. The deadline only
       // guards against a ZeroMQ that says otherwise.
       if (!socket_.Send(chunk, common::After(0.1))) {

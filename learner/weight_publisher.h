@@ -36,6 +36,8 @@ class WeightPublisher {
                   const common::SocketSecurity& security = {});
 
   const std::string& endpoint() const { return endpoint_; }
+  // This publisher's id on every chunk (weights.capnp), drawn at random when it is made.
+  uint64_t publisher_id() const { return publisher_id_; }
 
   // Publishes `blob` now. A full snapshot becomes the base that joins get; a delta must be on
   // the version published last, and joins get it after the base.
@@ -74,6 +76,7 @@ class WeightPublisher {
   common::ZmqSocket socket_;
   std::string endpoint_;
   size_t chunk_bytes_;
+  uint64_t publisher_id_;  // drawn at random: this learner process, on every chunk
   double republish_s_;
   std::shared_ptr<const common::SnapshotBlob> base_;  // the latest full one
   common::BlobRecycler recycler_{1};  // full snapshots' memory, back when nobody reads it

@@ -203,6 +203,7 @@ common::OutgoingMessage CraftWeightChunk(const CraftedChunk& c) {
   chunk.setOffset(c.offset);
   chunk.setBaseVersion(c.base_version);
   chunk.setStateChecksum(c.state_checksum);
+  chunk.setPublisher(c.publisher);
   auto manifest = chunk.initManifest(static_cast<unsigned>(c.manifest.size()));
   for (size_t i = 0; i < c.manifest.size(); ++i) {
     manifest[i].setName(c.manifest[i].name);
@@ -212,8 +213,8 @@ common::OutgoingMessage CraftWeightChunk(const CraftedChunk& c) {
       shape.set(d, static_cast<uint32_t>(c.manifest[i].shape[d]));
     }
   }
-  const common::WeightChunkHeader header{c.version, c.index,        c.count,         c.total_bytes,
-                                         c.offset,  c.base_version, c.state_checksum};
+  const common::WeightChunkHeader header{c.version, c.index,        c.count,          c.total_bytes,
+                                         c.offset,  c.base_version, c.state_checksum, c.publisher};
   chunk.setChecksum(common::WeightChunkChecksum(header, c.data.data(), c.data.size()));
   chunk.setData(kj::arrayPtr(reinterpret_cast<const kj::byte*>(c.data.data()), c.data.size()));
   return common::ToFrames(std::move(message), common::kWeightsTopic);

@@ -82,7 +82,7 @@ struct CraftedChunk {
   uint64_t version = 1;
   uint32_t index = 0, count = 1;
   uint64_t total_bytes = 0, offset = 0;
-  uint64_t base_version = 0, state_checksum = 0;
+  uint64_t base_version = 0, state_checksum = 0, publisher = 0;
   std::vector<common::ParamSpec> manifest;
   std::string data;
 };

@@ -220,7 +220,7 @@ struct HandPlayedLearner {
     endpoint = socket.Bind("tcp://127.0.0.1:*");
   }
   void Publish(std::shared_ptr<const common::SnapshotBlob> blob) {
-    for (const auto& chunk : common::EncodeWeightChunks(std::move(blob), 4096)) {
+    for (const auto& chunk : common::EncodeWeightChunks(std::move(blob), 4096, publisher)) {
       socket.Send(chunk, common::After(5));
     }
   }
@@ -234,6 +234,7 @@ struct HandPlayedLearner {
   common::ZmqSocket socket;
   std::string endpoint;
   int weight_subscriptions = 0;
+  uint64_t publisher = 1;  // the learner process
 };
 
 uint64_t HeldVersion(const SnapshotCache& cache) {
@@ -285,6 +286,32 @@ TEST(SnapshotCacheTest, AMissedDeltaIsRefusedAndTheCacheReSyncsFromAFullSnapshot
   ASSERT_TRUE(WaitFor([&] { return HeldVersion(cache) == 5; }));
   EXPECT_EQ(cache.Latest()->bytes, TableState(5)->bytes);
   EXPECT_EQ(cache.deltas_applied(), 3u);
+}
+
+// A learner resumed from a checkpoint publishes lower versions than the one an actor holds,
+// under another publisher id: the actor follows it, and never applies the new learner's
+// deltas on the old learner's state.
+TEST(SnapshotCacheTest, ALearnerResumedWithLowerVersionsIsFollowedFromItsFullSnapshot) {
+  common::ZmqContext context;
+  HandPlayedLearner learner(context);
+  SnapshotCache cache(context, learner.endpoint, {"run", TableState(1)->manifest},
+                      common::MaxWeightMessageBytes(4096));
+  ASSERT_TRUE(WaitFor([&] { return learner.WeightSubscriptions() >= 1; }));
+  ASSERT_TRUE(WaitFor([&] {
+    learner.Publish(TableState(5));
+    return HeldVersion(cache) == 5;
+  }));
+  learner.publisher = 2;           // the learner died and resumed from its checkpoint of version 3
+  learner.Publish(TableDelta(6));  // on the new learner's version 5, which this actor lacks
+  ASSERT_TRUE(WaitFor([&] { return cache.refused_deltas() == 1; }));
+  EXPECT_EQ(cache.Latest()->publisher, 1u);
+  learner.Publish(TableState(3));
+  ASSERT_TRUE(WaitFor([&] { return cache.Latest()->publisher == 2; }))
+      << "a full snapshot of the resumed learner must be taken, whatever its version";
+  EXPECT_EQ(HeldVersion(cache), 3u);
+  learner.Publish(TableDelta(4));
+  ASSERT_TRUE(WaitFor([&] { return HeldVersion(cache) == 4; }));
+  EXPECT_EQ(cache.Latest()->bytes, TableState(4)->bytes);
 }
 
 TEST(SnapshotCacheTest, AJoiningActorRebuildsTheNewestVersionFromTheBaseAndTheDeltasSince) {

@@ -104,6 +104,9 @@ TEST(SnapshotDeltaTest, ADeltaOnAnotherVersionIsRefusedAsAMissedVersion) {
   auto foreign = Delta(8, 7, 2.0f, {0}, {0, 0});
   foreign->run_id = "other";
   ExpectRefused([&] { ApplyDelta(*base, *foreign); }, "of run 'other'");
+  auto resumed = Delta(8, 7, 2.0f, {0}, {0, 0});  // a learner restarted: versions count anew
+  resumed->publisher = 99;
+  ExpectRefused([&] { ApplyDelta(*base, *resumed); }, "comes from another learner process");
 }
 
 TEST(SnapshotDeltaTest, RowsOutOfRangeOrShapesThatDoNotFitAreRefusedBeforeAnythingIsWritten) {
