@@ -242,16 +242,22 @@ uint64_t HeldVersion(const SnapshotCache& cache) {
   return held ? held->version : 0;
 }
 
+// Publishes `state` until `cache`, once subscribed, holds it (PUB/SUB drops what is sent
+// before a subscription arrives).
+bool PublishUntilHeld(HandPlayedLearner& learner, const SnapshotCache& cache,
+                      std::shared_ptr<const common::SnapshotBlob> state) {
+  return WaitFor([&] { return learner.WeightSubscriptions() >= 1; }) && WaitFor([&] {
+           learner.Publish(state);
+           return HeldVersion(cache) == state->version;
+         });
+}
+
 TEST(SnapshotCacheTest, AMissedDeltaIsRefusedAndTheCacheReSyncsFromAFullSnapshot) {
   common::ZmqContext context;
   HandPlayedLearner learner(context);
   SnapshotCache cache(context, learner.endpoint, {"run", TableState(1)->manifest},
                       common::MaxWeightMessageBytes(4096));
-  ASSERT_TRUE(WaitFor([&] { return learner.WeightSubscriptions() >= 1; }));
-  ASSERT_TRUE(WaitFor([&] {
-    learner.Publish(TableState(1));
-    return HeldVersion(cache) == 1;
-  }));
+  ASSERT_TRUE(PublishUntilHeld(learner, cache, TableState(1)));
   learner.Publish(TableDelta(2));
   ASSERT_TRUE(WaitFor([&] { return HeldVersion(cache) == 2; }));
   EXPECT_EQ(cache.Latest()->bytes, TableState(2)->bytes);
@@ -296,11 +302,7 @@ TEST(SnapshotCacheTest, ALearnerResumedWithLowerVersionsIsFollowedFromItsFullSna
   HandPlayedLearner learner(context);
   SnapshotCache cache(context, learner.endpoint, {"run", TableState(1)->manifest},
                       common::MaxWeightMessageBytes(4096));
-  ASSERT_TRUE(WaitFor([&] { return learner.WeightSubscriptions() >= 1; }));
-  ASSERT_TRUE(WaitFor([&] {
-    learner.Publish(TableState(5));
-    return HeldVersion(cache) == 5;
-  }));
+  ASSERT_TRUE(PublishUntilHeld(learner, cache, TableState(5)));
   learner.publisher = 2;           // the learner died and resumed from its checkpoint of version 3
   learner.Publish(TableDelta(6));  // on the new learner's version 5, which this actor lacks
   ASSERT_TRUE(WaitFor([&] { return cache.refused_deltas() == 1; }));
