@@ -20,6 +20,7 @@ uint64_t Checksum64(const void* data, size_t size, uint64_t seed) {
 }
 
 void Checksum64Stream::Update(const void* data, size_t size) {
+  if (size == 0) return;  // LibTorch hands empty records as (nullptr, 0)
   const auto* bytes = static_cast<const unsigned char*>(data);
   if (carried_ > 0) {  // complete the word begun by the previous piece
     const size_t take = std::min(size, 8 - carried_);

@@ -90,6 +90,7 @@ std::shared_ptr<SnapshotBlob> DeltaFromModel(torch::nn::Module& model, const std
   blob->bytes.resize(total);
   size_t offset = 0;
   for (const auto& part : parts) {
+    if (part.nbytes() == 0) continue;  // no rows changed: no storage to copy from
     std::memcpy(blob->bytes.data() + offset, part.data_ptr(), part.nbytes());
     offset += part.nbytes();
   }

@@ -151,12 +151,12 @@ void ApplyDeltaInto(const SnapshotBlob& base, const SnapshotBlob& delta, Snapsho
   out.publisher = base.publisher;
   out.manifest = base.manifest;
   out.bytes.resize(base.bytes.size());
-  std::memcpy(out.bytes.data(), base.bytes.data(), base.bytes.size());
+  if (!base.bytes.empty()) std::memcpy(out.bytes.data(), base.bytes.data(), base.bytes.size());
   for (const DeltaEntry& entry : plan) {
     uint8_t* to = out.bytes.data() + entry.full_offset;
     const uint8_t* from = delta.bytes.data() + entry.delta_offset;
     if (!entry.rows) {
-      std::memcpy(to, from, entry.full_bytes);
+      if (entry.full_bytes > 0) std::memcpy(to, from, entry.full_bytes);
       continue;
     }
     const uint8_t* values = delta.bytes.data() + entry.values_offset;
