@@ -242,6 +242,12 @@ uint64_t HeldVersion(const SnapshotCache& cache) {
   return held ? held->version : 0;
 }
 
+// Waits for `cache` to hold `version`, and checks that it holds TableState(version) exactly.
+void ExpectHoldsTableState(const SnapshotCache& cache, uint64_t version) {
+  ASSERT_TRUE(WaitFor([&] { return HeldVersion(cache) == version; })) << "version " << version;
+  EXPECT_EQ(cache.Latest()->bytes, TableState(version)->bytes);
+}
+
 // Publishes `state` until `cache`, once subscribed, holds it (PUB/SUB drops what is sent
 // before a subscription arrives).
 bool PublishUntilHeld(HandPlayedLearner& learner, const SnapshotCache& cache,
@@ -259,8 +265,7 @@ TEST(SnapshotCacheTest, AMissedDeltaIsRefusedAndTheCacheReSyncsFromAFullSnapshot
                       common::MaxWeightMessageBytes(4096));
   ASSERT_TRUE(PublishUntilHeld(learner, cache, TableState(1)));
   learner.Publish(TableDelta(2));
-  ASSERT_TRUE(WaitFor([&] { return HeldVersion(cache) == 2; }));
-  EXPECT_EQ(cache.Latest()->bytes, TableState(2)->bytes);
+  ExpectHoldsTableState(cache, 2);
   EXPECT_EQ(cache.deltas_applied(), 1u);
 
   // Delta 3 is lost; delta 4 is on a version the cache does not hold: refused, and the cache
@@ -276,8 +281,7 @@ TEST(SnapshotCacheTest, AMissedDeltaIsRefusedAndTheCacheReSyncsFromAFullSnapshot
   // The learner answers as WeightPublisher does: its latest full snapshot, the deltas since.
   learner.Publish(TableState(3));
   learner.Publish(TableDelta(4));
-  ASSERT_TRUE(WaitFor([&] { return HeldVersion(cache) == 4; }));
-  EXPECT_EQ(cache.Latest()->bytes, TableState(4)->bytes);
+  ExpectHoldsTableState(cache, 4);
 
   // A delta naming a row the table does not have: refused, the snapshot stays, re-sync asked.
   auto hostile = TableDelta(5);
@@ -289,8 +293,7 @@ TEST(SnapshotCacheTest, AMissedDeltaIsRefusedAndTheCacheReSyncsFromAFullSnapshot
   EXPECT_EQ(cache.Latest()->bytes, TableState(4)->bytes);
   ASSERT_TRUE(WaitFor([&] { return cache.resyncs() == 2; }));
   learner.Publish(TableDelta(5));
-  ASSERT_TRUE(WaitFor([&] { return HeldVersion(cache) == 5; }));
-  EXPECT_EQ(cache.Latest()->bytes, TableState(5)->bytes);
+  ExpectHoldsTableState(cache, 5);
   EXPECT_EQ(cache.deltas_applied(), 3u);
 }
 
@@ -312,8 +315,7 @@ TEST(SnapshotCacheTest, ALearnerResumedWithLowerVersionsIsFollowedFromItsFullSna
       << "a full snapshot of the resumed learner must be taken, whatever its version";
   EXPECT_EQ(HeldVersion(cache), 3u);
   learner.Publish(TableDelta(4));
-  ASSERT_TRUE(WaitFor([&] { return HeldVersion(cache) == 4; }));
-  EXPECT_EQ(cache.Latest()->bytes, TableState(4)->bytes);
+  ExpectHoldsTableState(cache, 4);
 }
 
 TEST(SnapshotCacheTest, AJoiningActorRebuildsTheNewestVersionFromTheBaseAndTheDeltasSince) {
@@ -334,8 +336,7 @@ TEST(SnapshotCacheTest, AJoiningActorRebuildsTheNewestVersionFromTheBaseAndTheDe
   EXPECT_EQ(cache.refused_deltas(), 0u);
   // Live deltas follow.
   publisher.Publish(TableDelta(4));
-  ASSERT_TRUE(WaitFor([&] { return HeldVersion(cache) == 4; }));
-  EXPECT_EQ(cache.Latest()->bytes, TableState(4)->bytes);
+  ExpectHoldsTableState(cache, 4);
 }
 
 // The lead reuses the memory of the full snapshot a new one replaced, but only once nothing
