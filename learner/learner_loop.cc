@@ -163,6 +163,21 @@ class LastWords {
   const MpiWorld& world_;
 };
 
+// The lead publishes `version`: a delta on the version before and, every
+// transport.full_snapshot_every versions or when the server asks for one, a full snapshot too
+// (Trainer::SnapshotsToPublish), written into the memory of a retired one when there is one.
+void PublishVersion(const common::RunConfig& config, const std::string& run_id, uint64_t version,
+                    Trainer& trainer, LeadServer& server) {
+  const bool full =
+      version % config.transport.full_snapshot_every == 0 || server.WantsFullSnapshot();
+  // Without sparse tables every snapshot is full.
+  const bool tables = !trainer.model()->SparseTables().empty();
+  auto reuse = full || !tables ? server.TakeRetiredSnapshot() : nullptr;
+  for (auto& snapshot : trainer.SnapshotsToPublish(run_id, version, full, std::move(reuse))) {
+    server.Publish(std::move(snapshot));
+  }
+}
+
 }  // namespace
 
 void CheckLearnerSettings(const common::RunConfig& config, int ranks) {
@@ -288,17 +303,8 @@ LearnerSummary RunLearner(const common::RunConfig& config, const common::RunDir&
     // Synchronous actors wait for the next snapshot: publish after every update.
     if (config.learner.synchronous || counters.updates % config.learner.publish_every == 0) {
       ++counters.snapshot_version;
-      if (server) {
-        const bool full = counters.snapshot_version % config.transport.full_snapshot_every == 0 ||
-                          server->WantsFullSnapshot();
-        // Memory of a retired full snapshot for the next full one (every one without tables).
-        const bool tables = !trainer.model()->SparseTables().empty();
-        auto reuse = full || !tables ? server->TakeRetiredSnapshot() : nullptr;
-        for (auto& snapshot : trainer.SnapshotsToPublish(
-                 run_dir.run_id(), counters.snapshot_version, full, std::move(reuse))) {
-          server->Publish(std::move(snapshot));
-        }
-      }
+      if (server)
+        PublishVersion(config, run_dir.run_id(), counters.snapshot_version, trainer, *server);
     }
     if (lead && reporter.DueAfterUpdate(counters.updates)) reporter.Report(totals(), false);
     if (lead && checkpoints.Due(counters.updates)) checkpoints.TrySave(counters.updates, save);

@@ -111,8 +111,7 @@ void WeightPublisher::RepublishIfDue() {
   if (since >= std::max({republish_s_, 10 * newest_send_s, last_send_s})) Send({newest_});
 }
 
-uint64_t WeightPublisher::Send(
-    const std::vector<std::shared_ptr<const common::SnapshotBlob>>& blobs) {
+void WeightPublisher::Send(const std::vector<std::shared_ptr<const common::SnapshotBlob>>& blobs) {
   uint64_t bytes = 0;
   for (const auto& blob : blobs) {
     for (const auto& chunk : common::EncodeWeightChunks(blob, chunk_bytes_, publisher_id_)) {
@@ -127,7 +126,6 @@ uint64_t WeightPublisher::Send(
   }
   last_sent_ = common::Clock::now();
   last_sent_bytes_ = bytes;
-  return bytes;
 }
 
 void WeightPublisher::PublishRunEnded(const std::string& run_id, const std::string& reason) {

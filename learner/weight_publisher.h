@@ -67,8 +67,8 @@ class WeightPublisher {
   uint64_t subscriptions() const { return subscriptions_; }
 
  private:
-  // Sends `blobs` in order; returns their bytes.
-  uint64_t Send(const std::vector<std::shared_ptr<const common::SnapshotBlob>>& blobs);
+  // Sends `blobs` in order.
+  void Send(const std::vector<std::shared_ptr<const common::SnapshotBlob>>& blobs);
   void TakeSubscriptions();  // never waits
   // Raises the send queue so that a whole base and its deltas fit in it.
   void FitQueue();
