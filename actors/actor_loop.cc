@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "actors/actor_epochs.h"
-#include "actors/snapshot_cache.h"
+#include "actors/actor_weights.h"
 #include "actors/trajectory_sender.h"
 #include "actors/unroll_buffers.h"
 #include "common/check.h"
@@ -39,35 +39,6 @@ bool Connect(common::ControlClient& control, uint32_t actor_id, Deadline deadlin
   return false;
 }
 
-// The first snapshot to act on, or null when the run ends (or `stop` is set) first.
-std::shared_ptr<const common::SnapshotBlob> FirstSnapshot(const SnapshotCache& cache,
-                                                          const std::atomic<bool>& stop,
-                                                          Deadline deadline,
-                                                          const std::string& endpoint) {
-  std::shared_ptr<const common::SnapshotBlob> snapshot;
-  while (!(snapshot = cache.Latest()) && !stop && !cache.run_ended()) {
-    if (Clock::now() >= deadline) {
-      throw common::Unavailable("no weight snapshot arrived from " + endpoint);
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return snapshot;
-}
-
-// Lockstep: waits for a snapshot newer than `version` (the one the next unroll runs on).
-void AwaitNewerSnapshot(const SnapshotCache& cache, uint64_t version, const std::atomic<bool>& stop,
-                        double timeout_s) {
-  const Deadline deadline = After(timeout_s);
-  while (cache.Latest()->version <= version && !stop && !cache.run_ended()) {
-    if (Clock::now() >= deadline) {
-      throw common::Unavailable("synchronous: no snapshot after version " +
-                                std::to_string(version) + " within " + std::to_string(timeout_s) +
-                                " s");
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-}
-
 }  // namespace
 
 ActorStats RunActor(const common::RunConfig& config, uint32_t actor_id,
@@ -93,45 +64,38 @@ ActorStats RunActor(const common::RunConfig& config, uint32_t actor_id,
                   << info.trajectory_endpoints.size() << " trajectory endpoint(s), weights at "
                   << info.weights_endpoint;
   TrajectorySender sender(context, info.trajectory_endpoints, transport.send_hwm, security);
-  common::PolicyModel model(common::ModelOptions(config));
+  // Its weights come from snapshots: its own tables never hold any (no memory behind them).
+  common::PolicyModelOptions model_options = common::ModelOptions(config);
+  model_options.uninitialised_tables = true;
+  common::PolicyModel model(model_options);
   model->eval();
   // Only snapshots of this run and of this model are taken.
-  SnapshotCache cache(context, info.weights_endpoint, {info.run_id, common::ManifestOf(*model)},
-                      common::MaxWeightMessageBytes(size_t(transport.weights_chunk_kib) << 10),
-                      security);
+  ActorWeights weights(config, context, info.run_id, info.weights_endpoint, *model, security);
   // The wait for the first snapshot starts now: building a large model takes a while, and
   // a large snapshot takes a while to arrive.
-  std::shared_ptr<const common::SnapshotBlob> snapshot =
-      FirstSnapshot(cache, stop, After(transport.connect_timeout_s), info.weights_endpoint);
-  if (!snapshot) {
+  if (!weights.Acquire(std::nullopt, stop, After(transport.connect_timeout_s))) {
     stats.stop_reason = stop ? "signal" : "run ended";
     return stats;
   }
+  weights.Release();
 
-  ActorEpochs epochs(config, actor_id, snapshot->version);
+  ActorEpochs epochs(config, actor_id, weights.version());
   const int64_t T = config.actor.unroll, E = epochs.simulator().num_users();
   const int64_t C = epochs.simulator().num_candidates(), F = epochs.simulator().feature_dim();
   const int64_t K = config.sim.slate_size, H = epochs.simulator().history_length();
   RLREC_CHECK(F == common::ObservationFeatures(config.sim.topics)) << "simulator features " << F;
-  common::ViewModelOnSnapshot(snapshot, *model);  // no copy: the model reads the snapshot
-  stats.first_version = stats.last_version = snapshot->version;
-  stats.snapshots_applied = 1;
+  stats.first_version = weights.version();
   std::vector<double> running_return(E, 0.0);
-  const auto ending = [&] { return stop || cache.run_ended(); };
+  const auto ending = [&] { return stop || weights.run_ended(); };
+  // Lockstep: each unroll after the first runs on a snapshot newer than the last one's.
+  std::optional<uint64_t> newer_than;
 
   // Data path: snapshot → batched inference → simulator step → unroll buffer → encode → PUSH.
   while (!ending()) {
-    // Swap only here, between unrolls: every step of an unroll uses one snapshot. Any other
-    // snapshot is the learner's current one: a learner resumed from a checkpoint publishes
-    // older versions than the one it died at (even the same number with other weights), and
-    // its weights are the ones to act with.
-    if (auto latest = cache.Latest(); latest != snapshot) {
-      common::ViewModelOnSnapshot(latest, *model);
-      snapshot = std::move(latest);
-      stats.last_version = snapshot->version;
-      ++stats.snapshots_applied;
-    }
-    if (epochs.Advance(snapshot->version)) {
+    // Take weights only here, between unrolls, and hold them still for the whole unroll.
+    if (!weights.Acquire(newer_than, stop, After(transport.connect_timeout_s))) break;
+    const uint64_t version = weights.version();
+    if (epochs.Advance(version)) {
       std::fill(running_return.begin(), running_return.end(), 0.0);  // sessions cut short
     }
     InterestEvolutionSimulator& sim = epochs.simulator();
@@ -158,21 +122,25 @@ ActorStats RunActor(const common::RunConfig& config, uint32_t actor_id,
       }
     }
     sim.Observe(buffers->BootstrapState());
+    weights.Release();  // the last forward pass of this unroll is done
 
     // A full queue means the learner is slower than its actors: wait (back-pressure), but
     // keep checking for the end of the run so shutdown never hangs here.
     const common::Trajectory trajectory = UnrollBuffers::ToTrajectory(
-        std::move(buffers), actor_id, snapshot->version, std::move(episode_returns));
+        std::move(buffers), actor_id, version, std::move(episode_returns));
     if (!sender.Send(trajectory, ending, transport.connect_timeout_s)) continue;
     stats.env_steps += static_cast<uint64_t>(T * E);
     // Lockstep: the next unroll runs on the snapshot this one trains.
-    if (config.learner.synchronous) {
-      AwaitNewerSnapshot(cache, snapshot->version, stop, transport.connect_timeout_s);
-    }
+    if (config.learner.synchronous) newer_than = version;
   }
   stats.stop_reason = stop ? "signal" : "run ended";
-  stats.deltas_applied = cache.deltas_applied();
-  stats.refused_deltas = cache.refused_deltas();
+  stats.snapshots_applied = weights.swaps();
+  stats.last_version = weights.version();
+  stats.shared_snapshot = weights.shared();
+  stats.receiver = weights.receiver();
+  stats.deltas_applied = weights.deltas_applied();
+  stats.refused_deltas = weights.refused_deltas();
+  stats.refused_segments = weights.refused_segments();
   stats.unrolls_sent = sender.sent();
   stats.send_blocked_s = sender.blocked_s();
   return stats;

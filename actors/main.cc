@@ -73,6 +73,9 @@ int ActorMain(int argc, const char* const* argv) {
       .Add("snapshots_applied", stats.snapshots_applied)
       .Add("deltas_applied", stats.deltas_applied)
       .Add("refused_deltas", stats.refused_deltas)
+      .Add("shared_snapshot", stats.shared_snapshot)
+      .Add("receiver", stats.receiver)
+      .Add("refused_segments", stats.refused_segments)
       .Add("first_version", stats.first_version)
       .Add("last_version", stats.last_version)
       .Add("send_blocked_s", stats.send_blocked_s);

@@ -1,8 +1,11 @@
 #include "actors/snapshot_cache.h"
 
 #include <algorithm>
+#include <cstring>
+#include <mutex>
 #include <utility>
 
+#include "common/blob_recycler.h"
 #include "common/logging.h"
 #include "common/snapshot_delta.h"
 
@@ -10,12 +13,142 @@ namespace rlrec::actors {
 
 using common::After;
 
+// What a store holds: version 0 for nothing.
+struct HeldVersion {
+  uint64_t version = 0, publisher = 0;
+};
+
+class SnapshotStore {
+ public:
+  virtual ~SnapshotStore() = default;
+  // What is held. The receiving thread's own.
+  virtual HeldVersion Held() const = 0;
+  // Applies a delta on the state held, or throws Error saying why not (what was held stays held,
+  // or, when the rebuilt state missed the learner's checksum, nothing is held).
+  virtual void ApplyDelta(const common::SnapshotBlob& delta) = 0;
+  // Holds a full snapshot from now on; throws Error when it cannot (what was held stays held).
+  virtual void TakeFull(std::shared_ptr<common::SnapshotBlob> full) = 0;
+  // Memory a full snapshot may be assembled into, or nullptr.
+  virtual std::shared_ptr<common::SnapshotBlob> Spare() = 0;
+  // The newest snapshot for readers of this process, when the store keeps it as a blob.
+  virtual std::shared_ptr<const common::SnapshotBlob> Latest() const { return nullptr; }
+  virtual void MarkRunEnded() {}
+};
+
+namespace {
+
+// The state in this process's memory: immutable blobs, the newest shared with readers.
+class PrivateStore : public SnapshotStore {
+ public:
+  HeldVersion Held() const override {
+    const auto held = Latest();
+    return held ? HeldVersion{held->version, held->publisher} : HeldVersion{};
+  }
+  void ApplyDelta(const common::SnapshotBlob& delta) override {
+    const auto held = Latest();
+    if (!held) {
+      throw common::InvalidInput("delta of version " + std::to_string(delta.version) +
+                                 " arrived before any full snapshot; re-syncing");
+    }
+    std::shared_ptr<common::SnapshotBlob> rebuilt = recycler_.Take();
+    if (!rebuilt) rebuilt = std::make_shared<common::SnapshotBlob>();
+    try {
+      common::ApplyDeltaInto(*held, delta, *rebuilt);
+    } catch (const common::Error&) {
+      recycler_.Share(std::move(rebuilt));  // shared with nobody: straight back, for its memory
+      throw;
+    }
+    TakeFull(std::move(rebuilt));
+  }
+  void TakeFull(std::shared_ptr<common::SnapshotBlob> full) override {
+    // Every blob held here was made here (assembled or rebuilt), writable: its memory comes
+    // back to the recycler when the last reader lets go of it.
+    auto next = recycler_.Share(std::move(full));
+    std::lock_guard<std::mutex> lock(mu_);
+    latest_ = std::move(next);
+  }
+  std::shared_ptr<common::SnapshotBlob> Spare() override { return recycler_.Take(); }
+  std::shared_ptr<const common::SnapshotBlob> Latest() const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return latest_;
+  }
+
+ private:
+  // Snapshots are rebuilt and assembled into the memory of one that no reader holds any more.
+  common::BlobRecycler recycler_{1};
+  mutable std::mutex mu_;
+  std::shared_ptr<const common::SnapshotBlob> latest_;  // guarded by mu_
+};
+
+// The state in a host segment, written in place while its readers wait between unrolls.
+class SegmentStore : public SnapshotStore {
+ public:
+  SegmentStore(std::shared_ptr<HostSegment> segment, const std::atomic<bool>& stop)
+      : segment_(std::move(segment)), stop_(stop) {}
+
+  HeldVersion Held() const override {
+    if (!segment_->readable()) return {};
+    return {segment_->version(), segment_->publisher()};
+  }
+  void ApplyDelta(const common::SnapshotBlob& delta) override {
+    const common::HeldState held{segment_->run_id(), segment_->version(), segment_->publisher(),
+                                 segment_->manifest(), segment_->bytes()};
+    if (!segment_->readable()) {
+      throw common::InvalidInput("delta of version " + std::to_string(delta.version) +
+                                 " arrived before any full snapshot; re-syncing");
+    }
+    common::CheckDeltaApplies(held, delta);  // before readers are made to wait
+    BeginWrite(delta.version);
+    try {
+      common::ApplyDeltaInPlace(held, delta, segment_->mutable_data());
+    } catch (...) {
+      segment_->AbandonWrite();  // half-applied: nobody reads it; a full snapshot comes next
+      throw;
+    }
+    segment_->EndWrite(delta.version, delta.publisher);
+  }
+  void TakeFull(std::shared_ptr<common::SnapshotBlob> full) override {
+    if (full->bytes.size() != segment_->bytes()) {
+      throw common::InvalidInput("snapshot version " + std::to_string(full->version) + " holds " +
+                                 std::to_string(full->bytes.size()) + " bytes, the segment " +
+                                 std::to_string(segment_->bytes()));
+    }
+    BeginWrite(full->version);
+    if (!full->bytes.empty()) {
+      std::memcpy(segment_->mutable_data(), full->bytes.data(), full->bytes.size());
+    }
+    segment_->EndWrite(full->version, full->publisher);
+    // `full` goes now: between full snapshots this process holds no copy of the model.
+  }
+  std::shared_ptr<common::SnapshotBlob> Spare() override { return nullptr; }
+  void MarkRunEnded() override { segment_->MarkRunEnded(); }
+
+ private:
+  void BeginWrite(uint64_t version) {
+    if (!segment_->BeginWrite(After(SnapshotCache::kWriteWaitS), stop_)) {
+      throw common::Unavailable("readers of " + segment_->path() + " kept reading for " +
+                                std::to_string(SnapshotCache::kWriteWaitS) + " s; version " +
+                                std::to_string(version) + " dropped");
+    }
+  }
+
+  std::shared_ptr<HostSegment> segment_;
+  const std::atomic<bool>& stop_;
+};
+
+}  // namespace
+
 SnapshotCache::SnapshotCache(const common::ZmqContext& context, const std::string& weights_endpoint,
                              common::SnapshotRules rules, size_t max_message_bytes,
-                             common::SocketSecurity security)
+                             common::SocketSecurity security, std::shared_ptr<HostSegment> segment)
     : rules_(std::move(rules)),
       max_message_bytes_(max_message_bytes),
       security_(std::move(security)) {
+  if (segment) {
+    store_ = std::make_unique<SegmentStore>(std::move(segment), stop_);
+  } else {
+    store_ = std::make_unique<PrivateStore>();
+  }
   // The thread makes and owns the socket: a ZeroMQ socket belongs to one thread.
   thread_ = std::thread(&SnapshotCache::Receive, this, std::cref(context), weights_endpoint);
 }
@@ -26,8 +159,7 @@ SnapshotCache::~SnapshotCache() {
 }
 
 std::shared_ptr<const common::SnapshotBlob> SnapshotCache::Latest() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return latest_;
+  return store_->Latest();
 }
 
 void SnapshotCache::Handle(const std::shared_ptr<const common::Multipart>& message,
@@ -36,38 +168,38 @@ void SnapshotCache::Handle(const std::shared_ptr<const common::Multipart>& messa
   if (topic == common::kWeightsTopic) {
     auto blob = assembler.Add(message);
     if (!blob) return;
-    const auto held = Latest();
+    const HeldVersion held = store_->Held();
     try {
       common::CheckSnapshotFinite(*blob);  // a delta's own values: the base was checked
     } catch (const common::Error&) {
       ++refused_snapshots_;
-      assembler.SetHeldVersion(held ? held->version : 0, held ? held->publisher : 0);
+      assembler.SetHeldVersion(held.version, held.publisher);
       throw;
     }
-    if (blob->is_delta()) {
-      std::shared_ptr<common::SnapshotBlob> rebuilt = recycler_.Take();
-      if (!rebuilt) rebuilt = std::make_shared<common::SnapshotBlob>();
-      try {
-        if (!held) {
-          throw common::InvalidInput("delta of version " + std::to_string(blob->version) +
-                                     " arrived before any full snapshot; re-syncing");
-        }
-        common::ApplyDeltaInto(*held, *blob, *rebuilt);
-        blob = std::move(rebuilt);
-      } catch (const common::Error&) {
-        recycler_.Share(std::move(rebuilt));  // shared with nobody: straight back, for its memory
-        ++refused_deltas_;
-        assembler.SetHeldVersion(held ? held->version : 0, held ? held->publisher : 0);
-        resync_wanted_ = true;
-        throw;
-      }
-      ++deltas_applied_;
+    const bool delta = blob->is_delta();
+    if (delta && (blob->base_version != held.version || blob->publisher != held.publisher) &&
+        common::SecondsSince(subscribed_at_) < join_window_s_) {
+      // Just (re)subscribed: live deltas can overtake the learner's answer to the subscription
+      // (its full snapshot and the deltas since, which include this one). Wait for it.
+      assembler.SetHeldVersion(held.version, held.publisher);
+      ++skipped_at_join_;
+      return;
     }
-    // Every blob held here was made here (assembled or rebuilt), writable: its memory comes
-    // back to the recycler when the last reader lets go of it.
-    auto next = recycler_.Share(std::const_pointer_cast<common::SnapshotBlob>(std::move(blob)));
-    std::lock_guard<std::mutex> lock(mu_);
-    latest_ = std::move(next);
+    try {
+      if (delta) {
+        store_->ApplyDelta(*blob);
+      } else {
+        // Every blob assembled here is this thread's, writable.
+        store_->TakeFull(std::const_pointer_cast<common::SnapshotBlob>(std::move(blob)));
+      }
+    } catch (const common::Error&) {
+      if (delta) ++refused_deltas_;
+      const HeldVersion now = store_->Held();
+      assembler.SetHeldVersion(now.version, now.publisher);
+      resync_wanted_ = true;
+      throw;
+    }
+    if (delta) ++deltas_applied_;
     ++snapshots_received_;
   } else if (topic == common::kRunEndedTopic) {
     const common::RunEnded ended = common::DecodeRunEnded(message);
@@ -76,6 +208,7 @@ void SnapshotCache::Handle(const std::shared_ptr<const common::Multipart>& messa
                                  "', this actor is in run '" + rules_.run_id + "'");
     }
     RLREC_LOG(Info) << "learner ended the run: " << common::Printable(ended.reason, 200);
+    store_->MarkRunEnded();
     run_ended_ = true;
   } else {
     throw common::InvalidInput("weights message of unknown topic");
@@ -109,11 +242,16 @@ void SnapshotCache::Receive(const common::ZmqContext& context, std::string endpo
     for (const common::ParamSpec& spec : rules_.manifest) snapshot_bytes += spec.bytes();
     // Time for a full snapshot to arrive before asking for another.
     const double resync_gap_s = kResyncGapS + 2.0 * static_cast<double>(snapshot_bytes) / 1e9;
+    join_window_s_ = resync_gap_s;
     auto last_resync = common::Clock::now() - std::chrono::hours(1);
     std::unique_ptr<common::ZmqSocket> socket =
         Subscribe(context, endpoint, max_message_bytes_, snapshot_bytes, security_);
+    subscribed_at_ = common::Clock::now();
     auto last_message = common::Clock::now();
-    common::SnapshotAssembler assembler(rules_, [this] { return recycler_.Take(); });
+    common::SnapshotAssembler assembler(rules_, [this] { return store_->Spare(); });
+    // A host segment may hold a version already (its receiver before this one wrote it).
+    const HeldVersion held = store_->Held();
+    if (held.version != 0) assembler.SetHeldVersion(held.version, held.publisher);
     common::LogLimiter log_limiter;
     uint64_t oversized = 0;
     while (!stop_) {
@@ -123,7 +261,7 @@ void SnapshotCache::Receive(const common::ZmqContext& context, std::string endpo
         // its latest full snapshot and the deltas since.
         socket->SetBytes(ZMQ_SUBSCRIBE, common::kWeightsTopic);
         resync_wanted_ = false;
-        last_resync = common::Clock::now();
+        last_resync = subscribed_at_ = common::Clock::now();
         ++resyncs_;
       }
       std::shared_ptr<const common::Multipart> message = socket->Receive(After(0.1));
@@ -136,6 +274,7 @@ void SnapshotCache::Receive(const common::ZmqContext& context, std::string endpo
           RLREC_LOG(Warning) << "no weights message from " << endpoint << " for "
                              << kResubscribeAfterS << " s; subscribing afresh";
           socket = Subscribe(context, endpoint, max_message_bytes_, snapshot_bytes, security_);
+          subscribed_at_ = common::Clock::now();
           oversized = 0;
           last_message = common::Clock::now();
           ++resubscriptions_;

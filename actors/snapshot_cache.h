@@ -4,20 +4,31 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 
-#include "common/blob_recycler.h"
+#include "actors/host_segment.h"
 #include "common/curve.h"
+#include "common/deadline.h"
 #include "common/weights_codec.h"
 #include "common/zmq_socket.h"
 
 namespace rlrec::actors {
 
+// Where a SnapshotCache keeps the state it receives (snapshot_cache.cc: private memory or a
+// host segment).
+class SnapshotStore;
+
 // Subscribes to the lead learner's weight snapshots on a thread of its own and keeps the
 // newest complete one. Readers take it with Latest() at an unroll boundary; a snapshot is
 // immutable, so readers never see one change under them. Also notices the end of the run.
+//
+// With a `segment` (actors/host_segment.h, whose receiver role the caller holds), it keeps the
+// state there instead, for every actor of the host, and Latest() stays null: deltas are
+// applied in place (checked whole first; a delta is a write of the rows that changed), full
+// snapshots are assembled privately and copied in, and both wait for the segment's readers to
+// finish their unrolls, at most kWriteWaitS (else the message is refused and a re-sync asked).
+// Its receiver memory then holds no copy of the model between full snapshots.
 //
 // Deltas (common/snapshot_delta.h) are applied on the snapshot held, into a new one, only when
 // they are on exactly its version. A delta on another version (one was missed), one that does
@@ -25,7 +36,9 @@ namespace rlrec::actors {
 // and counted, and the cache asks the learner to re-sync: it subscribes again on the same
 // connection, and the learner answers with its latest full snapshot and the deltas since. It
 // asks at most once per kResyncGapS plus the time a full snapshot takes at 1 GB/s, and not
-// while a full snapshot is arriving.
+// while a full snapshot is arriving. For as long just after it subscribes, deltas not on its
+// version are skipped instead (skipped_at_join): live ones may overtake the learner's answer to
+// the subscription, which brings them again.
 //
 // It trusts nothing it receives: messages over `max_message_bytes`, malformed or corrupted
 // chunks, chunks of another run or of a model other than `rules` describes, and snapshots
@@ -40,17 +53,20 @@ class SnapshotCache {
  public:
   static constexpr double kResubscribeAfterS = 5.0;
   static constexpr double kResyncGapS = 1.0;
+  static constexpr double kWriteWaitS = 30.0;
 
   SnapshotCache(const common::ZmqContext& context, const std::string& weights_endpoint,
                 common::SnapshotRules rules = {},
                 size_t max_message_bytes = common::MaxWeightMessageBytes(size_t{1} << 30),
-                common::SocketSecurity security = {});
+                common::SocketSecurity security = {},
+                std::shared_ptr<HostSegment> segment = nullptr);
   // Stops and joins the receiving thread (within about 100 ms).
   ~SnapshotCache();
   SnapshotCache(const SnapshotCache&) = delete;
   SnapshotCache& operator=(const SnapshotCache&) = delete;
 
-  // The newest complete snapshot, or nullptr before the first one arrived.
+  // The newest complete snapshot, or nullptr before the first one arrived (always, with a
+  // segment).
   std::shared_ptr<const common::SnapshotBlob> Latest() const;
 
   // True once the learner announced the end of the run.
@@ -66,6 +82,10 @@ class SnapshotCache {
   uint64_t deltas_applied() const { return deltas_applied_.load(); }
   uint64_t refused_deltas() const { return refused_deltas_.load(); }
   uint64_t resyncs() const { return resyncs_.load(); }
+  // Deltas dropped just after a subscription, not on the version held: live ones that overtook
+  // the learner's answer to the subscription, which brings them again. Neither refused nor
+  // followed by a re-sync.
+  uint64_t skipped_at_join() const { return skipped_at_join_.load(); }
 
  private:
   void Receive(const common::ZmqContext& context, std::string endpoint);
@@ -85,11 +105,13 @@ class SnapshotCache {
   std::atomic<uint64_t> deltas_applied_{0};
   std::atomic<uint64_t> refused_deltas_{0};
   std::atomic<uint64_t> resyncs_{0};
-  bool resync_wanted_ = false;  // the receiving thread's own
-  // Snapshots are rebuilt and assembled into the memory of one that no reader holds any more.
-  common::BlobRecycler recycler_{1};
-  mutable std::mutex mu_;
-  std::shared_ptr<const common::SnapshotBlob> latest_;  // guarded by mu_
+  std::atomic<uint64_t> skipped_at_join_{0};
+  // The receiving thread's own: a re-sync to ask for; when the subscription was made (the
+  // learner's answer, its full snapshot and the deltas since, is awaited for join_window_s_).
+  bool resync_wanted_ = false;
+  common::Clock::time_point subscribed_at_;
+  double join_window_s_ = 0;
+  std::unique_ptr<SnapshotStore> store_;
   std::thread thread_;
 };
 

@@ -150,7 +150,12 @@ constexpr Range ClosedOpen(double low, double high) {
 #define RLREC_ACTOR_KEYS(X)                                                                        \
   X(actor, count, int, 0, Closed(0, 4096), "actors the local launcher starts (0: one per core)")   \
   X(actor, unroll, int, 20, Closed(1, 65536), "steps per trajectory (T)")                          \
-  X(actor, threads, int, 1, Closed(1, 256), "LibTorch threads of each actor")
+  X(actor, threads, int, 1, Closed(1, 256), "LibTorch threads of each actor")                     \
+  X(actor, share_snapshot, bool, true, Any(),                                                      \
+    "the actors of a host act on one shared copy of the policy in actor.shm_dir, filled by one "   \
+    "of them (false: each actor receives and holds its own)")                                      \
+  X(actor, shm_dir, std::string, "/dev/shm", NotEmpty(),                                           \
+    "folder (a tmpfs) of the host's shared snapshot files")
 
 #define RLREC_TRANSPORT_KEYS(X)                                                                    \
   X(transport, host, std::string, "127.0.0.1", NotEmpty(),                                         \

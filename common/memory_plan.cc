@@ -49,7 +49,12 @@ MemoryPlan PlanMemory(const RunConfig& config) {
   const uint64_t optimizer =
       4 * 3 * dense + (row_adagrad ? 4 * 2 * plan.table_rows : 4 * 3 * plan.table_parameters);
   plan.learner_bytes = 4 * weights + optimizer;
-  plan.actor_bytes = 3 * weights;
+  if (config.actor.share_snapshot) {
+    plan.actor_bytes = 3 * 4 * plan.dense_parameters;
+    plan.host_bytes = 3 * weights;
+  } else {
+    plan.actor_bytes = 3 * weights;
+  }
   return plan;
 }
 
@@ -72,14 +77,17 @@ void CheckMemoryFits(const RunConfig& config, int learners, int actors) {
   const uint64_t available = AvailableBytes();
   if (available == 0) return;
   const MemoryPlan plan = PlanMemory(config);
-  const uint64_t need = learners * plan.learner_bytes + actors * plan.actor_bytes;
+  const uint64_t host = actors > 0 ? plan.host_bytes : 0;
+  const uint64_t need = learners * plan.learner_bytes + actors * plan.actor_bytes + host;
   if (need <= available) return;
   std::ostringstream s;
   s << learners << " learner(s) and " << actors << " actor(s) of this model need about "
     << HumanBytes(need) << " (" << HumanBytes(plan.learner_bytes) << " a learner, "
-    << HumanBytes(plan.actor_bytes) << " an actor) and this host has " << HumanBytes(available)
-    << " available: the item tables hold " << plan.table_parameters << " floats ("
-    << plan.table_rows << " rows of model.item_buckets + 1 (0 there: sim.corpus_size) x "
+    << HumanBytes(plan.actor_bytes) << " an actor"
+    << (host ? ", " + HumanBytes(host) + " the host's shared snapshot" : std::string())
+    << ") and this host has " << HumanBytes(available) << " available: the item tables hold "
+    << plan.table_parameters << " floats (" << plan.table_rows
+    << " rows of model.item_buckets + 1 (0 there: sim.corpus_size) x "
     << "model.embedding_dim + 1)";
   if (learners > 0 && config.learner.table_optimizer == TableOptimizer::kAdam) {
     s << ", and learner.table_optimizer = adam keeps 3 more floats per table float "

@@ -20,9 +20,15 @@ struct MemoryPlan {
   // and a gradient per dense float, or per table float with table_optimizer = adam;
   // row_adagrad: one float per table row).
   uint64_t learner_bytes = 0;
-  // An actor: the snapshot its policy reads (a view, no copy), the next one being assembled,
-  // and chunks queued in its weights socket (up to a snapshot; measured on configs/large.ini).
+  // An actor with a private copy (actor.share_snapshot = false): the snapshot its policy reads
+  // (a view, no copy), the next one being assembled, and chunks queued in its weights socket
+  // (up to a snapshot; measured on configs/large.ini). With the host's shared snapshot: its
+  // dense parameters, a few times over (the tables are views of the segment).
   uint64_t actor_bytes = 0;
+  // Once per host that runs actors, with actor.share_snapshot: the shared snapshot, and, in its
+  // receiver, a full snapshot being assembled and the chunks queued for it (at a join or a
+  // re-sync only; between them the receiver holds no copy).
+  uint64_t host_bytes = 0;
 
   uint64_t parameters() const { return table_parameters + dense_parameters; }
 };
@@ -30,7 +36,8 @@ struct MemoryPlan {
 MemoryPlan PlanMemory(const RunConfig& config);
 
 // Throws Error(kInvalidInput) before any work when `learners` learners and `actors` actors of
-// PlanMemory(config) need more than this host has available now (MemAvailable of
+// PlanMemory(config) (and the host's shared snapshot, with actors) need more than this host has
+// available now (MemAvailable of
 // /proc/meminfo), naming the keys that size the tables and the bytes needed and available.
 // No-op where /proc/meminfo is unreadable. Each process checks its own share at start; a
 // launcher that starts several on one host checks them together first.

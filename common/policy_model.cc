@@ -29,8 +29,13 @@ PolicyModelImpl::PolicyModelImpl(const PolicyModelOptions& options) : options_(o
   const int E = options.embedding_dim > 0 ? options.embedding_dim : D;
   // Row 0 of the id embeddings stands for "no id" (and, in the history, an empty entry).
   auto table = [&](int width) {
-    return torch::nn::EmbeddingOptions(options.item_buckets + 1, width)
-        .sparse(options.sparse_tables);
+    auto table_options =
+        torch::nn::EmbeddingOptions(options.item_buckets + 1, width).sparse(options.sparse_tables);
+    // A given weight is taken as it is: no initialisation touches its pages.
+    if (options.uninitialised_tables) {
+      table_options._weight(torch::empty({options.item_buckets + 1, width}));
+    }
+    return table_options;
   };
   item_embedding_ = register_module("item_embedding", torch::nn::Embedding(table(E)));
   item_score_bias_ = register_module("item_score_bias", torch::nn::Embedding(table(1)));
@@ -54,8 +59,10 @@ PolicyModelImpl::PolicyModelImpl(const PolicyModelOptions& options) : options_(o
   // Small id embeddings: at the start, scores come from the features, and ids earn their
   // weight as their items are seen.
   torch::NoGradGuard no_grad;
-  item_embedding_->weight.normal_(0, 0.01);
-  item_score_bias_->weight.zero_();
+  if (!options.uninitialised_tables) {
+    item_embedding_->weight.normal_(0, 0.01);
+    item_score_bias_->weight.zero_();
+  }
   topic_embedding_->weight.normal_(0, 0.1);
 }
 

@@ -17,6 +17,10 @@ struct PolicyModelOptions {
   bool sparse_tables = false;  // the item tables' gradients are sparse rows (row_adagrad)
   int topics = 0;              // topic ids in [0, topics) in the history
   UserEncoder user_encoder = UserEncoder::kPooled;  // history encoder
+  // The item tables are left uninitialised, their pages untouched (no memory used) until
+  // written: for a model whose weights all come from a snapshot, like an actor's, whose tables
+  // are then views of the snapshot (common/snapshot.h) and never cost a copy of their own.
+  bool uninitialised_tables = false;
 };
 
 // The model `config` describes: features of its simulator, model.hidden, model.item_buckets

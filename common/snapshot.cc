@@ -100,21 +100,21 @@ std::shared_ptr<SnapshotBlob> DeltaFromModel(torch::nn::Module& model, const std
 namespace {
 
 // Throws Error(kInvalidInput) naming the first tensor of `state` that `blob` does not match.
-void CheckSnapshotFitsModel(const SnapshotBlob& blob,
+void CheckSnapshotFitsModel(const std::vector<ParamSpec>& manifest, uint64_t version,
                             const std::vector<std::pair<std::string, torch::Tensor>>& state) {
-  if (state.size() != blob.manifest.size()) {
-    throw InvalidInput("snapshot version " + std::to_string(blob.version) + " has " +
-                       std::to_string(blob.manifest.size()) + " tensors, the model has " +
+  if (state.size() != manifest.size()) {
+    throw InvalidInput("snapshot version " + std::to_string(version) + " has " +
+                       std::to_string(manifest.size()) + " tensors, the model has " +
                        std::to_string(state.size()));
   }
   for (size_t i = 0; i < state.size(); ++i) {
-    const ParamSpec& spec = blob.manifest[i];
+    const ParamSpec& spec = manifest[i];
     const auto& [name, t] = state[i];
     if (spec.name != name || ScalarTypeOf(spec.dtype) != t.scalar_type() ||
         spec.shape != t.sizes().vec()) {
       throw InvalidInput(
-          "snapshot version " + std::to_string(blob.version) + " tensor " + std::to_string(i) +
-          " is '" + spec.name + "' " + TensorView{spec.dtype, spec.shape, nullptr, 0}.Describe() +
+          "snapshot version " + std::to_string(version) + " tensor " + std::to_string(i) + " is '" +
+          spec.name + "' " + TensorView{spec.dtype, spec.shape, nullptr, 0}.Describe() +
           ", the model has '" + name + "' " +
           TensorView{DTypeOf(t.scalar_type()), t.sizes().vec(), nullptr, 0}.Describe());
     }
@@ -126,7 +126,7 @@ void CheckSnapshotFitsModel(const SnapshotBlob& blob,
 void LoadSnapshotIntoModel(const SnapshotBlob& blob, torch::nn::Module& model) {
   torch::NoGradGuard no_grad;
   auto state = NamedState(model);
-  CheckSnapshotFitsModel(blob, state);
+  CheckSnapshotFitsModel(blob.manifest, blob.version, state);
   size_t offset = 0;
   for (size_t i = 0; i < state.size(); ++i) {
     auto& t = state[i].second;
@@ -137,25 +137,31 @@ void LoadSnapshotIntoModel(const SnapshotBlob& blob, torch::nn::Module& model) {
   }
 }
 
-void ViewModelOnSnapshot(std::shared_ptr<const SnapshotBlob> blob, torch::nn::Module& model) {
+void ViewModelOnBytes(const std::vector<ParamSpec>& manifest, uint64_t version,
+                      const uint8_t* bytes, std::shared_ptr<const void> owner,
+                      torch::nn::Module& model) {
   torch::NoGradGuard no_grad;
   auto state = NamedState(model);
-  CheckSnapshotFitsModel(*blob, state);
+  CheckSnapshotFitsModel(manifest, version, state);
   size_t offset = 0;
   for (size_t i = 0; i < state.size(); ++i) {
     auto& t = state[i].second;
-    const size_t bytes = blob->manifest[i].bytes();
-    auto* data = const_cast<uint8_t*>(blob->bytes.data() + offset);
+    auto* data = const_cast<uint8_t*>(bytes + offset);
     const auto options = torch::TensorOptions().dtype(t.scalar_type());
     if (!t.device().is_cpu() || reinterpret_cast<uintptr_t>(data) % t.element_size() != 0) {
       t.copy_(torch::from_blob(data, t.sizes(), options));  // no view possible: copy
     } else {
-      // The view owns a reference to the blob: it lives as long as any tensor reads it.
+      // The view owns a reference to the owner: the bytes live as long as any tensor reads them.
       t.set_data(torch::from_blob(
-          data, t.sizes(), [keep = blob](void*) {}, options));
+          data, t.sizes(), [keep = owner](void*) {}, options));
     }
-    offset += bytes;
+    offset += manifest[i].bytes();
   }
+}
+
+void ViewModelOnSnapshot(std::shared_ptr<const SnapshotBlob> blob, torch::nn::Module& model) {
+  const uint8_t* bytes = blob->bytes.data();
+  ViewModelOnBytes(blob->manifest, blob->version, bytes, blob, model);
 }
 
 }  // namespace rlrec::common

@@ -50,6 +50,12 @@ void LoadSnapshotIntoModel(const SnapshotBlob& blob, torch::nn::Module& model);
 // actor's: writing to a parameter would write into the shared snapshot. Tensors on another
 // device, or not aligned for their type, are copied instead. Throws like LoadSnapshotIntoModel.
 void ViewModelOnSnapshot(std::shared_ptr<const SnapshotBlob> blob, torch::nn::Module& model);
+// The same over `bytes` laid out as `manifest` (of snapshot `version`, for messages), kept
+// alive by `owner`: a snapshot held elsewhere, such as a host's shared one
+// (actors/host_segment.h).
+void ViewModelOnBytes(const std::vector<ParamSpec>& manifest, uint64_t version,
+                      const uint8_t* bytes, std::shared_ptr<const void> owner,
+                      torch::nn::Module& model);
 
 }  // namespace rlrec::common
 

@@ -95,9 +95,17 @@ void CheckDeltaManifest(const std::vector<ParamSpec>& full, const std::vector<Pa
   PlanDelta(full, delta, version, &bytes);
 }
 
-uint64_t StateChecksum(const SnapshotBlob& blob) {
-  const uint64_t sum = Checksum64(blob.bytes.data(), blob.bytes.size());
+uint64_t StateChecksum(const uint8_t* state, size_t bytes) {
+  const uint64_t sum = Checksum64(state, bytes);
   return sum == 0 ? 1 : sum;
+}
+
+uint64_t StateChecksum(const SnapshotBlob& blob) {
+  return StateChecksum(blob.bytes.data(), blob.bytes.size());
+}
+
+HeldState HeldOf(const SnapshotBlob& blob) {
+  return {blob.run_id, blob.version, blob.publisher, blob.manifest, blob.bytes.size()};
 }
 
 std::shared_ptr<SnapshotBlob> ApplyDelta(const SnapshotBlob& base, const SnapshotBlob& delta) {
@@ -106,26 +114,29 @@ std::shared_ptr<SnapshotBlob> ApplyDelta(const SnapshotBlob& base, const Snapsho
   return out;
 }
 
-void ApplyDeltaInto(const SnapshotBlob& base, const SnapshotBlob& delta, SnapshotBlob& out) {
+namespace {
+
+// CheckDeltaApplies's work; returns the plan PatchDelta follows.
+std::vector<DeltaEntry> CheckedPlan(const HeldState& held, const SnapshotBlob& delta) {
   const std::string where = "delta of version " + std::to_string(delta.version);
   if (delta.base_version == 0) throw InvalidInput(where + " is a full snapshot, not a delta");
-  if (delta.run_id != base.run_id) {
+  if (delta.run_id != held.run_id) {
     throw InvalidInput(where + " is of run '" + Printable(delta.run_id) + "', not '" +
-                       Printable(base.run_id) + "'");
+                       Printable(held.run_id) + "'");
   }
-  if (delta.publisher != base.publisher) {
+  if (delta.publisher != held.publisher) {
     throw InvalidInput(where + " comes from another learner process than version " +
-                       std::to_string(base.version) +
+                       std::to_string(held.version) +
                        " this receiver holds (a learner resumed?); re-sync from a full snapshot");
   }
-  if (delta.base_version != base.version || delta.version <= delta.base_version) {
+  if (delta.base_version != held.version || delta.version <= delta.base_version) {
     throw InvalidInput(where + " applies to version " + std::to_string(delta.base_version) +
-                       ", this receiver holds version " + std::to_string(base.version) +
+                       ", this receiver holds version " + std::to_string(held.version) +
                        ": a version was missed; re-sync from a full snapshot");
   }
   size_t delta_bytes = 0;
-  const std::vector<DeltaEntry> plan =
-      PlanDelta(base.manifest, delta.manifest, delta.version, &delta_bytes);
+  std::vector<DeltaEntry> plan =
+      PlanDelta(held.manifest, delta.manifest, delta.version, &delta_bytes);
   if (delta_bytes != delta.bytes.size()) {
     throw InvalidInput(where + " holds " + std::to_string(delta.bytes.size()) +
                        " bytes, its manifest describes " + std::to_string(delta_bytes));
@@ -144,16 +155,13 @@ void ApplyDeltaInto(const SnapshotBlob& base, const SnapshotBlob& delta, Snapsho
       }
     }
   }
-  out.run_id = base.run_id;
-  out.version = delta.version;
-  out.base_version = 0;
-  out.state_checksum = 0;
-  out.publisher = base.publisher;
-  out.manifest = base.manifest;
-  out.bytes.resize(base.bytes.size());
-  if (!base.bytes.empty()) std::memcpy(out.bytes.data(), base.bytes.data(), base.bytes.size());
+  return plan;
+}
+
+// Writes what `plan` says of `delta` into `state`.
+void Patch(const std::vector<DeltaEntry>& plan, const SnapshotBlob& delta, uint8_t* state) {
   for (const DeltaEntry& entry : plan) {
-    uint8_t* to = out.bytes.data() + entry.full_offset;
+    uint8_t* to = state + entry.full_offset;
     const uint8_t* from = delta.bytes.data() + entry.delta_offset;
     if (!entry.rows) {
       if (entry.full_bytes > 0) std::memcpy(to, from, entry.full_bytes);
@@ -167,10 +175,41 @@ void ApplyDeltaInto(const SnapshotBlob& base, const SnapshotBlob& delta, Snapsho
                   entry.row_bytes);
     }
   }
-  if (delta.state_checksum != 0 && StateChecksum(out) != delta.state_checksum) {
-    throw InvalidInput(where + ": the state rebuilt on version " + std::to_string(base.version) +
+}
+
+void CheckRebuiltState(const SnapshotBlob& delta, uint64_t base_version, const uint8_t* state,
+                       size_t bytes) {
+  if (delta.state_checksum != 0 && StateChecksum(state, bytes) != delta.state_checksum) {
+    throw InvalidInput("delta of version " + std::to_string(delta.version) +
+                       ": the state rebuilt on version " + std::to_string(base_version) +
                        " does not match the learner's checksum; re-sync from a full snapshot");
   }
+}
+
+}  // namespace
+
+void CheckDeltaApplies(const HeldState& held, const SnapshotBlob& delta) {
+  CheckedPlan(held, delta);
+}
+
+void ApplyDeltaInPlace(const HeldState& held, const SnapshotBlob& delta, uint8_t* state) {
+  const std::vector<DeltaEntry> plan = CheckedPlan(held, delta);
+  Patch(plan, delta, state);
+  CheckRebuiltState(delta, held.version, state, held.bytes);
+}
+
+void ApplyDeltaInto(const SnapshotBlob& base, const SnapshotBlob& delta, SnapshotBlob& out) {
+  const std::vector<DeltaEntry> plan = CheckedPlan(HeldOf(base), delta);
+  out.run_id = base.run_id;
+  out.version = delta.version;
+  out.base_version = 0;
+  out.state_checksum = 0;
+  out.publisher = base.publisher;
+  out.manifest = base.manifest;
+  out.bytes.resize(base.bytes.size());
+  if (!base.bytes.empty()) std::memcpy(out.bytes.data(), base.bytes.data(), base.bytes.size());
+  Patch(plan, delta, out.bytes.data());
+  CheckRebuiltState(delta, base.version, out.bytes.data(), out.bytes.size());
 }
 
 }  // namespace rlrec::common

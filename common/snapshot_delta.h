@@ -32,6 +32,22 @@ void CheckDeltaManifest(const std::vector<ParamSpec>& full, const std::vector<Pa
 // A checksum of a whole snapshot's bytes (never 0, which means "none" on the wire): what a
 // receiver compares after rebuilding a version from deltas.
 uint64_t StateChecksum(const SnapshotBlob& blob);
+uint64_t StateChecksum(const uint8_t* state, size_t bytes);
+
+// What a receiver holds, for deltas to be checked against: a full state of `bytes` bytes laid
+// out as `manifest`, at `version` of `publisher`. References: valid while the holder lives.
+struct HeldState {
+  const std::string& run_id;
+  uint64_t version;
+  uint64_t publisher;
+  const std::vector<ParamSpec>& manifest;
+  size_t bytes;
+};
+HeldState HeldOf(const SnapshotBlob& blob);
+
+// Throws what ApplyDeltaInto throws before it builds anything when `delta` cannot be applied
+// on `held`; writes nothing.
+void CheckDeltaApplies(const HeldState& held, const SnapshotBlob& delta);
 
 // Version `delta` rebuilt on `base`: a new blob, `base` untouched. Throws Error(kInvalidInput)
 // saying what is wrong, and builds nothing, when `delta` is not a delta, is of another run or
@@ -44,6 +60,11 @@ std::shared_ptr<SnapshotBlob> ApplyDelta(const SnapshotBlob& base, const Snapsho
 // retired snapshot: writing into memory already mapped is many times faster than into fresh
 // pages). `out` must not be `base`. On a throw, `out` holds garbage.
 void ApplyDeltaInto(const SnapshotBlob& base, const SnapshotBlob& delta, SnapshotBlob& out);
+// The same on the held state's own bytes, `state` (held.bytes of them), in place: for a
+// receiver that keeps one copy (actors/host_segment.h). Checks everything first and writes
+// nothing when the delta is refused; when the rebuilt state then misses the delta's checksum it
+// throws with `state` holding neither version: the caller must drop it and re-sync.
+void ApplyDeltaInPlace(const HeldState& held, const SnapshotBlob& delta, uint8_t* state);
 
 }  // namespace rlrec::common
 

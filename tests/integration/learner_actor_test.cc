@@ -1,6 +1,10 @@
 // The whole loop with real processes on loopback: a learner and two actors train, every actor
 // receives newer weights, and everything exits by itself when the budget is spent.
 #include <gtest/gtest.h>
+#include <signal.h>
+
+#include <filesystem>
+#include <thread>
 
 #include "tests/test_util.h"
 
@@ -99,6 +103,62 @@ TEST(LearnerActorTest, SparseTablesTravelAsDeltasThatActorsRebuildExactly) {
   EXPECT_GE(JsonNumber(exit_line, "deltas_applied").value_or(0), 10) << exit_line;
   EXPECT_EQ(JsonNumber(exit_line, "refused_deltas"), 0) << exit_line << "\n" << ReadFile(log);
   EXPECT_GE(JsonNumber(exit_line, "last_version").value_or(0), 25) << exit_line;
+}
+
+// The files of `dir` (a shared-memory folder of a test).
+std::vector<std::string> FilesIn(const std::string& dir) {
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    names.push_back(entry.path().filename());
+  }
+  return names;
+}
+
+// Two actors of one host act on one shared snapshot that one of them receives; killed, its
+// role passes to the other, which goes on following the learner's versions (deltas applied in
+// place on the shared copy); the last one out removes the segment.
+TEST(LearnerActorTest, ActorsOfAHostShareOneSnapshotAndTheOtherTakesOverWhenItsReceiverDies) {
+  TempDir dir, shm;
+  const std::string run = dir.path() + "/run";
+  const std::vector<std::string> model = {"--sim.corpus_size=20000",
+                                          "--actor.shm_dir=" + shm.path()};
+  auto learner =
+      StartLearner(run, {"--run.max_updates=60", "--learner.table_optimizer=row_adagrad",
+                         "--sim.corpus_size=20000", "--transport.full_snapshot_every=10"});
+  std::string control = WaitForControlEndpoint(run);
+  ASSERT_FALSE(control.empty()) << ReadFile(run + "/learner.log");
+  std::vector<std::unique_ptr<launch::ChildProcess>> actors;
+  actors.push_back(StartActor(run, control, 0, model));
+  actors.push_back(StartActor(run, control, 1, model));
+  const auto receives = [&](int id) {
+    return ReadFile(run + "/actor-" + std::to_string(id) + ".log")
+               .find("this actor receives the host's shared snapshot") != std::string::npos;
+  };
+  int receiver = -1;
+  for (int i = 0; i < 600 && (receiver < 0 || NewestUpdate(run) < 20); ++i) {
+    if (receiver < 0) receiver = receives(0) ? 0 : receives(1) ? 1 : -1;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_GE(receiver, 0) << ReadFile(run + "/actor-0.log") << ReadFile(run + "/actor-1.log");
+  ASSERT_GE(NewestUpdate(run), 20) << ReadFile(run + "/learner.log");
+  EXPECT_FALSE(receives(1 - receiver)) << "two receivers on one host";
+  EXPECT_EQ(FilesIn(shm.path()).size(), 1u) << "one segment per run and host";
+  actors[receiver]->Signal(SIGKILL);
+  ASSERT_TRUE(actors[receiver]->WaitFor(10));
+
+  const int survivor = 1 - receiver;
+  auto rows = WaitForFinishedRun(*learner, *actors[survivor], run);
+  ASSERT_FALSE(rows.empty());
+  const std::string log = run + "/actor-" + std::to_string(survivor) + ".log";
+  EXPECT_TRUE(receives(survivor)) << ReadFile(log);
+  const std::string exit_line = ExitLine(log, "actor_exit");
+  ASSERT_FALSE(exit_line.empty()) << ReadFile(log);
+  EXPECT_EQ(JsonNumber(exit_line, "shared_snapshot"), 1) << exit_line;
+  EXPECT_EQ(JsonNumber(exit_line, "receiver"), 1) << exit_line;
+  EXPECT_EQ(JsonNumber(exit_line, "refused_deltas"), 0) << exit_line << "\n" << ReadFile(log);
+  EXPECT_GE(JsonNumber(exit_line, "deltas_applied").value_or(0), 5) << exit_line;
+  EXPECT_GE(JsonNumber(exit_line, "last_version").value_or(0), 50) << exit_line;
+  EXPECT_TRUE(FilesIn(shm.path()).empty()) << "the segment outlived the run";
 }
 
 }  // namespace
