@@ -1,5 +1,7 @@
 #include "actors/snapshot_cache.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <cstring>
 #include <mutex>
@@ -118,7 +120,9 @@ class SegmentStore : public SnapshotStore {
       std::memcpy(segment_->mutable_data(), full->bytes.data(), full->bytes.size());
     }
     segment_->EndWrite(full->version, full->publisher);
-    // `full` goes now: between full snapshots this process holds no copy of the model.
+    // Between full snapshots this process holds no copy of the model: `full` goes, and so does
+    // the heap its chunks passed through (ZeroMQ's buffers, freed but kept by malloc).
+    full.reset();
   }
   std::shared_ptr<common::SnapshotBlob> Spare() override { return nullptr; }
   void MarkRunEnded() override { segment_->MarkRunEnded(); }
@@ -253,7 +257,7 @@ void SnapshotCache::Receive(const common::ZmqContext& context, std::string endpo
     const HeldVersion held = store_->Held();
     if (held.version != 0) assembler.SetHeldVersion(held.version, held.publisher);
     common::LogLimiter log_limiter;
-    uint64_t oversized = 0;
+    uint64_t oversized = 0, messages_since_trim = 0;
     while (!stop_) {
       if (resync_wanted_ && !assembler.assembling_full() &&
           common::SecondsSince(last_resync) >= resync_gap_s) {
@@ -270,6 +274,12 @@ void SnapshotCache::Receive(const common::ZmqContext& context, std::string endpo
         oversized = socket->oversized();
       }
       if (!message) {
+        if (messages_since_trim >= kTrimAfterMessages) {
+          // A quiet moment after a burst (a full snapshot, wanted or not, passes through
+          // ZeroMQ's buffers): give the heap it left back to the system.
+          malloc_trim(0);
+          messages_since_trim = 0;
+        }
         if (common::SecondsSince(last_message) >= kResubscribeAfterS) {
           RLREC_LOG(Warning) << "no weights message from " << endpoint << " for "
                              << kResubscribeAfterS << " s; subscribing afresh";
@@ -282,6 +292,7 @@ void SnapshotCache::Receive(const common::ZmqContext& context, std::string endpo
         continue;
       }
       last_message = common::Clock::now();
+      ++messages_since_trim;
       try {
         Handle(message, assembler);
       } catch (const std::exception& e) {

@@ -54,6 +54,8 @@ class SnapshotCache {
   static constexpr double kResubscribeAfterS = 5.0;
   static constexpr double kResyncGapS = 1.0;
   static constexpr double kWriteWaitS = 30.0;
+  // Messages after which the receiving thread, once idle, returns freed heap to the system.
+  static constexpr uint64_t kTrimAfterMessages = 64;
 
   SnapshotCache(const common::ZmqContext& context, const std::string& weights_endpoint,
                 common::SnapshotRules rules = {},

@@ -28,6 +28,7 @@ bool CheckpointSchedule::Due(uint64_t updates, common::Clock::time_point now) co
 std::string CheckpointSchedule::Save(uint64_t updates,
                                      const std::function<void(const std::string& path)>& save,
                                      common::Clock::time_point now) {
+  Finish();  // a background write of this very checkpoint may be under way
   const std::string path = CheckpointPath(dir_, updates);
   if (saved_at_ != updates || !std::filesystem::exists(path)) {
     save(path);
@@ -44,16 +45,59 @@ std::optional<std::string> CheckpointSchedule::TrySave(
   try {
     return Save(updates, save, now);
   } catch (const std::exception& e) {
-    ++failed_;
-    last_ = now;
-    if (log_limiter_.Allow(now)) {
-      RLREC_LOG(Error) << "checkpoint of update " << updates << " failed (" << failed_
-                       << " so far; the previous checkpoints stay, the next is tried at the next "
-                          "interval): "
-                       << e.what();
-    }
+    Failed(updates, e.what(), now);
     return std::nullopt;
   }
+}
+
+void CheckpointSchedule::Failed(uint64_t updates, const std::string& why,
+                                common::Clock::time_point now) {
+  ++failed_;
+  last_ = now;
+  if (log_limiter_.Allow(now)) {
+    RLREC_LOG(Error) << "checkpoint of update " << updates << " failed (" << failed_
+                     << " so far; the previous checkpoints stay, the next is tried at the next "
+                        "interval): "
+                     << why;
+  }
+}
+
+bool CheckpointSchedule::StartSave(uint64_t updates,
+                                   const std::function<void(const std::string& path)>& save,
+                                   common::Clock::time_point now) {
+  Finish();  // one write at a time
+  const std::string path = CheckpointPath(dir_, updates);
+  last_ = now;
+  if (saved_at_ == updates && std::filesystem::exists(path)) return false;
+  try {
+    background_.Start([&] { save(path); });
+  } catch (const std::exception& e) {
+    Failed(updates, e.what(), now);
+    return false;
+  }
+  background_updates_ = updates;
+  return true;
+}
+
+void CheckpointSchedule::Handle(const ForkedTask::Outcome& outcome) {
+  const std::string path = CheckpointPath(dir_, background_updates_);
+  last_pause_s_ = outcome.fork_seconds;
+  if (!outcome.ok) {
+    Failed(background_updates_, outcome.error, common::Clock::now());
+    return;
+  }
+  saved_at_ = background_updates_;
+  PruneCheckpoints(dir_, keep_);
+  RLREC_LOG(Info) << "checkpoint " << path << " written in the background in " << outcome.seconds
+                  << " s; training paused " << outcome.fork_seconds << " s for it (the fork)";
+}
+
+void CheckpointSchedule::Poll() {
+  if (auto outcome = background_.Poll()) Handle(*outcome);
+}
+
+void CheckpointSchedule::Finish() {
+  if (auto outcome = background_.Wait(common::After(common::kMaxWaitSeconds))) Handle(*outcome);
 }
 
 void CheckpointSchedule::MarkFinal(const std::string& path) const {

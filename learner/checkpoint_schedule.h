@@ -10,6 +10,7 @@
 #include "common/deadline.h"
 #include "common/logging.h"
 #include "common/run_dir.h"
+#include "learner/forked_task.h"
 
 namespace rlrec::learner {
 
@@ -41,8 +42,22 @@ class CheckpointSchedule {
   std::optional<std::string> TrySave(uint64_t updates,
                                      const std::function<void(const std::string& path)>& save,
                                      common::Clock::time_point now = common::Clock::now());
-  // Checkpoints TrySave could not write.
+  // Checkpoints TrySave or StartSave could not write.
   uint64_t failed() const { return failed_; }
+
+  // TrySave in the background: `save(path)` runs in a forked child (learner/forked_task.h) on a
+  // copy-on-write view of this process, so training pauses only for the fork. A write still
+  // under way is waited for first. Its end (pruning, or a failure logged and counted) is
+  // handled by Poll, or by Finish. For weights in this process's memory (a CPU learner). Returns
+  // whether a write started.
+  bool StartSave(uint64_t updates, const std::function<void(const std::string& path)>& save,
+                 common::Clock::time_point now = common::Clock::now());
+  // Handles the end of a background write, if it ended. Cheap: call after every update.
+  void Poll();
+  // Waits for a background write to end and handles it (before a final checkpoint).
+  void Finish();
+  // The last background write's pause of training (the fork) and duration, in seconds.
+  double last_pause_s() const { return last_pause_s_; }
 
   // Makes final.pt the checkpoint at `path` (a hard link where the filesystem allows, a copy
   // otherwise), replacing the previous final.pt atomically. Throws Error(kUnavailable) when it
@@ -58,6 +73,12 @@ class CheckpointSchedule {
   std::optional<uint64_t> saved_at_;
   common::Clock::time_point last_;
   uint64_t failed_ = 0;
+  ForkedTask background_;
+  uint64_t background_updates_ = 0;  // the update of the checkpoint background_ writes
+  double last_pause_s_ = 0;
+  // Logs a failed checkpoint of update `updates` (rate-limited) and counts it.
+  void Failed(uint64_t updates, const std::string& why, common::Clock::time_point now);
+  void Handle(const ForkedTask::Outcome& outcome);
   common::LogLimiter log_limiter_;
 };
 

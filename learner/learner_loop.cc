@@ -307,7 +307,16 @@ LearnerSummary RunLearner(const common::RunConfig& config, const common::RunDir&
         PublishVersion(config, run_dir.run_id(), counters.snapshot_version, trainer, *server);
     }
     if (lead && reporter.DueAfterUpdate(counters.updates)) reporter.Report(totals(), false);
-    if (lead && checkpoints.Due(counters.updates)) checkpoints.TrySave(counters.updates, save);
+    if (lead) checkpoints.Poll();
+    if (lead && checkpoints.Due(counters.updates)) {
+      // Weights in this process's memory are written from a forked copy-on-write view: the
+      // pause is the fork. Weights on a GPU are not in that view.
+      if (config.learner.device == common::Device::kCpu) {
+        checkpoints.StartSave(counters.updates, save);
+      } else {
+        checkpoints.TrySave(counters.updates, save);
+      }
+    }
   }
 
   finish();

@@ -67,15 +67,26 @@ int Wait(pid_t pid) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 100 + WTERMSIG(status);
 }
 
-TEST(HostSegmentTest, ReadersInOtherProcessesNeverSeeAHalfWrittenStateWhileVersionsSwap) {
-  testing::TempDir dir;
-  const std::string name = HostSegment::NameFor("run", "tcp://127.0.0.1:1");
-  auto segment = HostSegment::Open(dir.path(), name, "run", Manifest());
-  ASSERT_TRUE(segment->TryBecomeReceiver());
+const std::string kName = HostSegment::NameFor("run", "tcp://127.0.0.1:1");
+
+// Run "run"'s segment in `dir`, this process its receiver, holding version 1 of publisher 42.
+std::shared_ptr<HostSegment> ReceiverHoldingVersion1(const std::string& dir) {
+  auto segment = HostSegment::Open(dir, kName, "run", Manifest());
   std::atomic<bool> stop{false};
-  ASSERT_TRUE(segment->BeginWrite(common::After(5), stop));
+  if (!segment->TryBecomeReceiver() || !segment->BeginWrite(common::After(5), stop)) {
+    ADD_FAILURE() << "not the receiver, or could not write";
+    return segment;
+  }
   WritePattern(*segment, 1, kWords);
   segment->EndWrite(1, 42);
+  return segment;
+}
+
+TEST(HostSegmentTest, ReadersInOtherProcessesNeverSeeAHalfWrittenStateWhileVersionsSwap) {
+  testing::TempDir dir;
+  const std::string& name = kName;
+  auto segment = ReceiverHoldingVersion1(dir.path());
+  std::atomic<bool> stop{false};
 
   // Readers: each read checks every word against the version it says it holds.
   std::vector<pid_t> readers;
@@ -142,12 +153,9 @@ TEST(HostSegmentTest, AReceiverThatDiesMidWriteLeavesNothingReadableAndAnotherTa
 
 TEST(HostSegmentTest, AWriterWaitsForAReaderOfALiveProcessButNotForOneThatDied) {
   testing::TempDir dir;
-  const std::string name = HostSegment::NameFor("run", "tcp://127.0.0.1:1");
-  auto segment = HostSegment::Open(dir.path(), name, "run", Manifest());
-  ASSERT_TRUE(segment->TryBecomeReceiver());
+  const std::string& name = kName;
+  auto segment = ReceiverHoldingVersion1(dir.path());
   std::atomic<bool> stop{false};
-  ASSERT_TRUE(segment->BeginWrite(common::After(5), stop));
-  segment->EndWrite(1, 42);
   {
     HostSegment::Reader reader(segment);  // this process: alive
     ASSERT_TRUE(reader.TryBegin());

@@ -5,6 +5,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
+#include <vector>
 
 #include "common/error.h"
 #include "learner/checkpoint.h"
@@ -119,6 +121,56 @@ TEST(CheckpointScheduleTest, AFailedCheckpointIsCountedKeepsThePreviousAndIsRetr
   EXPECT_TRUE(schedule.Due(21, t0 + std::chrono::seconds(150)));
   EXPECT_TRUE(schedule.TrySave(30, writer.Save(), t0 + std::chrono::seconds(40)).has_value());
   EXPECT_EQ(schedule.failed(), 1u);
+}
+
+// Background checkpoints: the child writes the memory as it was at the fork, while this
+// process changes it; the schedule learns the outcome when it polls.
+TEST(CheckpointScheduleTest, ABackgroundCheckpointWritesTheStateAsItWasAtTheFork) {
+  testing::TempDir dir;
+  const common::RunDir run(dir.path());
+  std::filesystem::create_directories(run.checkpoints());
+  CheckpointSchedule schedule(Every(1, 0, /*keep=*/2), run, std::nullopt);
+  std::vector<int64_t> state(1 << 20, 1);
+  const auto save = [&](const std::string& path) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the parent moves on meanwhile
+    int64_t sum = 0;
+    for (int64_t v : state) sum += v;
+    std::ofstream(path) << sum;
+  };
+  ASSERT_TRUE(schedule.StartSave(1, save));
+  std::fill(state.begin(), state.end(), 2);  // training goes on
+  schedule.Finish();
+  EXPECT_EQ(testing::ReadFile(CheckpointPath(run.checkpoints(), 1)), std::to_string(1 << 20));
+  EXPECT_GT(schedule.last_pause_s(), 0);
+  EXPECT_LT(schedule.last_pause_s(), 0.3) << "the pause is the fork, not the write";
+  EXPECT_EQ(schedule.failed(), 0u);
+  // Polling reaps the next one without waiting; saved checkpoints are pruned as before.
+  ASSERT_TRUE(schedule.StartSave(2, save));
+  ASSERT_TRUE(schedule.StartSave(3, save));  // waits for update 2's first
+  for (int i = 0; i < 500 && !std::filesystem::exists(CheckpointPath(run.checkpoints(), 3)); ++i) {
+    schedule.Poll();
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  schedule.Finish();
+  EXPECT_EQ(ListCheckpoints(run.checkpoints()).size(), 2u);
+  EXPECT_EQ(testing::ReadFile(CheckpointPath(run.checkpoints(), 3)), std::to_string(2 << 20));
+}
+
+TEST(CheckpointScheduleTest, ABackgroundCheckpointThatFailsIsCountedAndThePreviousStays) {
+  testing::TempDir dir;
+  const common::RunDir run(dir.path());
+  std::filesystem::create_directories(run.checkpoints());
+  CheckpointSchedule schedule(Every(1, 0), run, std::nullopt);
+  Writer writer;
+  schedule.Save(1, writer.Save());
+  ASSERT_TRUE(schedule.StartSave(2, [](const std::string& path) {
+    throw common::Unavailable("no space left writing " + path);
+  }));
+  schedule.Finish();
+  EXPECT_EQ(schedule.failed(), 1u);
+  EXPECT_EQ(ListCheckpoints(run.checkpoints()).size(), 1u) << "the previous checkpoint stays";
+  // A final checkpoint after it is written as usual.
+  EXPECT_EQ(schedule.Save(2, writer.Save()), CheckpointPath(run.checkpoints(), 2));
 }
 
 }  // namespace
