@@ -182,7 +182,7 @@ void SnapshotCache::Handle(const std::shared_ptr<const common::Multipart>& messa
     }
     const bool delta = blob->is_delta();
     if (delta && (blob->base_version != held.version || blob->publisher != held.publisher) &&
-        common::SecondsSince(subscribed_at_) < join_window_s_) {
+        joining_ && common::SecondsSince(subscribed_at_) < join_window_s_) {
       // Just (re)subscribed: live deltas can overtake the learner's answer to the subscription
       // (its full snapshot and the deltas since, which include this one). Wait for it.
       assembler.SetHeldVersion(held.version, held.publisher);
@@ -205,6 +205,7 @@ void SnapshotCache::Handle(const std::shared_ptr<const common::Multipart>& messa
     }
     if (delta) ++deltas_applied_;
     ++snapshots_received_;
+    joining_ = false;  // the learner's answer has begun to arrive, or was not needed
   } else if (topic == common::kRunEndedTopic) {
     const common::RunEnded ended = common::DecodeRunEnded(message);
     if (!rules_.run_id.empty() && ended.run_id != rules_.run_id) {
@@ -246,11 +247,12 @@ void SnapshotCache::Receive(const common::ZmqContext& context, std::string endpo
     for (const common::ParamSpec& spec : rules_.manifest) snapshot_bytes += spec.bytes();
     // Time for a full snapshot to arrive before asking for another.
     const double resync_gap_s = kResyncGapS + 2.0 * static_cast<double>(snapshot_bytes) / 1e9;
-    join_window_s_ = resync_gap_s;
+    join_window_s_ = std::max(kResubscribeAfterS, resync_gap_s);
     auto last_resync = common::Clock::now() - std::chrono::hours(1);
     std::unique_ptr<common::ZmqSocket> socket =
         Subscribe(context, endpoint, max_message_bytes_, snapshot_bytes, security_);
     subscribed_at_ = common::Clock::now();
+    joining_ = true;
     auto last_message = common::Clock::now();
     common::SnapshotAssembler assembler(rules_, [this] { return store_->Spare(); });
     // A host segment may hold a version already (its receiver before this one wrote it).
@@ -266,6 +268,7 @@ void SnapshotCache::Receive(const common::ZmqContext& context, std::string endpo
         socket->SetBytes(ZMQ_SUBSCRIBE, common::kWeightsTopic);
         resync_wanted_ = false;
         last_resync = subscribed_at_ = common::Clock::now();
+        joining_ = true;
         ++resyncs_;
       }
       std::shared_ptr<const common::Multipart> message = socket->Receive(After(0.1));
@@ -285,6 +288,8 @@ void SnapshotCache::Receive(const common::ZmqContext& context, std::string endpo
                              << kResubscribeAfterS << " s; subscribing afresh";
           socket = Subscribe(context, endpoint, max_message_bytes_, snapshot_bytes, security_);
           subscribed_at_ = common::Clock::now();
+          joining_ = true;
+          joining_ = true;
           oversized = 0;
           last_message = common::Clock::now();
           ++resubscriptions_;

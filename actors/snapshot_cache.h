@@ -36,9 +36,10 @@ class SnapshotStore;
 // and counted, and the cache asks the learner to re-sync: it subscribes again on the same
 // connection, and the learner answers with its latest full snapshot and the deltas since. It
 // asks at most once per kResyncGapS plus the time a full snapshot takes at 1 GB/s, and not
-// while a full snapshot is arriving. For as long just after it subscribes, deltas not on its
-// version are skipped instead (skipped_at_join): live ones may overtake the learner's answer to
-// the subscription, which brings them again.
+// while a full snapshot is arriving. After it subscribes and until it takes a snapshot or a
+// delta (at most kResubscribeAfterS, or that gap if longer), deltas not on its version are
+// skipped instead (skipped_at_join): live ones may overtake the learner's answer to the
+// subscription, which brings them again.
 //
 // It trusts nothing it receives: messages over `max_message_bytes`, malformed or corrupted
 // chunks, chunks of another run or of a model other than `rules` describes, and snapshots
@@ -108,9 +109,11 @@ class SnapshotCache {
   std::atomic<uint64_t> refused_deltas_{0};
   std::atomic<uint64_t> resyncs_{0};
   std::atomic<uint64_t> skipped_at_join_{0};
-  // The receiving thread's own: a re-sync to ask for; when the subscription was made (the
-  // learner's answer, its full snapshot and the deltas since, is awaited for join_window_s_).
+  // The receiving thread's own: a re-sync to ask for; when the subscription was made, and
+  // whether nothing was taken since (the learner's answer, its full snapshot and the deltas
+  // since, is awaited until something is, for at most join_window_s_).
   bool resync_wanted_ = false;
+  bool joining_ = false;
   common::Clock::time_point subscribed_at_;
   double join_window_s_ = 0;
   std::unique_ptr<SnapshotStore> store_;

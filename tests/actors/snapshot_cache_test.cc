@@ -258,12 +258,6 @@ bool PublishUntilHeld(HandPlayedLearner& learner, const SnapshotCache& cache,
          });
 }
 
-// Just after it subscribes, a cache skips deltas not on its version without a re-sync: they
-// may have overtaken the learner's answer to the subscription. Tests of refusals wait it out.
-void AfterTheJoinWindow() {
-  std::this_thread::sleep_for(std::chrono::duration<double>(SnapshotCache::kResyncGapS + 0.2));
-}
-
 TEST(SnapshotCacheTest, AMissedDeltaIsRefusedAndTheCacheReSyncsFromAFullSnapshot) {
   common::ZmqContext context;
   HandPlayedLearner learner(context);
@@ -273,7 +267,6 @@ TEST(SnapshotCacheTest, AMissedDeltaIsRefusedAndTheCacheReSyncsFromAFullSnapshot
   learner.Publish(TableDelta(2));
   ExpectHoldsTableState(cache, 2);
   EXPECT_EQ(cache.deltas_applied(), 1u);
-  AfterTheJoinWindow();
 
   // Delta 3 is lost; delta 4 is on a version the cache does not hold: refused, and the cache
   // asks for a re-sync by subscribing again.
@@ -313,7 +306,6 @@ TEST(SnapshotCacheTest, ALearnerResumedWithLowerVersionsIsFollowedFromItsFullSna
   SnapshotCache cache(context, learner.endpoint, {"run", TableState(1)->manifest},
                       common::MaxWeightMessageBytes(4096));
   ASSERT_TRUE(PublishUntilHeld(learner, cache, TableState(5)));
-  AfterTheJoinWindow();
   learner.publisher = 2;           // the learner died and resumed from its checkpoint of version 3
   learner.Publish(TableDelta(6));  // on the new learner's version 5, which this actor lacks
   ASSERT_TRUE(WaitFor([&] { return cache.refused_deltas() == 1; }));
