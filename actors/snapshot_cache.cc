@@ -15,8 +15,9 @@ namespace rlrec::actors {
 
 using common::After;
 
-// What a store holds: version 0 for nothing.
+// What a store holds: `any` false for nothing (then version and publisher are 0).
 struct HeldVersion {
+  bool any = false;
   uint64_t version = 0, publisher = 0;
 };
 
@@ -25,8 +26,8 @@ class SnapshotStore {
   virtual ~SnapshotStore() = default;
   // What is held. The receiving thread's own.
   virtual HeldVersion Held() const = 0;
-  // Applies a delta on the state held, or throws Error saying why not (what was held stays held,
-  // or, when the rebuilt state missed the learner's checksum, nothing is held).
+  // Applies a delta on the state held (there is one), or throws Error saying why not (what was
+  // held stays held, or, when the rebuilt state missed the learner's checksum, nothing is held).
   virtual void ApplyDelta(const common::SnapshotBlob& delta) = 0;
   // Holds a full snapshot from now on; throws Error when it cannot (what was held stays held).
   virtual void TakeFull(std::shared_ptr<common::SnapshotBlob> full) = 0;
@@ -44,14 +45,10 @@ class PrivateStore : public SnapshotStore {
  public:
   HeldVersion Held() const override {
     const auto held = Latest();
-    return held ? HeldVersion{held->version, held->publisher} : HeldVersion{};
+    return held ? HeldVersion{true, held->version, held->publisher} : HeldVersion{};
   }
   void ApplyDelta(const common::SnapshotBlob& delta) override {
     const auto held = Latest();
-    if (!held) {
-      throw common::InvalidInput("delta of version " + std::to_string(delta.version) +
-                                 " arrived before any full snapshot; re-syncing");
-    }
     std::shared_ptr<common::SnapshotBlob> rebuilt = recycler_.Take();
     if (!rebuilt) rebuilt = std::make_shared<common::SnapshotBlob>();
     try {
@@ -90,15 +87,11 @@ class SegmentStore : public SnapshotStore {
 
   HeldVersion Held() const override {
     if (!segment_->readable()) return {};
-    return {segment_->version(), segment_->publisher()};
+    return {true, segment_->version(), segment_->publisher()};
   }
   void ApplyDelta(const common::SnapshotBlob& delta) override {
     const common::HeldState held{segment_->run_id(), segment_->version(), segment_->publisher(),
                                  segment_->manifest(), segment_->bytes()};
-    if (!segment_->readable()) {
-      throw common::InvalidInput("delta of version " + std::to_string(delta.version) +
-                                 " arrived before any full snapshot; re-syncing");
-    }
     common::CheckDeltaApplies(held, delta);  // before readers are made to wait
     BeginWrite(delta.version);
     try {
@@ -120,10 +113,7 @@ class SegmentStore : public SnapshotStore {
       std::memcpy(segment_->mutable_data(), full->bytes.data(), full->bytes.size());
     }
     segment_->EndWrite(full->version, full->publisher);
-    // Between full snapshots this process holds no copy of the model: `full` goes, and so does
-    // the heap its chunks passed through (ZeroMQ's buffers, freed but kept by malloc).
-    full.reset();
-  }
+  }  // `full` goes: between full snapshots this process holds no copy of the model
   std::shared_ptr<common::SnapshotBlob> Spare() override { return nullptr; }
   void MarkRunEnded() override { segment_->MarkRunEnded(); }
 
@@ -191,6 +181,10 @@ void SnapshotCache::Handle(const std::shared_ptr<const common::Multipart>& messa
     }
     try {
       if (delta) {
+        if (!held.any) {
+          throw common::InvalidInput("delta of version " + std::to_string(blob->version) +
+                                     " arrived before any full snapshot; re-syncing");
+        }
         store_->ApplyDelta(*blob);
       } else {
         // Every blob assembled here is this thread's, writable.
@@ -257,7 +251,7 @@ void SnapshotCache::Receive(const common::ZmqContext& context, std::string endpo
     common::SnapshotAssembler assembler(rules_, [this] { return store_->Spare(); });
     // A host segment may hold a version already (its receiver before this one wrote it).
     const HeldVersion held = store_->Held();
-    if (held.version != 0) assembler.SetHeldVersion(held.version, held.publisher);
+    if (held.any) assembler.SetHeldVersion(held.version, held.publisher);
     common::LogLimiter log_limiter;
     uint64_t oversized = 0, messages_since_trim = 0;
     while (!stop_) {

@@ -1,8 +1,8 @@
 #include "learner/forked_task.h"
 
+#include <ATen/Parallel.h>
 #include <fcntl.h>
 #include <sys/wait.h>
-#include <torch/torch.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -37,7 +37,7 @@ void ForkedTask::Start(const std::function<void()>& task) {
     int status = 0;
     try {
       // The parent's worker threads are not here: parallel regions would wait for them.
-      torch::set_num_threads(1);
+      at::set_num_threads(1);
       task();
     } catch (const std::exception& e) {
       const std::string message = e.what();

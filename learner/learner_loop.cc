@@ -178,6 +178,21 @@ void PublishVersion(const common::RunConfig& config, const std::string& run_id, 
   }
 }
 
+// The lead after update `updates`: handles a background checkpoint that ended, and writes the
+// checkpoint if one is due. Weights in this process's memory are written from a forked
+// copy-on-write view (the pause is the fork); weights on a GPU are not in that view.
+void CheckpointAfterUpdate(const common::RunConfig& config, uint64_t updates,
+                           const std::function<void(const std::string&)>& save,
+                           CheckpointSchedule& checkpoints) {
+  checkpoints.Poll();
+  if (!checkpoints.Due(updates)) return;
+  if (config.learner.device == common::Device::kCpu) {
+    checkpoints.StartSave(updates, save);
+  } else {
+    checkpoints.TrySave(updates, save);
+  }
+}
+
 }  // namespace
 
 void CheckLearnerSettings(const common::RunConfig& config, int ranks) {
@@ -307,16 +322,7 @@ LearnerSummary RunLearner(const common::RunConfig& config, const common::RunDir&
         PublishVersion(config, run_dir.run_id(), counters.snapshot_version, trainer, *server);
     }
     if (lead && reporter.DueAfterUpdate(counters.updates)) reporter.Report(totals(), false);
-    if (lead) checkpoints.Poll();
-    if (lead && checkpoints.Due(counters.updates)) {
-      // Weights in this process's memory are written from a forked copy-on-write view: the
-      // pause is the fork. Weights on a GPU are not in that view.
-      if (config.learner.device == common::Device::kCpu) {
-        checkpoints.StartSave(counters.updates, save);
-      } else {
-        checkpoints.TrySave(counters.updates, save);
-      }
-    }
+    if (lead) CheckpointAfterUpdate(config, counters.updates, save, checkpoints);
   }
 
   finish();
