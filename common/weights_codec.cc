@@ -29,12 +29,18 @@ size_t ParamSpec::bytes() const {
 
 std::vector<OutgoingMessage> EncodeWeightChunks(std::shared_ptr<const SnapshotBlob> blob,
                                                 size_t chunk_bytes, uint64_t publisher) {
+  std::vector<OutgoingMessage> out;
+  ForEachWeightChunk(std::move(blob), chunk_bytes, publisher,
+                     [&out](OutgoingMessage chunk) { out.push_back(std::move(chunk)); });
+  return out;
+}
+
+void ForEachWeightChunk(std::shared_ptr<const SnapshotBlob> blob, size_t chunk_bytes,
+                        uint64_t publisher, const std::function<void(OutgoingMessage)>& take) {
   chunk_bytes = std::max<size_t>(8, (chunk_bytes + 7) / 8 * 8);
   const size_t total = blob->bytes.size();
   const uint32_t count =
       static_cast<uint32_t>(std::max<size_t>(1, (total + chunk_bytes - 1) / chunk_bytes));
-  std::vector<OutgoingMessage> out;
-  out.reserve(count);
   for (uint32_t i = 0; i < count; ++i) {
     auto message = std::make_shared<CapnpOutgoing>();
     message->Keep(blob);
@@ -68,9 +74,8 @@ std::vector<OutgoingMessage> EncodeWeightChunks(std::shared_ptr<const SnapshotBl
         blob->state_checksum, publisher};
     chunk.setChecksum(WeightChunkChecksum(header, blob->bytes.data() + offset, len));
     chunk.adoptData(message->ReferenceOrCopy(blob->bytes.data() + offset, len));
-    out.push_back(ToFrames(std::move(message), kWeightsTopic));
+    take(ToFrames(std::move(message), kWeightsTopic));
   }
-  return out;
 }
 
 OutgoingMessage EncodeRunEnded(const std::string& run_id, const std::string& reason) {
@@ -247,6 +252,7 @@ std::shared_ptr<const SnapshotBlob> SnapshotAssembler::Add(
         return nullptr;  // a late, older chunk
       }
       if (pending_) ++abandoned_;
+      pending_.reset();  // before asking for memory: it may be the memory given
       pending_ = h.base_version == 0 && buffers_ ? buffers_() : nullptr;
       if (!pending_) pending_ = std::make_shared<SnapshotBlob>();
       pending_->manifest.clear();

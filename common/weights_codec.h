@@ -54,6 +54,10 @@ uint64_t WeightChunkChecksum(const WeightChunkHeader& header, const void* data, 
 // play one). Payloads reference `blob`, which the messages keep alive.
 std::vector<OutgoingMessage> EncodeWeightChunks(std::shared_ptr<const SnapshotBlob> blob,
                                                 size_t chunk_bytes, uint64_t publisher = 0);
+// The same, one chunk at a time, each handed to `take` as soon as it is made: a sender sends
+// the first chunks of a snapshot of gigabytes while it checksums the next ones.
+void ForEachWeightChunk(std::shared_ptr<const SnapshotBlob> blob, size_t chunk_bytes,
+                        uint64_t publisher, const std::function<void(OutgoingMessage)>& take);
 
 // The message that tells subscribers the run is over, topic kRunEndedTopic.
 OutgoingMessage EncodeRunEnded(const std::string& run_id, const std::string& reason);
@@ -96,7 +100,9 @@ class SnapshotAssembler {
   using BufferSource = std::function<std::shared_ptr<SnapshotBlob>()>;
 
   // With `buffers`, full snapshots are assembled into the blobs it gives when it gives one
-  // (memory already mapped fills many times faster than fresh pages).
+  // (memory already mapped fills many times faster than fresh pages, and bytes over a host's
+  // shared segment, BlobBytesOver, are filled in place). It is asked at a full snapshot's
+  // first chunk, after the assembler let go of any blob it had.
   explicit SnapshotAssembler(SnapshotRules rules = {}, BufferSource buffers = nullptr);
 
   // Feeds one kWeightsTopic message. Returns the snapshot when this chunk completes a version

@@ -13,7 +13,7 @@ LeadServer::LeadServer(const common::ZmqContext& context,
                        const common::SocketSecurity& security)
     : publisher_(context, BindEndpoint(transport.host, ports.weights),
                  size_t(transport.weights_chunk_kib) * 1024, transport.weights_republish_s,
-                 security),
+                 security, first->bytes.size()),
       control_(context, BindEndpoint(transport.host, ports.control), security),
       run_dir_(run_dir) {
   publisher_.Publish(std::move(first));

@@ -165,15 +165,20 @@ class LastWords {
 
 // The lead publishes `version`: a delta on the version before and, every
 // transport.full_snapshot_every versions or when the server asks for one, a full snapshot too
-// (Trainer::SnapshotsToPublish), written into the memory of a retired one when there is one.
+// (Trainer::SnapshotsToPublish), written into the memory of the last full one when nothing
+// reads it any more, and postponed while something does.
 void PublishVersion(const common::RunConfig& config, const std::string& run_id, uint64_t version,
                     Trainer& trainer, LeadServer& server) {
-  const bool full =
-      version % config.transport.full_snapshot_every == 0 || server.WantsFullSnapshot();
-  // Without sparse tables every snapshot is full.
-  const bool tables = !trainer.model()->SparseTables().empty();
-  auto reuse = full || !tables ? server.TakeRetiredSnapshot() : nullptr;
-  for (auto& snapshot : trainer.SnapshotsToPublish(run_id, version, full, std::move(reuse))) {
+  bool full = version % config.transport.full_snapshot_every == 0 || server.WantsFullSnapshot();
+  std::shared_ptr<common::SnapshotBlob> memory;
+  if (full) {
+    memory = server.TakeSnapshotMemory();
+    // The last full snapshot is still queued for a subscriber: deltas for now, not a third
+    // copy of the model in this process (a snapshot that must be full takes fresh memory).
+    if (!memory && server.PostponeFullSnapshot()) full = false;
+  }
+  const auto take = [&] { return memory ? std::move(memory) : server.TakeSnapshotMemory(); };
+  for (auto& snapshot : trainer.SnapshotsToPublish(run_id, version, full, take)) {
     server.Publish(std::move(snapshot));
   }
 }

@@ -71,16 +71,17 @@ std::shared_ptr<common::SnapshotBlob> Trainer::Snapshot(
 
 std::vector<std::shared_ptr<const common::SnapshotBlob>> Trainer::SnapshotsToPublish(
     const std::string& run_id, uint64_t version, bool full,
-    std::shared_ptr<common::SnapshotBlob> reuse) {
+    const std::function<std::shared_ptr<common::SnapshotBlob>()>& memory) {
   const auto tables = model_->SparseTables();
+  const auto reuse = [&] { return memory ? memory() : nullptr; };
   // Version 1 has no base to be a delta on (base version 0 means a full snapshot).
-  if (tables.empty() || version <= 1) return {Snapshot(run_id, version, std::move(reuse))};
+  if (tables.empty() || version <= 1) return {Snapshot(run_id, version, reuse())};
   const auto rows = optimizer_.TakeChangedRows();
   std::vector<common::ChangedRows> changed;
   for (size_t t = 0; t < tables.size(); ++t) changed.push_back({tables[t], rows[t]});
   auto delta = common::DeltaFromModel(*model_, run_id, version, version - 1, changed);
   if (!full) return {delta};
-  auto whole = common::SnapshotFromModel(*model_, run_id, version, std::move(reuse));
+  auto whole = common::SnapshotFromModel(*model_, run_id, version, reuse());
   delta->state_checksum = common::StateChecksum(*whole);
   return {delta, whole};
 }

@@ -3,6 +3,7 @@
 
 #include <torch/torch.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -50,10 +51,10 @@ class Trainer {
   // since that version) and, when `full` or at version 1, then a full snapshot as well, the
   // delta carrying the full state's checksum (a verification point for receivers that rebuild
   // from deltas). Without sparse tables: a full snapshot. A full snapshot is written into
-  // `reuse` when given (SnapshotFromModel).
+  // what `memory` gives, when given, asked only when one is made (SnapshotFromModel's `reuse`).
   std::vector<std::shared_ptr<const common::SnapshotBlob>> SnapshotsToPublish(
       const std::string& run_id, uint64_t version, bool full,
-      std::shared_ptr<common::SnapshotBlob> reuse = {});
+      const std::function<std::shared_ptr<common::SnapshotBlob>()>& memory = nullptr);
 
   // Writes a checkpoint (model, optimiser, `counters`, `config_ini`) to `path`. Throws
   // Error(kInternal), writing nothing, when a parameter is not finite: a checkpoint is never

@@ -11,27 +11,22 @@ namespace rlrec::learner {
 
 WeightPublisher::WeightPublisher(const common::ZmqContext& context, const std::string& endpoint,
                                  size_t chunk_bytes, double republish_s,
-                                 const common::SocketSecurity& security)
+                                 const common::SocketSecurity& security, uint64_t snapshot_bytes)
     : socket_(context, ZMQ_XPUB, "weights XPUB"),
       chunk_bytes_(std::max<size_t>(8, chunk_bytes)),
       publisher_id_((uint64_t{std::random_device()()} << 32 | std::random_device()()) | 1),
       republish_s_(republish_s) {
-  // Room for a few whole snapshots per subscriber (FitQueue raises it for large ones); beyond
-  // that PUB drops, never blocks.
-  send_hwm_ = 4096;
-  socket_.SetInt(ZMQ_SNDHWM, send_hwm_);
+  // Room for two answers to a join (a full snapshot and the deltas since, wants_full) per
+  // subscriber, and more, in chunks that reference the snapshots (a few hundred bytes of
+  // their own each); beyond that PUB drops, never blocks. Set before binding: accepted
+  // connections take the queue size the socket had then.
+  const uint64_t chunks = snapshot_bytes / chunk_bytes_ + 2;
+  socket_.SetInt(ZMQ_SNDHWM,
+                 static_cast<int>(std::clamp<uint64_t>(4 * chunks + 64, 4096, uint64_t{1} << 30)));
   socket_.SetInt(ZMQ_XPUB_VERBOSE, 1);  // every subscription, also to topics already taken
   socket_.LimitMessages(common::kMaxSendOnlyInboundBytes, 1);
   common::SecureServer(socket_, security);
   endpoint_ = socket_.Bind(endpoint);
-}
-
-void WeightPublisher::FitQueue() {
-  const uint64_t bytes = (base_ ? base_->bytes.size() : 0) + chain_bytes_;
-  const uint64_t chunks = bytes / chunk_bytes_ + chain_.size() + 2;
-  if (2 * chunks + 64 <= static_cast<uint64_t>(send_hwm_)) return;
-  send_hwm_ = static_cast<int>(std::min<uint64_t>(2 * chunks + 64, 1 << 30));
-  socket_.SetInt(ZMQ_SNDHWM, send_hwm_);  // libzmq applies it to the pipes it has, too
 }
 
 void WeightPublisher::Publish(std::shared_ptr<const common::SnapshotBlob> blob) {
@@ -58,9 +53,12 @@ void WeightPublisher::Publish(std::shared_ptr<const common::SnapshotBlob> blob) 
                       << "% of a full snapshot)";
     }
     // Shared through the recycler: once the chunks that read it are sent and a newer base
-    // replaced it, its memory comes back for the next full snapshot (TakeRetiredBase).
-    blob = recycler_.Share(std::const_pointer_cast<common::SnapshotBlob>(std::move(blob)));
+    // replaced it, its memory comes back for the next full snapshot (TakeSnapshotMemory).
+    auto writable = std::const_pointer_cast<common::SnapshotBlob>(std::move(blob));
+    base_writable_ = writable;
+    blob = recycler_.Share(std::move(writable));
     base_ = blob;
+    full_postponed_ = false;
     chain_.clear();
     joined_ = false;  // a full snapshot answers every join so far
     chain_bytes_ = 0;
@@ -70,15 +68,32 @@ void WeightPublisher::Publish(std::shared_ptr<const common::SnapshotBlob> blob) 
     deltas_since_full_ = 0;
   }
   newest_ = blob;
-  FitQueue();
   Send({std::move(blob)});
 }
 
-std::shared_ptr<common::SnapshotBlob> WeightPublisher::TakeRetiredBase() {
+std::shared_ptr<common::SnapshotBlob> WeightPublisher::TakeSnapshotMemory() {
+  // Held here only (base_, and newest_ when it is the base too; its writable self by the
+  // recycler only): letting go of it hands it back to the recycler on this thread, after every
+  // other reader let go.
+  const long held_here = newest_ == base_ ? 2 : 1;
+  if (base_ && base_.use_count() == held_here && base_writable_.use_count() == 1) {
+    if (newest_ == base_) newest_.reset();
+    base_.reset();
+    chain_.clear();
+    chain_bytes_ = 0;
+  }
   return recycler_.Take();
 }
 
-bool WeightPublisher::wants_full() const { return base_ && chain_bytes_ > base_->bytes.size(); }
+bool WeightPublisher::wants_full() const {
+  return base_ && (full_postponed_ || chain_bytes_ > base_->bytes.size() / 4);
+}
+
+bool WeightPublisher::PostponeFull() {
+  if (!base_ || chain_bytes_ > base_->bytes.size() / 2) return false;
+  full_postponed_ = true;
+  return true;
+}
 
 void WeightPublisher::TakeSubscriptions() {
   // Subscriptions are one frame: 1 (or 0 to unsubscribe), then the topic.
@@ -114,14 +129,16 @@ void WeightPublisher::RepublishIfDue() {
 void WeightPublisher::Send(const std::vector<std::shared_ptr<const common::SnapshotBlob>>& blobs) {
   uint64_t bytes = 0;
   for (const auto& blob : blobs) {
-    for (const auto& chunk : common::EncodeWeightChunks(blob, chunk_bytes_, publisher_id_)) {
-      // PUB never reports a full queue: it drops for slow subscribers. The deadline only
-      // guards against a ZeroMQ that says otherwise.
-      if (!socket_.Send(chunk, common::After(0.1))) {
-        RLREC_LOG(Warning) << "weights PUB refused a chunk of version " << blob->version;
-      }
-      ++chunks_sent_;
-    }
+    common::ForEachWeightChunk(
+        blob, chunk_bytes_, publisher_id_, [&](common::OutgoingMessage chunk) {
+          // PUB never reports a full queue: it drops for slow
+          // subscribers. The deadline only guards against a ZeroMQ that
+          // says otherwise.
+          if (!socket_.Send(chunk, common::After(0.1))) {
+            RLREC_LOG(Warning) << "weights PUB refused a chunk of version " << blob->version;
+          }
+          ++chunks_sent_;
+        });
     bytes += blob->bytes.size();
   }
   last_sent_ = common::Clock::now();

@@ -31,9 +31,13 @@ class WeightPublisher {
   static constexpr double kJoinGapS = 0.25;
 
   // With `security`, a CURVE server that only the run's clients reach (common::ZapHandler).
+  // `snapshot_bytes`, a full snapshot's size, sizes each subscriber's queue: two joins'
+  // answers (a full snapshot and the deltas since, wants_full) fit in it. ZeroMQ sizes a
+  // connection's queue when it is accepted, from the options the socket had when it was bound:
+  // the size must be known here.
   WeightPublisher(const common::ZmqContext& context, const std::string& endpoint,
                   size_t chunk_bytes, double republish_s,
-                  const common::SocketSecurity& security = {});
+                  const common::SocketSecurity& security = {}, uint64_t snapshot_bytes = 0);
 
   const std::string& endpoint() const { return endpoint_; }
   // This publisher's id on every chunk (weights.capnp), drawn at random when it is made.
@@ -45,14 +49,22 @@ class WeightPublisher {
   // Takes subscriptions; sends the base and its deltas when a subscriber joined, and the
   // newest snapshot when `republish_s` passed since it was last sent (both paced by size).
   void RepublishIfDue();
-  // True when the deltas kept since the base outweigh the base: the next snapshot published
-  // should be full.
+  // True when the deltas kept since the base (for joins) weigh more than a quarter of the
+  // base, or a full snapshot was postponed: the next snapshot published should be full.
   bool wants_full() const;
-  // A full snapshot that a newer one replaced, once no queued message and no caller reads it
-  // any more, for its memory (SnapshotFromModel's `reuse`); nullptr otherwise. Full snapshots
-  // published must be made writable (std::make_shared<SnapshotBlob>), as SnapshotFromModel
-  // makes them.
-  std::shared_ptr<common::SnapshotBlob> TakeRetiredBase();
+  // For a caller that could not take the base's memory (TakeSnapshotMemory gave nullptr: a
+  // subscriber's queue still reads it): returns true, and remembers that a full snapshot is
+  // due (wants_full), when the caller should publish a delta only for now rather than a full
+  // snapshot in memory of its own, a third copy of the model in the process. Only while the
+  // deltas since the base weigh at most half of it: a lead holds at most that much in deltas.
+  bool PostponeFull();
+  // Memory for the next full snapshot (SnapshotFromModel's `reuse`), which the caller is about
+  // to publish: the latest full snapshot's own, when no queued message and no caller reads it
+  // any more (the publisher lets go of it and of the deltas on it: a lead holds one full
+  // snapshot besides its weights); else a full snapshot that a newer one replaced and that
+  // nothing reads any more; else nullptr. Full snapshots published must be made writable
+  // (std::make_shared<SnapshotBlob>), as SnapshotFromModel makes them.
+  std::shared_ptr<common::SnapshotBlob> TakeSnapshotMemory();
   // Tells subscribers the run is over.
   void PublishRunEnded(const std::string& run_id, const std::string& reason);
 
@@ -70,25 +82,24 @@ class WeightPublisher {
   // Sends `blobs` in order.
   void Send(const std::vector<std::shared_ptr<const common::SnapshotBlob>>& blobs);
   void TakeSubscriptions();  // never waits
-  // Raises the send queue so that a whole base and its deltas fit in it.
-  void FitQueue();
 
   common::ZmqSocket socket_;
   std::string endpoint_;
   size_t chunk_bytes_;
   uint64_t publisher_id_;  // drawn at random: this learner process, on every chunk
   double republish_s_;
-  std::shared_ptr<const common::SnapshotBlob> base_;  // the latest full one
+  std::shared_ptr<const common::SnapshotBlob> base_;   // the latest full one
+  std::weak_ptr<common::SnapshotBlob> base_writable_;  // base_ as published: callers may hold it
   common::BlobRecycler recycler_{1};  // full snapshots' memory, back when nobody reads it
   std::vector<std::shared_ptr<const common::SnapshotBlob>> chain_;  // deltas since base_
   uint64_t chain_bytes_ = 0;
   std::shared_ptr<const common::SnapshotBlob> newest_;
   common::Clock::time_point last_sent_;
   uint64_t last_sent_bytes_ = 0;
-  int send_hwm_ = 0;
   uint64_t full_bytes_ = 0, fulls_ = 0, delta_bytes_ = 0, deltas_ = 0;
   uint64_t deltas_since_full_ = 0, delta_bytes_since_full_ = 0;
   uint64_t chunks_sent_ = 0;
+  bool full_postponed_ = false;
   uint64_t subscriptions_ = 0;
   bool joined_ = false;  // a subscriber joined since the latest send
 };

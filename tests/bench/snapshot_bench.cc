@@ -5,11 +5,17 @@
 // cache retired (the steady state). Then a delta of --changed rows: its bytes against the full
 // snapshot's, and the time from publish to the cache holding the rebuilt version. Every state
 // received is compared with what was sent (checksum of the whole state). JSON with --json.
+// With --segment, the cache is a host's receiver and writes into a shared segment
+// (actors/host_segment.h) in /dev/shm, in place: the first full snapshot into fresh pages of
+// the file, the third into pages already mapped (a re-sync).
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstring>
 #include <string>
 #include <thread>
 
+#include "actors/host_segment.h"
 #include "actors/snapshot_cache.h"
 #include "common/deadline.h"
 #include "common/snapshot_delta.h"
@@ -65,16 +71,30 @@ std::shared_ptr<common::SnapshotBlob> DeltaBlob(int64_t rows, int64_t dim, int64
   return blob;
 }
 
-// Publishes `blob` and serves until `cache` holds its version; returns the seconds it took,
+// What the cache holds: its version (0: none) and the checksum of its whole state.
+struct Held {
+  const actors::SnapshotCache* cache = nullptr;
+  const actors::HostSegment* segment = nullptr;  // with --segment
+  uint64_t version() const {
+    if (segment) return segment->readable() ? segment->version() : 0;
+    const auto held = cache->Latest();
+    return held ? held->version : 0;
+  }
+  uint64_t checksum() const {
+    return segment ? common::StateChecksum(segment->data(), segment->bytes())
+                   : common::StateChecksum(*cache->Latest());
+  }
+};
+
+// Publishes `blob` and serves until the cache holds its version; returns the seconds it took,
 // or a negative number after `timeout_s`.
-double Deliver(learner::WeightPublisher& publisher, const actors::SnapshotCache& cache,
+double Deliver(learner::WeightPublisher& publisher, const Held& held,
                std::shared_ptr<const common::SnapshotBlob> blob, double timeout_s) {
   const auto start = common::Clock::now();
   const uint64_t version = blob->version;
   publisher.Publish(std::move(blob));
   while (common::SecondsSince(start) < timeout_s) {
-    const auto held = cache.Latest();
-    if (held && held->version >= version) return common::SecondsSince(start);
+    if (held.version() >= version) return common::SecondsSince(start);
     publisher.RepublishIfDue();
     std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
@@ -93,12 +113,23 @@ std::shared_ptr<common::SnapshotBlob> Renumbered(std::shared_ptr<common::Snapsho
   return blob;
 }
 
-int Run(int64_t rows, int64_t dim, int64_t changed, bool json) {
+int Run(int64_t rows, int64_t dim, int64_t changed, bool segment_mode, bool json) {
   common::ZmqContext context;
   const size_t chunk = size_t{1} << 20;  // transport.weights_chunk_kib = 1024
-  learner::WeightPublisher publisher(context, "tcp://127.0.0.1:*", chunk, /*republish_s=*/3600);
+  uint64_t snapshot_bytes = 0;
+  for (const auto& spec : Manifest(rows, dim)) snapshot_bytes += spec.bytes();
+  learner::WeightPublisher publisher(context, "tcp://127.0.0.1:*", chunk, /*republish_s=*/3600, {},
+                                     snapshot_bytes);
+  std::shared_ptr<actors::HostSegment> segment;
+  if (segment_mode) {
+    segment =
+        actors::HostSegment::Open("/dev/shm", "rlrec-snapshot-bench-" + std::to_string(getpid()),
+                                  "bench", Manifest(rows, dim));
+    if (!segment->TryBecomeReceiver()) return 1;
+  }
   actors::SnapshotCache cache(context, publisher.endpoint(), {"bench", Manifest(rows, dim)},
-                              common::MaxWeightMessageBytes(chunk));
+                              common::MaxWeightMessageBytes(chunk), {}, segment);
+  const Held held{&cache, segment.get()};
   for (int i = 0; i < 250 && publisher.subscriptions() == 0; ++i) {
     publisher.RepublishIfDue();
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -111,8 +142,8 @@ int Run(int64_t rows, int64_t dim, int64_t changed, bool json) {
   double seconds[3] = {0, 0, 0};
   for (uint64_t version = 1; version <= 3; ++version) {
     if (version > 1) full = Renumbered(full, version);
-    seconds[version - 1] = Deliver(publisher, cache, full, 600);
-    if (seconds[version - 1] < 0 || common::StateChecksum(*cache.Latest()) != full_sum) {
+    seconds[version - 1] = Deliver(publisher, held, full, 600);
+    if (seconds[version - 1] < 0 || held.checksum() != full_sum) {
       std::fprintf(stderr, "full snapshot %llu did not arrive intact\n",
                    static_cast<unsigned long long>(version));
       return 1;
@@ -137,8 +168,8 @@ int Run(int64_t rows, int64_t dim, int64_t changed, bool json) {
     }
   }
   const uint64_t expected_sum = common::StateChecksum(*full);
-  const double delta_s = Deliver(publisher, cache, delta, 600);
-  if (delta_s < 0 || common::StateChecksum(*cache.Latest()) != expected_sum) {
+  const double delta_s = Deliver(publisher, held, delta, 600);
+  if (delta_s < 0 || held.checksum() != expected_sum) {
     std::fprintf(stderr, "the delta was not applied exactly\n");
     return 1;
   }
@@ -147,20 +178,21 @@ int Run(int64_t rows, int64_t dim, int64_t changed, bool json) {
   const double fraction = static_cast<double>(delta_bytes) / static_cast<double>(full_bytes);
   if (json) {
     std::printf(
-        "{\"rows\": %lld, \"dim\": %lld, \"full_bytes\": %llu, \"full_seconds_cold\": %.3f, "
+        "{\"segment\": %s, \"rows\": %lld, \"dim\": %lld, \"full_bytes\": %llu, "
+        "\"full_seconds_cold\": %.3f, "
         "\"full_gb_per_s_cold\": %.3f, \"full_seconds\": %.3f, \"full_gb_per_s\": %.3f, "
         "\"changed_rows\": %lld, \"delta_bytes\": %llu, \"delta_fraction\": %.6f, "
         "\"delta_seconds\": %.3f}\n",
-        static_cast<long long>(rows), static_cast<long long>(dim),
+        segment_mode ? "true" : "false", static_cast<long long>(rows), static_cast<long long>(dim),
         static_cast<unsigned long long>(full_bytes), seconds[0], cold, seconds[2], warm,
         static_cast<long long>(changed), static_cast<unsigned long long>(delta_bytes), fraction,
         delta_s);
   } else {
     std::printf(
-        "table %lld x %lld, full snapshot %.2f GB: reached the cache in %.2f s "
+        "table %lld x %lld, full snapshot %.2f GB: reached the %s in %.2f s "
         "(%.2f GB/s) into reused memory, %.2f s (%.2f GB/s) into fresh memory\n",
-        static_cast<long long>(rows), static_cast<long long>(dim), full_bytes / 1e9, seconds[2],
-        warm, seconds[0], cold);
+        static_cast<long long>(rows), static_cast<long long>(dim), full_bytes / 1e9,
+        segment_mode ? "host's segment" : "cache", seconds[2], warm, seconds[0], cold);
     std::printf("delta of %lld rows: %.2f MB (%.3f%% of full), applied and held in %.2f s\n",
                 static_cast<long long>(changed), delta_bytes / 1e6, 100 * fraction, delta_s);
   }
@@ -172,11 +204,13 @@ int Run(int64_t rows, int64_t dim, int64_t changed, bool json) {
 
 int main(int argc, char** argv) {
   int64_t rows = 20000000, dim = 64, changed = 20000;
-  bool json = false;
+  bool json = false, segment = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--json") {
       json = true;
+    } else if (a == "--segment") {
+      segment = true;
     } else if (a == "--rows" && i + 1 < argc) {
       rows = std::stoll(argv[++i]);
     } else if (a == "--dim" && i + 1 < argc) {
@@ -184,7 +218,9 @@ int main(int argc, char** argv) {
     } else if (a == "--changed" && i + 1 < argc) {
       changed = std::stoll(argv[++i]);
     } else {
-      std::fprintf(stderr, "usage: snapshot_bench [--rows N] [--dim D] [--changed K] [--json]\n");
+      std::fprintf(
+          stderr,
+          "usage: snapshot_bench [--rows N] [--dim D] [--changed K] [--segment] [--json]\n");
       return 2;
     }
   }
@@ -192,5 +228,5 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "snapshot_bench: need 1 <= --changed <= --rows and --dim >= 1\n");
     return 2;
   }
-  return rlrec::bench::Run(rows, dim, changed, json);
+  return rlrec::bench::Run(rows, dim, changed, segment, json);
 }
