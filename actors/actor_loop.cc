@@ -12,6 +12,7 @@
 #include "common/check.h"
 #include "common/control.h"
 #include "common/logging.h"
+#include "common/memory_plan.h"
 #include "common/policy_model.h"
 #include "common/snapshot.h"
 
@@ -72,8 +73,12 @@ ActorStats RunActor(const common::RunConfig& config, uint32_t actor_id,
   // Only snapshots of this run and of this model are taken.
   ActorWeights weights(config, context, info.run_id, info.weights_endpoint, *model, security);
   // The wait for the first snapshot starts now: building a large model takes a while, and
-  // a large snapshot takes a while to arrive.
-  if (!weights.Acquire(std::nullopt, stop, After(transport.connect_timeout_s))) {
+  // a large snapshot takes a while to arrive (fresh pages fill at 0.1 to 0.5 GB/s on a virtual
+  // machine: waits allow a snapshot that long on top of the timeout, here and for re-syncs).
+  const double weights_wait_s =
+      transport.connect_timeout_s +
+      4.0 * static_cast<double>(common::PlanMemory(config).parameters()) / 1e8;
+  if (!weights.Acquire(std::nullopt, stop, After(weights_wait_s))) {
     stats.stop_reason = stop ? "signal" : "run ended";
     return stats;
   }
@@ -93,7 +98,7 @@ ActorStats RunActor(const common::RunConfig& config, uint32_t actor_id,
   // Data path: snapshot → batched inference → simulator step → unroll buffer → encode → PUSH.
   while (!ending()) {
     // Take weights only here, between unrolls, and hold them still for the whole unroll.
-    if (!weights.Acquire(newer_than, stop, After(transport.connect_timeout_s))) break;
+    if (!weights.Acquire(newer_than, stop, After(weights_wait_s))) break;
     const uint64_t version = weights.version();
     if (epochs.Advance(version)) {
       std::fill(running_return.begin(), running_return.end(), 0.0);  // sessions cut short

@@ -103,6 +103,11 @@ class SegmentStore : public SnapshotStore {
     segment_->EndWrite(delta.version, delta.publisher);
   }
   void TakeFull(std::shared_ptr<common::SnapshotBlob> full) override {
+    if (writing_in_place_ && full->bytes.data() == segment_->mutable_data()) {
+      segment_->EndWrite(full->version, full->publisher);  // assembled there (Spare)
+      writing_in_place_ = false;
+      return;
+    }
     if (full->bytes.size() != segment_->bytes()) {
       throw common::InvalidInput("snapshot version " + std::to_string(full->version) + " holds " +
                                  std::to_string(full->bytes.size()) + " bytes, the segment " +
@@ -113,8 +118,28 @@ class SegmentStore : public SnapshotStore {
       std::memcpy(segment_->mutable_data(), full->bytes.data(), full->bytes.size());
     }
     segment_->EndWrite(full->version, full->publisher);
-  }  // `full` goes: between full snapshots this process holds no copy of the model
-  std::shared_ptr<common::SnapshotBlob> Spare() override { return nullptr; }
+  }  // `full` goes: this process holds no copy of the model besides the segment
+  // The segment itself, for a full snapshot to be assembled in: the host never holds a second
+  // copy of the model, and readers wait from the snapshot's first chunk to its last (only at a
+  // join or a re-sync: a receiver that follows the deltas ignores full snapshots). When the
+  // blob goes before TakeFull took it (a lost chunk, a newer version, a refusal), the segment
+  // holds nothing until the next snapshot. nullptr when readers do not let go in time.
+  std::shared_ptr<common::SnapshotBlob> Spare() override {
+    if (writing_in_place_ || !segment_->BeginWrite(After(SnapshotCache::kWriteWaitS), stop_)) {
+      return nullptr;
+    }
+    writing_in_place_ = true;
+    // Made, used and let go of on the receiving thread, while this store lives.
+    std::shared_ptr<common::SnapshotBlob> blob(new common::SnapshotBlob,
+                                               [this](common::SnapshotBlob* unused) {
+                                                 delete unused;
+                                                 if (!writing_in_place_) return;
+                                                 segment_->AbandonWrite();
+                                                 writing_in_place_ = false;
+                                               });
+    blob->bytes = common::BlobBytesOver(segment_->mutable_data(), segment_->bytes());
+    return blob;
+  }
   void MarkRunEnded() override { segment_->MarkRunEnded(); }
 
  private:
@@ -128,6 +153,7 @@ class SegmentStore : public SnapshotStore {
 
   std::shared_ptr<HostSegment> segment_;
   const std::atomic<bool>& stop_;
+  bool writing_in_place_ = false;  // a blob from Spare() is being assembled
 };
 
 }  // namespace
@@ -218,13 +244,16 @@ namespace {
 
 std::unique_ptr<common::ZmqSocket> Subscribe(const common::ZmqContext& context,
                                              const std::string& endpoint, size_t max_bytes,
-                                             uint64_t snapshot_bytes,
                                              const common::SocketSecurity& security) {
   auto socket = std::make_unique<common::ZmqSocket>(context, ZMQ_SUB, "weights SUB");
-  // A whole snapshot's chunks must fit while this thread assembles; PUB drops beyond it.
+  // A few chunks queue here, not a snapshot's worth: when this thread assembles more slowly
+  // than loopback delivers (pages of a fresh segment fault in at a few hundred MB/s on a
+  // virtual machine), TCP holds the learner back, whose queue of chunks (references to its
+  // snapshot, WeightPublisher) fits whole snapshots: nothing is dropped, and the host's memory
+  // holds at most kQueuedChunkBytes of chunks.
   const uint64_t chunk = max_bytes > (size_t{128} << 10) ? max_bytes - (size_t{64} << 10) : 4096;
   socket->SetInt(ZMQ_RCVHWM, static_cast<int>(std::clamp<uint64_t>(
-                                 2 * (snapshot_bytes / chunk) + 64, 4096, uint64_t{1} << 30)));
+                                 SnapshotCache::kQueuedChunkBytes / chunk, 16, 4096)));
   socket->LimitMessages(max_bytes, common::kMaxWeightFrames);
   socket->SetBytes(ZMQ_SUBSCRIBE, common::kWeightsTopic);
   socket->SetBytes(ZMQ_SUBSCRIBE, common::kRunEndedTopic);
@@ -242,9 +271,13 @@ void SnapshotCache::Receive(const common::ZmqContext& context, std::string endpo
     // Time for a full snapshot to arrive before asking for another.
     const double resync_gap_s = kResyncGapS + 2.0 * static_cast<double>(snapshot_bytes) / 1e9;
     join_window_s_ = std::max(kResubscribeAfterS, resync_gap_s);
+    // The learner re-sends its newest snapshot at least every 10 times the time it takes at
+    // 1 GB/s (WeightPublisher): a quiet socket is a lost one only after longer than that.
+    const double resubscribe_after_s =
+        kResubscribeAfterS + 10.0 * static_cast<double>(snapshot_bytes) / 1e9;
     auto last_resync = common::Clock::now() - std::chrono::hours(1);
     std::unique_ptr<common::ZmqSocket> socket =
-        Subscribe(context, endpoint, max_message_bytes_, snapshot_bytes, security_);
+        Subscribe(context, endpoint, max_message_bytes_, security_);
     subscribed_at_ = common::Clock::now();
     joining_ = true;
     auto last_message = common::Clock::now();
@@ -277,12 +310,11 @@ void SnapshotCache::Receive(const common::ZmqContext& context, std::string endpo
           malloc_trim(0);
           messages_since_trim = 0;
         }
-        if (common::SecondsSince(last_message) >= kResubscribeAfterS) {
+        if (common::SecondsSince(last_message) >= resubscribe_after_s) {
           RLREC_LOG(Warning) << "no weights message from " << endpoint << " for "
-                             << kResubscribeAfterS << " s; subscribing afresh";
-          socket = Subscribe(context, endpoint, max_message_bytes_, snapshot_bytes, security_);
+                             << resubscribe_after_s << " s; subscribing afresh";
+          socket = Subscribe(context, endpoint, max_message_bytes_, security_);
           subscribed_at_ = common::Clock::now();
-          joining_ = true;
           joining_ = true;
           oversized = 0;
           last_message = common::Clock::now();

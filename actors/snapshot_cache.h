@@ -26,9 +26,11 @@ class SnapshotStore;
 // With a `segment` (actors/host_segment.h, whose receiver role the caller holds), it keeps the
 // state there instead, for every actor of the host, and Latest() stays null: deltas are
 // applied in place (checked whole first; a delta is a write of the rows that changed), full
-// snapshots are assembled privately and copied in, and both wait for the segment's readers to
-// finish their unrolls, at most kWriteWaitS (else the message is refused and a re-sync asked).
-// Its receiver memory then holds no copy of the model between full snapshots.
+// snapshots are assembled in place from their first chunk (readers wait for the last: only at a
+// join or a re-sync), and both wait for the segment's readers to finish their unrolls, at most
+// kWriteWaitS (else a delta is refused and a re-sync asked, and a full snapshot is assembled in
+// private memory and copied in). The receiver holds no copy of the model besides the segment;
+// a full snapshot that does not complete leaves the segment holding nothing until one does.
 //
 // Deltas (common/snapshot_delta.h) are applied on the snapshot held, into a new one, only when
 // they are on exactly its version. A delta on another version (one was missed), one that does
@@ -47,7 +49,8 @@ class SnapshotStore;
 // message, however crafted, stops the thread. Only a run-ended message of the rules' run
 // ends the run. With `security`, it subscribes over CURVE with the run's client keys.
 // ZeroMQ drops the connection of a publisher that sends an oversized frame and
-// does not reconnect; the learner re-publishes every few seconds, so after kResubscribeAfterS
+// does not reconnect; the learner re-publishes every few seconds (a snapshot of gigabytes no
+// more often than 10 times its time at 1 GB/s), so after kResubscribeAfterS (plus that time)
 // without a message the cache connects afresh. Thread-safe. `context` must outlive this
 // object.
 class SnapshotCache {
@@ -57,6 +60,8 @@ class SnapshotCache {
   static constexpr double kWriteWaitS = 30.0;
   // Messages after which the receiving thread, once idle, returns freed heap to the system.
   static constexpr uint64_t kTrimAfterMessages = 64;
+  // About the most bytes of chunks that wait in the weights socket (at least 16 chunks).
+  static constexpr uint64_t kQueuedChunkBytes = uint64_t{64} << 20;
 
   SnapshotCache(const common::ZmqContext& context, const std::string& weights_endpoint,
                 common::SnapshotRules rules = {},

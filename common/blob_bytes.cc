@@ -23,6 +23,7 @@ void* AllocateBlobMemory(size_t bytes) {
   if (p == MAP_FAILED) throw std::bad_alloc();
   // Advice only: without transparent huge pages the mapping still works, with 4 KB pages.
   (void)madvise(p, MappedBytes(bytes), MADV_HUGEPAGE);
+  (void)madvise(p, MappedBytes(bytes), MADV_DONTFORK);  // advice too: fork copies it otherwise
   return p;
 }
 

@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "actors/host_segment.h"
 #include "common/snapshot_delta.h"
 #include "learner/weight_publisher.h"
 #include "tests/test_util.h"
@@ -96,6 +97,17 @@ bool PublishUntilHeld(const SnapshotCache& cache, RawPublisher& publisher,
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return false;
+}
+
+// Waits for `publisher` to see a subscription.
+bool WaitForSubscription(learner::WeightPublisher& publisher) {
+  const auto deadline = common::After(10);
+  while (publisher.subscriptions() == 0) {
+    if (common::Clock::now() >= deadline) return false;
+    publisher.RepublishIfDue();
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
 }
 
 TEST(SnapshotCacheTest, ASubscriberThatJoinsLateGetsTheSnapshotWithoutWaitingForARepublish) {
@@ -220,9 +232,10 @@ struct HandPlayedLearner {
     endpoint = socket.Bind("tcp://127.0.0.1:*");
   }
   void Publish(std::shared_ptr<const common::SnapshotBlob> blob) {
-    for (const auto& chunk : common::EncodeWeightChunks(std::move(blob), 4096, publisher)) {
-      socket.Send(chunk, common::After(5));
-    }
+    for (const auto& chunk : Chunks(std::move(blob))) socket.Send(chunk, common::After(5));
+  }
+  std::vector<common::OutgoingMessage> Chunks(std::shared_ptr<const common::SnapshotBlob> blob) {
+    return common::EncodeWeightChunks(std::move(blob), chunk_bytes, publisher);
   }
   int WeightSubscriptions() {
     while (auto message = socket.Receive(common::After(0))) {
@@ -235,6 +248,7 @@ struct HandPlayedLearner {
   std::string endpoint;
   int weight_subscriptions = 0;
   uint64_t publisher = 1;  // the learner process
+  size_t chunk_bytes = 4096;
 };
 
 uint64_t HeldVersion(const SnapshotCache& cache) {
@@ -297,6 +311,59 @@ TEST(SnapshotCacheTest, AMissedDeltaIsRefusedAndTheCacheReSyncsFromAFullSnapshot
   EXPECT_EQ(cache.deltas_applied(), 3u);
 }
 
+// With the host's shared segment, a full snapshot is assembled in the segment itself, with no
+// second copy: from its first chunk to its last nothing is readable there (readers wait), and
+// one that never completes leaves the segment holding nothing until a full snapshot does.
+TEST(SnapshotCacheTest, AFullSnapshotIsAssembledInTheHostSegmentWhileReadersWait) {
+  common::ZmqContext context;
+  HandPlayedLearner learner(context);
+  learner.chunk_bytes = 512;  // 1,616 bytes: 4 chunks
+  testing::TempDir shm;
+  const auto manifest = TableState(1)->manifest;
+  auto segment = HostSegment::Open(shm.path(), "segment", "run", manifest);
+  ASSERT_TRUE(segment->TryBecomeReceiver());
+  HostSegment::Reader reader(segment);
+  SnapshotCache cache(context, learner.endpoint, {"run", manifest},
+                      common::MaxWeightMessageBytes(512), {}, segment);
+  const auto holds = [&](uint64_t version) {
+    return segment->readable() && segment->version() == version &&
+           std::memcmp(segment->data(), TableState(version)->bytes.data(), segment->bytes()) == 0;
+  };
+  ASSERT_TRUE(WaitFor([&] { return learner.WeightSubscriptions() >= 1; }));
+  ASSERT_TRUE(WaitFor([&] {
+    learner.Publish(TableState(1));
+    return holds(1);
+  }));
+  EXPECT_EQ(cache.Latest(), nullptr) << "with a segment the process keeps no snapshot of its own";
+
+  auto chunks = learner.Chunks(TableState(3));
+  ASSERT_EQ(chunks.size(), 4u);
+  for (size_t i = 0; i < 3; ++i) learner.socket.Send(chunks[i], common::After(5));
+  ASSERT_TRUE(WaitFor([&] { return !segment->readable(); }))
+      << "the first chunk did not begin a write in the segment";
+  EXPECT_FALSE(reader.TryBegin()) << "a reader got in while the snapshot was being assembled";
+  learner.socket.Send(chunks[3], common::After(5));
+  ASSERT_TRUE(WaitFor([&] { return holds(3); }));
+  ASSERT_TRUE(reader.TryBegin());
+  reader.End();
+
+  // Version 5 loses its last chunk and version 6 begins: what was written of 5 is dropped,
+  // and nothing is readable until 6 is whole.
+  chunks = learner.Chunks(TableState(5));
+  for (size_t i = 0; i < 3; ++i) learner.socket.Send(chunks[i], common::After(5));
+  ASSERT_TRUE(WaitFor([&] { return !segment->readable(); }));
+  chunks = learner.Chunks(TableState(6));
+  learner.socket.Send(chunks[0], common::After(5));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_FALSE(segment->readable()) << "a half-written snapshot became readable";
+  for (size_t i = 1; i < 4; ++i) learner.socket.Send(chunks[i], common::After(5));
+  ASSERT_TRUE(WaitFor([&] { return holds(6); }));
+  // Deltas go on from there, in place.
+  learner.Publish(TableDelta(7));
+  ASSERT_TRUE(WaitFor([&] { return holds(7); }));
+  EXPECT_EQ(cache.refused_deltas(), 0u);
+}
+
 // A learner resumed from a checkpoint publishes lower versions than the one an actor holds,
 // under another publisher id: the actor follows it, and never applies the new learner's
 // deltas on the old learner's state.
@@ -339,25 +406,81 @@ TEST(SnapshotCacheTest, AJoiningActorRebuildsTheNewestVersionFromTheBaseAndTheDe
   ExpectHoldsTableState(cache, 4);
 }
 
-// The lead reuses the memory of the full snapshot a new one replaced, but only once nothing
-// (no message queued for a subscriber, no caller) reads it any more.
-TEST(WeightPublisherTest, AReplacedFullSnapshotIsHandedBackForItsMemoryOnceNothingReadsIt) {
+// The lead writes each full snapshot into the memory of the one before once nothing (no
+// message queued for a subscriber, no caller) reads that one any more: it holds one full
+// snapshot besides its weights. One that was still read when replaced comes back later.
+TEST(WeightPublisherTest, AFullSnapshotsMemoryIsTakenForTheNextOnceNothingReadsIt) {
   common::ZmqContext context;
   learner::WeightPublisher publisher(context, "tcp://127.0.0.1:*", /*chunk_bytes=*/4096,
                                      /*republish_s=*/3600);
   auto first = TableState(1);
   publisher.Publish(first);
-  EXPECT_EQ(publisher.TakeRetiredBase(), nullptr) << "nothing was replaced yet";
   publisher.Publish(TableDelta(2));
-  EXPECT_EQ(publisher.TakeRetiredBase(), nullptr) << "a delta replaces no full snapshot";
-  publisher.Publish(TableState(2));
-  EXPECT_EQ(publisher.TakeRetiredBase(), nullptr) << "the caller still holds version 1";
+  EXPECT_EQ(publisher.TakeSnapshotMemory(), nullptr) << "the caller still holds version 1";
+  EXPECT_EQ(publisher.latest_version(), 2u) << "the base and its delta are still published";
   first.reset();
-  publisher.Publish(TableState(3));  // version 2 retired: nobody holds it but the publisher
-  auto retired = publisher.TakeRetiredBase();
+  // No subscriber: no message holds version 1 either.
+  auto memory = publisher.TakeSnapshotMemory();
+  ASSERT_NE(memory, nullptr);
+  EXPECT_EQ(memory->version, 1u);
+  EXPECT_EQ(publisher.TakeSnapshotMemory(), nullptr) << "handed over once";
+
+  auto second = TableState(3), third = TableState(4);
+  publisher.Publish(second);
+  publisher.Publish(third);  // replaces version 3, which the caller still reads
+  EXPECT_EQ(publisher.TakeSnapshotMemory(), nullptr) << "the caller holds both";
+  second.reset();
+  auto retired = publisher.TakeSnapshotMemory();
   ASSERT_NE(retired, nullptr);
-  EXPECT_EQ(retired->version, 2u);
-  EXPECT_EQ(publisher.TakeRetiredBase(), nullptr) << "handed back once";
+  EXPECT_EQ(retired->version, 3u);
+  EXPECT_EQ(publisher.latest_version(), 4u) << "version 4, still read, stays published";
+}
+
+// While a queue still reads the last full snapshot, the lead publishes deltas instead of a
+// third copy of the model, but only until they weigh half of that snapshot.
+TEST(WeightPublisherTest, AFullSnapshotIsPostponedWhileTheLastIsReadUntilDeltasWeighHalfOfIt) {
+  common::ZmqContext context;
+  learner::WeightPublisher publisher(context, "tcp://127.0.0.1:*", /*chunk_bytes=*/4096,
+                                     /*republish_s=*/3600);
+  auto base = TableState(1);  // 1,616 bytes; each delta 40
+  publisher.Publish(base);
+  EXPECT_FALSE(publisher.wants_full());
+  ASSERT_EQ(publisher.TakeSnapshotMemory(), nullptr) << "the caller reads version 1";
+  EXPECT_TRUE(publisher.PostponeFull());
+  EXPECT_TRUE(publisher.wants_full()) << "a postponed full snapshot is still due";
+  for (uint64_t version = 2; version <= 21; ++version) publisher.Publish(TableDelta(version));
+  EXPECT_TRUE(publisher.PostponeFull()) << "800 bytes of deltas: at most half the base";
+  publisher.Publish(TableDelta(22));
+  EXPECT_FALSE(publisher.PostponeFull()) << "840 bytes of deltas: more than half the base";
+  publisher.Publish(TableState(23));
+  EXPECT_FALSE(publisher.wants_full());
+}
+
+// A subscriber that connects after the lead bound its socket, and reads more slowly than the
+// lead sends, still gets every chunk of a snapshot far larger than ZeroMQ's default queues:
+// the lead sized each connection's queue for it before binding.
+TEST(WeightPublisherTest, ASlowSubscriberGetsEveryChunkOfASnapshotOfManyThousandChunks) {
+  common::ZmqContext context;
+  constexpr size_t kChunks = 12000;  // 48 MB in 4 KB chunks: beyond 4,096 queued plus TCP's
+  auto blob = Blob(1, kChunks * 1024);
+  learner::WeightPublisher publisher(context, "tcp://127.0.0.1:*", /*chunk_bytes=*/4096,
+                                     /*republish_s=*/3600, {}, blob->bytes.size());
+  publisher.Publish(blob);  // before anyone listens: lost
+  common::ZmqSocket subscriber(context, ZMQ_SUB, "test SUB");
+  subscriber.SetInt(ZMQ_RCVHWM, 16);
+  subscriber.SetBytes(ZMQ_SUBSCRIBE, common::kWeightsTopic);
+  subscriber.Connect(publisher.endpoint());
+  ASSERT_TRUE(WaitForSubscription(publisher));
+  // The answer to the join is queued at once; the subscriber reads nothing for a while.
+  const uint64_t sent_before = publisher.chunks_sent();
+  ASSERT_TRUE(WaitFor([&] {
+    publisher.RepublishIfDue();
+    return publisher.chunks_sent() >= sent_before + kChunks;
+  }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  size_t received = 0;
+  while (subscriber.Receive(common::After(2))) ++received;
+  EXPECT_EQ(received, kChunks) << "chunks were dropped on the way";
 }
 
 }  // namespace
