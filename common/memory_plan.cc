@@ -48,10 +48,14 @@ MemoryPlan PlanMemory(const RunConfig& config) {
   const bool row_adagrad = config.learner.table_optimizer == TableOptimizer::kRowAdagrad;
   const uint64_t optimizer =
       4 * 3 * dense + (row_adagrad ? 4 * 2 * plan.table_rows : 4 * 3 * plan.table_parameters);
-  plan.learner_bytes = 4 * weights + optimizer;
+  // Copy-on-write copies while a forked checkpoint is written, chunks in flight: an eighth.
+  const uint64_t margin = weights / 8;
+  // The deltas since the latest full snapshot, kept for joins: at most half of it (a quarter,
+  // unless a full snapshot is postponed: WeightPublisher::PostponeFull).
+  plan.learner_bytes = 2 * weights + weights / 2 + margin + optimizer;
   if (config.actor.share_snapshot) {
     plan.actor_bytes = 3 * 4 * plan.dense_parameters;
-    plan.host_bytes = 3 * weights;
+    plan.host_bytes = weights + margin;
   } else {
     plan.actor_bytes = 3 * weights;
   }

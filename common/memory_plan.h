@@ -15,19 +15,22 @@ struct MemoryPlan {
   uint64_t table_parameters = 0;  // (rows) x (embedding_dim + 1)
   uint64_t table_rows = 0;
   uint64_t dense_parameters = 0;
-  // A learner: its weights, the published snapshot, an older one still queued for slow
-  // subscribers, a checkpoint being serialised, and the optimiser's state (Adam: two moments
-  // and a gradient per dense float, or per table float with table_optimizer = adam;
-  // row_adagrad: one float per table row).
+  // A learner: its weights, the latest full snapshot (the next is written into its memory,
+  // learner/weight_publisher.h) and the deltas since (at most half of it), an eighth of
+  // the weights for the pages a forked checkpoint makes it copy (learner/forked_task.h) and for
+  // chunks in flight, and the optimiser's state
+  // (Adam: two moments and a gradient per dense float, or per table float with
+  // table_optimizer = adam; row_adagrad: one float per table row). A subscriber that stops
+  // reading can hold a replaced full snapshot until its connection goes: one copy more.
   uint64_t learner_bytes = 0;
   // An actor with a private copy (actor.share_snapshot = false): the snapshot its policy reads
   // (a view, no copy), the next one being assembled, and chunks queued in its weights socket
   // (up to a snapshot; measured on configs/large.ini). With the host's shared snapshot: its
   // dense parameters, a few times over (the tables are views of the segment).
   uint64_t actor_bytes = 0;
-  // Once per host that runs actors, with actor.share_snapshot: the shared snapshot, and, in its
-  // receiver, a full snapshot being assembled and the chunks queued for it (at a join or a
-  // re-sync only; between them the receiver holds no copy).
+  // Once per host that runs actors, with actor.share_snapshot: the shared snapshot, which its
+  // receiver also assembles full snapshots into (actors/snapshot_cache.h), and an eighth of it
+  // for chunks in flight.
   uint64_t host_bytes = 0;
 
   uint64_t parameters() const { return table_parameters + dense_parameters; }

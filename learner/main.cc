@@ -21,6 +21,17 @@ std::atomic<bool> g_stop{false};
 
 void OnSignal(int) { g_stop = true; }
 
+// How memory scales, for --help (common/memory_plan.h computes it).
+constexpr char kMemoryHelp[] =
+    "Memory is checked before anything is allocated (common/memory_plan.h), naming the keys\n"
+    "and the bytes when a model does not fit. The item tables hold (model.item_buckets + 1) x\n"
+    "(model.embedding_dim + 1) floats, almost all of a large model. A learner needs about 2.7\n"
+    "copies of the model (its weights, the latest full snapshot and the deltas since it, pages\n"
+    "copied while a checkpoint is written in the background) and the optimiser's state\n"
+    "(learner.table_optimizer: row_adagrad about 2 floats per table row, adam 3 per table\n"
+    "float). A host of actors holds one copy and an eighth in its shared snapshot\n"
+    "(actor.share_snapshot), or about 3 copies per actor without it.\n";
+
 int LearnerMain(int argc, const char* const* argv) {
   namespace po = boost::program_options;
   std::string run_dir;
@@ -44,9 +55,10 @@ int LearnerMain(int argc, const char* const* argv) {
   }
   std::vector<const char*> args_in;
   for (const auto& w : words) args_in.push_back(w.c_str());
-  auto args =
-      rlrec::common::ParseArgs(static_cast<int>(args_in.size()), args_in.data(), "rlrec-learner",
-                               "--config FILE [--device cpu|cuda] [options]", own);
+  const std::string usage =
+      std::string("--config FILE [--device cpu|cuda] [options]\n\n") + kMemoryHelp;
+  auto args = rlrec::common::ParseArgs(static_cast<int>(args_in.size()), args_in.data(),
+                                       "rlrec-learner", usage.c_str(), own);
   if (!args) return 0;
   const rlrec::common::RunDir run = run_dir.empty() ? rlrec::common::RunDir::ForConfig(args->config)
                                                     : rlrec::common::RunDir(run_dir);
