@@ -325,9 +325,14 @@ TEST(SnapshotCacheTest, AFullSnapshotIsAssembledInTheHostSegmentWhileReadersWait
   HostSegment::Reader reader(segment);
   SnapshotCache cache(context, learner.endpoint, {"run", manifest},
                       common::MaxWeightMessageBytes(512), {}, segment);
+  // Read as actors read: between TryBegin and End, while no write is under way.
   const auto holds = [&](uint64_t version) {
-    return segment->readable() && segment->version() == version &&
-           std::memcmp(segment->data(), TableState(version)->bytes.data(), segment->bytes()) == 0;
+    if (!reader.TryBegin()) return false;
+    const bool same =
+        segment->version() == version &&
+        std::memcmp(segment->data(), TableState(version)->bytes.data(), segment->bytes()) == 0;
+    reader.End();
+    return same;
   };
   ASSERT_TRUE(WaitFor([&] { return learner.WeightSubscriptions() >= 1; }));
   ASSERT_TRUE(WaitFor([&] {
