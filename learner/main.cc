@@ -25,7 +25,7 @@ void OnSignal(int) { g_stop = true; }
 constexpr char kMemoryHelp[] =
     "Memory is checked before anything is allocated (common/memory_plan.h), naming the keys\n"
     "and the bytes when a model does not fit. The item tables hold (model.item_buckets + 1) x\n"
-    "(model.embedding_dim + 1) floats, almost all of a large model. A learner needs about 2.7\n"
+    "(model.embedding_dim + 1) floats, almost all of a large model. A learner needs about 2.6\n"
     "copies of the model (its weights, the latest full snapshot and the deltas since it, pages\n"
     "copied while a checkpoint is written in the background) and the optimiser's state\n"
     "(learner.table_optimizer: row_adagrad about 2 floats per table row, adam 3 per table\n"
