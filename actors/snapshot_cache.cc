@@ -232,7 +232,10 @@ void SnapshotCache::Handle(const std::shared_ptr<const common::Multipart>& messa
       throw common::InvalidInput("run-ended message of run '" + common::Printable(ended.run_id) +
                                  "', this actor is in run '" + rules_.run_id + "'");
     }
-    RLREC_LOG(Info) << "learner ended the run: " << common::Printable(ended.reason, 200);
+    // The learner says it a few times over (PUB may drop): once in the log.
+    if (!run_ended_) {
+      RLREC_LOG(Info) << "learner ended the run: " << common::Printable(ended.reason, 200);
+    }
     store_->MarkRunEnded();
     run_ended_ = true;
   } else {

@@ -471,13 +471,14 @@ TEST(WeightPublisherTest, ASlowSubscriberGetsEveryChunkOfASnapshotOfManyThousand
   learner::WeightPublisher publisher(context, "tcp://127.0.0.1:*", /*chunk_bytes=*/4096,
                                      /*republish_s=*/3600, {}, blob->bytes.size());
   publisher.Publish(blob);  // before anyone listens: lost
+  // The answer to the join may go out while the subscription is awaited: count from here.
+  const uint64_t sent_before = publisher.chunks_sent();
   common::ZmqSocket subscriber(context, ZMQ_SUB, "test SUB");
   subscriber.SetInt(ZMQ_RCVHWM, 16);
   subscriber.SetBytes(ZMQ_SUBSCRIBE, common::kWeightsTopic);
   subscriber.Connect(publisher.endpoint());
   ASSERT_TRUE(WaitForSubscription(publisher));
   // The answer to the join is queued at once; the subscriber reads nothing for a while.
-  const uint64_t sent_before = publisher.chunks_sent();
   ASSERT_TRUE(WaitFor([&] {
     publisher.RepublishIfDue();
     return publisher.chunks_sent() >= sent_before + kChunks;
