@@ -131,9 +131,8 @@ void WeightPublisher::Send(const std::vector<std::shared_ptr<const common::Snaps
   for (const auto& blob : blobs) {
     common::ForEachWeightChunk(
         blob, chunk_bytes_, publisher_id_, [&](common::OutgoingMessage chunk) {
-          // PUB never reports a full queue: it drops for slow
-          // subscribers. The deadline only guards against a ZeroMQ that
-          // says otherwise.
+          // PUB never reports a full queue: it drops for slow subscribers. The deadline
+          // only guards against a ZeroMQ that says otherwise.
           if (!socket_.Send(chunk, common::After(0.1))) {
             RLREC_LOG(Warning) << "weights PUB refused a chunk of version " << blob->version;
           }
