@@ -9,6 +9,7 @@
 #include "actors/actor_weights.h"
 #include "actors/trajectory_sender.h"
 #include "actors/unroll_buffers.h"
+#include "actors/unroll_player.h"
 #include "common/check.h"
 #include "common/control.h"
 #include "common/logging.h"
@@ -90,7 +91,8 @@ ActorStats RunActor(const common::RunConfig& config, uint32_t actor_id,
   const int64_t K = config.sim.slate_size, H = epochs.simulator().history_length();
   RLREC_CHECK(F == common::ObservationFeatures(config.sim.topics)) << "simulator features " << F;
   stats.first_version = weights.version();
-  std::vector<double> running_return(E, 0.0);
+  UnrollPlayer player(config, *model);
+  uint64_t swaps_seen = weights.swaps();
   const auto ending = [&] { return stop || weights.run_ended(); };
   // Lockstep: each unroll after the first runs on a snapshot newer than the last one's.
   std::optional<uint64_t> newer_than;
@@ -100,45 +102,27 @@ ActorStats RunActor(const common::RunConfig& config, uint32_t actor_id,
     // Take weights only here, between unrolls, and hold them still for the whole unroll.
     if (!weights.Acquire(newer_than, stop, After(weights_wait_s))) break;
     const uint64_t version = weights.version();
-    if (epochs.Advance(version)) {
-      std::fill(running_return.begin(), running_return.end(), 0.0);  // sessions cut short
-    }
-    InterestEvolutionSimulator& sim = epochs.simulator();
+    if (epochs.Advance(version)) player.ResetSessions();  // sessions cut short
+    if (weights.swaps() != swaps_seen) player.WeightsChanged();
+    swaps_seen = weights.swaps();
     auto buffers = std::make_shared<UnrollBuffers>(T, E, C, F, K, H);
-    std::vector<float> episode_returns;
-    for (int64_t t = 0; t < T; ++t) {
-      sim.Observe(buffers->StepState(t));
-      auto output = model->Forward(buffers->StepInput(t));
-      auto sample = common::SampleSlates(output.scores, K, config.model.temperature,
-                                         epochs.generator(), config.model.epsilon);
-      auto slates = buffers->slates[t];
-      slates.copy_(sample.slates);
-      buffers->log_probs[t].copy_(sample.log_probs);
-      float* rewards = buffers->rewards[t].data_ptr<float>();
-      uint8_t* dones = buffers->dones[t].data_ptr<uint8_t>();
-      sim.Step(slates.data_ptr<int32_t>(), static_cast<int>(K), rewards, dones);
-      for (int64_t u = 0; u < E; ++u) {
-        running_return[u] += rewards[u];
-        if (dones[u]) {
-          episode_returns.push_back(static_cast<float>(running_return[u]));
-          running_return[u] = 0;
-          ++stats.episodes;
-        }
-      }
-    }
-    sim.Observe(buffers->BootstrapState());
+    UnrollOutcome outcome = player.Play(epochs.simulator(), epochs.generator(), *buffers);
     weights.Release();  // the last forward pass of this unroll is done
 
     // A full queue means the learner is slower than its actors: wait (back-pressure), but
     // keep checking for the end of the run so shutdown never hangs here.
     const common::Trajectory trajectory = UnrollBuffers::ToTrajectory(
-        std::move(buffers), actor_id, version, std::move(episode_returns));
+        std::move(buffers), actor_id, version, std::move(outcome.episode_returns));
     if (!sender.Send(trajectory, ending, transport.connect_timeout_s)) continue;
     stats.env_steps += static_cast<uint64_t>(T * E);
     // Lockstep: the next unroll runs on the snapshot this one trains.
     if (config.learner.synchronous) newer_than = version;
   }
   stats.stop_reason = stop ? "signal" : "run ended";
+  stats.episodes = player.episodes();
+  stats.times = player.times();
+  stats.times.encode_s = sender.encode_s();
+  stats.times.send_s = sender.blocked_s();
   stats.snapshots_applied = weights.swaps();
   stats.last_version = weights.version();
   stats.shared_snapshot = weights.shared();

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "actors/unroll_player.h"
 #include "common/config.h"
 #include "common/zmq_socket.h"
 
@@ -24,6 +25,7 @@ struct ActorStats {
   uint64_t last_version = 0;
   uint64_t episodes = 0;
   double send_blocked_s = 0;  // time spent waiting on a full queue (back-pressure)
+  ActorPhaseTimes times;      // where the time went
   std::string stop_reason;
 };
 

@@ -8,6 +8,7 @@
 
 #include "actors/actor_loop.h"
 #include "common/check.h"
+#include "common/compute_threads.h"
 #include "common/config.h"
 #include "common/control.h"
 #include "common/error.h"
@@ -57,7 +58,7 @@ int ActorMain(int argc, const char* const* argv) {
   rlrec::common::SetProcessName(name.c_str());
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
-  torch::set_num_threads(args->config.actor.threads);
+  rlrec::common::SetComputeThreads(args->config.actor.threads);
 
   // A model that cannot fit says so now, before any allocation or connection.
   rlrec::common::CheckMemoryFits(args->config, 0, 1);
@@ -78,7 +79,11 @@ int ActorMain(int argc, const char* const* argv) {
       .Add("refused_segments", stats.refused_segments)
       .Add("first_version", stats.first_version)
       .Add("last_version", stats.last_version)
-      .Add("send_blocked_s", stats.send_blocked_s);
+      .Add("send_blocked_s", stats.send_blocked_s)
+      .Add("simulate_s", stats.times.simulate_s)
+      .Add("infer_s", stats.times.infer_s)
+      .Add("sample_s", stats.times.sample_s)
+      .Add("encode_s", stats.times.encode_s);
   std::cout << summary.str() << std::endl;
   return 0;
 }

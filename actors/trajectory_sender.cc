@@ -19,8 +19,10 @@ TrajectorySender::TrajectorySender(const common::ZmqContext& context,
 
 bool TrajectorySender::Send(const common::Trajectory& trajectory,
                             const std::function<bool()>& cancelled, double give_up_s) {
+  const auto encode_start = common::Clock::now();
   const common::OutgoingMessage message = common::EncodeTrajectory(trajectory);
   const auto blocked_since = common::Clock::now();
+  encode_s_ += std::chrono::duration<double>(blocked_since - encode_start).count();
   bool sent = false;
   while (!(sent = socket_.Send(message, common::After(0.1)))) {
     if (cancelled()) break;

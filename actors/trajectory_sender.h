@@ -32,11 +32,14 @@ class TrajectorySender {
   uint64_t sent() const { return sent_; }
   // Seconds spent waiting on a full queue (back-pressure), over every Send.
   double blocked_s() const { return blocked_s_; }
+  // Seconds spent encoding trajectories, over every Send.
+  double encode_s() const { return encode_s_; }
 
  private:
   common::ZmqSocket socket_;
   uint64_t sent_ = 0;
   double blocked_s_ = 0;
+  double encode_s_ = 0;
 };
 
 }  // namespace rlrec::actors

@@ -18,9 +18,11 @@ enum class Device { kCpu, kCuda };
 // learner.objective: the training loss.
 enum class Objective { kVTrace, kTopKReinforce, kPolicyGradient };
 // model.user_encoder: how the policy reads the user's history.
-enum class UserEncoder { kPooled, kGru };
+enum class UserEncoder { kPooled, kGru, kTransformer };
 // learner.table_optimizer: how the item tables (item-id embeddings and biases) are updated.
 enum class TableOptimizer { kAdam, kRowAdagrad };
+// learner.precision: the arithmetic of the learner's forward and backward passes.
+enum class Precision { kFp32, kBf16 };
 // sim.choice: how a simulated user picks an item from a slate.
 enum class ChoiceModel { kProportional, kMultinomialLogit };
 // transport.security: whether sockets authenticate and encrypt (ZeroMQ CURVE).
@@ -45,12 +47,19 @@ struct ChoiceNames<Objective> {
 template <>
 struct ChoiceNames<UserEncoder> {
   static constexpr std::pair<UserEncoder, const char*> kValues[] = {
-      {UserEncoder::kPooled, "pooled"}, {UserEncoder::kGru, "gru"}};
+      {UserEncoder::kPooled, "pooled"},
+      {UserEncoder::kGru, "gru"},
+      {UserEncoder::kTransformer, "transformer"}};
 };
 template <>
 struct ChoiceNames<TableOptimizer> {
   static constexpr std::pair<TableOptimizer, const char*> kValues[] = {
       {TableOptimizer::kAdam, "adam"}, {TableOptimizer::kRowAdagrad, "row_adagrad"}};
+};
+template <>
+struct ChoiceNames<Precision> {
+  static constexpr std::pair<Precision, const char*> kValues[] = {{Precision::kFp32, "fp32"},
+                                                                  {Precision::kBf16, "bf16"}};
 };
 template <>
 struct ChoiceNames<ChoiceModel> {

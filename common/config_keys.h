@@ -102,7 +102,13 @@ constexpr Range ClosedOpen(double low, double high) {
   X(model, epsilon, double, 0.0, ClosedOpen(0, 1),                                                 \
     "share of slates the actors draw uniformly at random, for exploration")                        \
   X(model, user_encoder, UserEncoder, UserEncoder::kPooled, Any(),                                 \
-    "encoder of the user's history: pooled (mean of impression embeddings) or gru")                \
+    "encoder of the user's history: pooled (mean of impression embeddings), gru, or transformer "  \
+    "(model.layers of multi-head attention over the history; see the README)")                     \
+  X(model, layers, int, 2, Closed(1, 64), "transformer: attention layers")                         \
+  X(model, heads, int, 4, Closed(1, 256),                                                          \
+    "transformer: attention heads per layer (model.hidden must be a multiple)")                    \
+  X(model, ffn, int, 0, Closed(0, 262144),                                                         \
+    "transformer: width of each layer's feed-forward block (0: 4 x model.hidden)")                 \
   X(model, item_buckets, int, 0, Closed(0, 100000000),                                             \
     "rows of the item-id embedding, ids taken modulo it (0: sim.corpus_size; no item-id "          \
     "embedding when both are 0)")                                                                  \
@@ -136,6 +142,9 @@ constexpr Range ClosedOpen(double low, double high) {
   X(learner, max_policy_lag, int, 0, Closed(0, 1e9),                                               \
     "drop trajectories more than this many snapshots old (0: keep all)")                           \
   X(learner, threads, int, 1, Closed(1, 256), "LibTorch threads of the learner")                   \
+  X(learner, precision, Precision, Precision::kFp32, Any(),                                        \
+    "arithmetic of the learner's forward pass and loss: fp32, or bf16 (CUDA autocast; the "        \
+    "weights, gradients and optimizer stay fp32; needs learner.device = cuda)")                    \
   X(learner, bucket_mib, double, 25, OpenClosed(0, 4096),                                          \
     "size of the gradient buckets all-reduced across learner ranks, in MiB")                       \
   X(learner, collective_timeout_s, double, 600, OpenClosed(0, 86400),                              \
@@ -245,6 +254,16 @@ inline constexpr CrossKeyRule kCrossKeyRules[] = {
      }},
     {"sim.item_lifetime", "needs a fixed corpus (sim.corpus_size > 0)",
      [](const RunConfig& c) { return c.sim.item_lifetime == 0 || c.sim.corpus_size > 0; }},
+    {"learner.precision", "bf16 needs learner.device = cuda (a CPU learner computes in fp32)",
+     [](const RunConfig& c) {
+       return c.learner.precision == Precision::kFp32 || c.learner.device == Device::kCuda;
+     }},
+    {"model.heads", "must divide model.hidden",
+     [](const RunConfig& c) { return c.model.hidden % c.model.heads == 0; }},
+    {"sim.history_length", "must be at least 1 for model.user_encoder = transformer",
+     [](const RunConfig& c) {
+       return c.model.user_encoder != UserEncoder::kTransformer || c.sim.history_length > 0;
+     }},
 };
 
 // Keys that older versions of rlrec wrote into config.ini and that no longer mean anything:

@@ -1,5 +1,6 @@
 #include "common/memory_plan.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -38,6 +39,16 @@ MemoryPlan PlanMemory(const RunConfig& config) {
   // item and value layers, the item projection when the widths differ.
   uint64_t dense = (T + 1) * D + (2 * D + D);
   if (config.model.user_encoder == UserEncoder::kGru) dense += 2 * (3 * D * D + 3 * D);
+  if (config.model.user_encoder == UserEncoder::kTransformer) {
+    // common/history_transformer.h: query, memory norm and projection, output norm; per layer
+    // query norm and projection, output projection, feed-forward norm and block, age bias, null
+    // logit and value.
+    const uint64_t L = config.model.layers, A = config.model.heads;
+    const uint64_t H = std::max(1, config.sim.history_length);
+    const uint64_t W = config.model.ffn > 0 ? config.model.ffn : 4 * D;
+    dense += D + 2 * D + (D * 2 * L * D + 2 * L * D) + 2 * D;
+    dense += L * (2 * D + 2 * (D * D + D) + 2 * D + (D * W + W) + (W * D + D) + A * H + A + D);
+  }
   dense += ((F + D) * D + D) + (D * D + D);      // user_in, user_out
   dense += (F * D + D) + (D * D + D) + (F + 1);  // item_in, item_out, item_bias
   dense += (D * D + D) + (D + 1);                // value_hidden, value_out

@@ -4,6 +4,8 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <filesystem>
 
 #include "common/atomic_file.h"
@@ -16,12 +18,76 @@
 namespace rlrec::common {
 namespace {
 
+// HistoryTransformerImpl::Forward in TorchScript (common/history_transformer.h), from
+// `tokens` [N, S, D] and `topics` [N, S] to `history` [N, D], layer by layer.
+std::string TransformerSource(const PolicyModelOptions& o) {
+  const std::string D = std::to_string(o.hidden), A = std::to_string(o.heads);
+  const std::string W = std::to_string(o.hidden / o.heads), L = std::to_string(o.layers);
+  const std::string t = "self.history_transformer_";
+  char scale[32];  // sqrt(W), exactly as a double prints
+  std::snprintf(scale, sizeof(scale), "%.17g", std::sqrt(static_cast<double>(o.hidden / o.heads)));
+  std::string source = R"(
+    n = tokens.size(0)
+    s = tokens.size(1)
+    empty = (topics < 0).unsqueeze(1)
+    mem = torch.layer_norm(tokens, [)" +
+                       D + "], " + t + "memory_norm_weight, " + t +
+                       R"(memory_norm_bias, 1e-5)
+    kv = (torch.matmul(mem, )" +
+                       t + "memory_weight.t()) + " + t + R"(memory_bias).view([n, s, )" + L +
+                       ", 2, " + D + R"(])
+    h = )" + t + "query.unsqueeze(0).expand([n, " +
+                       D + "])\n";
+  for (int l = 0; l < o.layers; ++l) {
+    const std::string p = t + "layers_" + std::to_string(l) + "_";
+    source += R"(
+    x = torch.layer_norm(h, [)" +
+              D + "], " + p + "query_norm_weight, " + p +
+              R"(query_norm_bias, 1e-5)
+    q = (torch.matmul(x, )" +
+              p + "query_weight.t()) + " + p + "query_bias).view([n, " + A + ", 1, " + W + R"(])
+    k = kv[:, :, )" +
+              std::to_string(l) + ", 0].reshape([n, s, " + A + ", " + W +
+              R"(]).permute([0, 2, 3, 1])
+    v = kv[:, :, )" +
+              std::to_string(l) + ", 1].reshape([n, s, " + A + ", " + W +
+              R"(]).permute([0, 2, 1, 3])
+    logits = torch.matmul(q, k).squeeze(2) / )" +
+              scale +
+              R"(
+    logits = (logits + )" +
+              p + R"(age_bias[:, :s].unsqueeze(0)).masked_fill(empty, float('-inf'))
+    logits = torch.cat([logits, )" +
+              p + "null_logit.view([1, " + A + ", 1]).expand([n, " + A +
+              R"(, 1])], 2)
+    prob = torch.softmax(logits, 2)
+    read = torch.matmul(prob[:, :, :s].unsqueeze(2), v).squeeze(2)
+    read = read + prob[:, :, s:] * )" +
+              p + "null_value.view([1, " + A + ", " + W + R"(])
+    h = h + torch.matmul(read.reshape([n, )" +
+              D + "]), " + p + "out_weight.t()) + " + p +
+              R"(out_bias
+    f = torch.layer_norm(h, [)" +
+              D + "], " + p + "ffn_norm_weight, " + p + R"(ffn_norm_bias, 1e-5)
+    f = torch.gelu(torch.matmul(f, )" +
+              p + "ffn_in_weight.t()) + " + p +
+              R"(ffn_in_bias)
+    h = h + torch.matmul(f, )" +
+              p + "ffn_out_weight.t()) + " + p + "ffn_out_bias\n";
+  }
+  source += "    history = torch.layer_norm(h, [" + D + "], " + t + "out_norm_weight, " + t +
+            "out_norm_bias, 1e-5)\n";
+  return source;
+}
+
 // The forward pass of PolicyModelImpl in TorchScript, over the parameters registered on the
 // module under their names with '.' as '_'. Kept in step with PolicyModelImpl::Forward; the
 // export test compares the two on the same inputs.
 std::string ForwardSource(const PolicyModelOptions& o, int slate_size) {
   std::string history;
-  if (o.user_encoder == UserEncoder::kPooled) {
+  if (o.user_encoder == UserEncoder::kTransformer) {
+    history = TransformerSource(o);
+  } else if (o.user_encoder == UserEncoder::kPooled) {
     history = R"(
     count = valid.sum(1, keepdim=True).clamp_min(1.0)
     history = (tokens * valid.unsqueeze(2)).sum(1) / count
@@ -184,6 +250,7 @@ ExportSummary ExportPolicy(const std::string& checkpoint, const RunConfig& confi
       .Add("snapshot_version", summary.snapshot_version)
       .Add("user_encoder", ChoiceName(options.user_encoder))
       .Add("hidden", options.hidden)
+      .Add("layers", options.user_encoder == UserEncoder::kTransformer ? options.layers : 0)
       .Add("item_count", options.item_buckets)
       .Add("topics", options.topics)
       .Add("candidates", C)

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "common/state_tensors.h"
 
@@ -18,6 +19,10 @@ PolicyModelOptions ModelOptions(const RunConfig& config) {
   o.sparse_tables = config.learner.table_optimizer == TableOptimizer::kRowAdagrad;
   o.topics = config.sim.topics;
   o.user_encoder = config.model.user_encoder;
+  o.history_length = config.sim.history_length;
+  o.layers = config.model.layers;
+  o.heads = config.model.heads;
+  o.ffn = config.model.ffn;
   return o;
 }
 
@@ -48,6 +53,14 @@ PolicyModelImpl::PolicyModelImpl(const PolicyModelOptions& options) : options_(o
   response_in_ = register_module("response_in", torch::nn::Linear(2, D));
   if (options.user_encoder == UserEncoder::kGru) {
     history_gru_ = register_module("history_gru", torch::nn::GRUCell(D, D));
+  } else if (options.user_encoder == UserEncoder::kTransformer) {
+    HistoryTransformerOptions t;
+    t.hidden = D;
+    t.layers = options.layers;
+    t.heads = options.heads;
+    t.ffn = options.ffn > 0 ? options.ffn : 4 * D;
+    t.history = options.history_length;
+    history_transformer_ = register_module("history_transformer", HistoryTransformer(t));
   }
   user_in_ = register_module("user_in", torch::nn::Linear(F + D, D));
   user_out_ = register_module("user_out", torch::nn::Linear(D, D));
@@ -94,16 +107,25 @@ torch::Tensor PolicyModelImpl::ItemRows(const torch::Tensor& ids) const {
                       torch::zeros_like(ids64));
 }
 
+torch::Tensor PolicyModelImpl::HistoryTokens(const torch::Tensor& items,
+                                             const torch::Tensor& topics,
+                                             const torch::Tensor& responses) {
+  auto response = responses.clamp_min(0);
+  auto response_features =
+      torch::stack({torch::log1p(response), (response > 0).to(torch::kFloat)}, -1);
+  return ItemVectors(ItemRows(items)) +
+         topic_embedding_(topics.to(torch::kLong).clamp_min(-1) + 1) +
+         response_in_(response_features);
+}
+
 torch::Tensor PolicyModelImpl::EncodeHistory(const PolicyInput& input) {
   const int64_t N = input.features.size(0), D = options_.hidden;
-  auto topics = input.history_topics.to(torch::kLong);  // [N, H]
-  auto valid = (topics >= 0).to(torch::kFloat);         // an entry is an impression
-  auto response = input.history_responses.clamp_min(0);
-  auto response_features =
-      torch::stack({torch::log1p(response), (response > 0).to(torch::kFloat)}, 2);
-  auto tokens = ItemVectors(ItemRows(input.history_items)) +
-                topic_embedding_(topics.clamp_min(-1) + 1) +
-                response_in_(response_features);  // [N, H, D]
+  auto tokens = HistoryTokens(input.history_items, input.history_topics,
+                              input.history_responses);  // [N, H, D]
+  if (options_.user_encoder == UserEncoder::kTransformer) {
+    return history_transformer_->Forward(tokens, input.history_topics >= 0);
+  }
+  auto valid = (input.history_topics >= 0).to(torch::kFloat);  // an entry is an impression
   if (options_.user_encoder == UserEncoder::kPooled) {
     auto count = valid.sum(1, /*keepdim=*/true).clamp_min(1);
     return (tokens * valid.unsqueeze(2)).sum(1) / count;
@@ -118,6 +140,11 @@ torch::Tensor PolicyModelImpl::EncodeHistory(const PolicyInput& input) {
 }
 
 PolicyOutput PolicyModelImpl::Forward(const PolicyInput& input) {
+  return ForwardWithHistory(input, EncodeHistory(input));
+}
+
+PolicyOutput PolicyModelImpl::ForwardWithHistory(const PolicyInput& input,
+                                                 const torch::Tensor& history) {
   const auto& features = input.features;
   TORCH_CHECK(features.dim() == 3 && features.size(2) == options_.feature_dim,
               "features must be [N, 1 + C, ", options_.feature_dim, "], got ", features.sizes());
@@ -128,9 +155,10 @@ PolicyOutput PolicyModelImpl::Forward(const PolicyInput& input) {
                   input.history_topics.sizes() == input.history_items.sizes() &&
                   input.history_responses.sizes() == input.history_items.sizes(),
               "history tensors must all be [", N, ", H]");
-  auto user_row = features.select(1, 0);                                             // [N, F]
-  auto items = features.narrow(1, 1, C);                                             // [N, C, F]
-  auto history = EncodeHistory(input);                                               // [N, D]
+  auto user_row = features.select(1, 0);  // [N, F]
+  auto items = features.narrow(1, 1, C);  // [N, C, F]
+  TORCH_CHECK(history.dim() == 2 && history.size(0) == N && history.size(1) == options_.hidden,
+              "the encoded history must be [", N, ", ", options_.hidden, "]");
   auto user = user_out_(torch::relu(user_in_(torch::cat({user_row, history}, 1))));  // [N, D]
   auto candidate_rows = ItemRows(input.candidate_items);                             // [N, C]
   auto item = item_out_(torch::relu(item_in_(items))) + ItemVectors(candidate_rows);
@@ -140,8 +168,82 @@ PolicyOutput PolicyModelImpl::Forward(const PolicyInput& input) {
   return {scores, values};
 }
 
+namespace {
+
+// SampleSlates on a CPU without autograd: the same random draws from `generator` as the tensor
+// version, the rest in plain loops (a few microseconds for an actor's batch, where tensor
+// operations would cost one dispatch each).
+SlateSample SampleSlatesOnCpu(const torch::Tensor& scores, int64_t k, double temperature,
+                              torch::Generator& generator, double epsilon) {
+  const int64_t N = scores.size(0), C = scores.size(1);
+  const auto s = scores.contiguous();
+  const auto uniform = torch::rand({N, C}, generator, s.options());
+  torch::Tensor random_keys, explore;
+  if (epsilon > 0) {
+    random_keys = torch::rand({N, C}, generator, s.options());
+    explore = torch::rand({N, 1}, generator, s.options());
+  }
+  SlateSample out{torch::empty({N, k}, torch::kLong), torch::empty({N})};
+  const float* score = s.data_ptr<float>();
+  const float* u = uniform.data_ptr<float>();
+  int64_t* slate = out.slates.data_ptr<int64_t>();
+  float* log_prob = out.log_probs.data_ptr<float>();
+  double log_uniform = 0;  // -log(C (C - 1) ... (C - K + 1))
+  for (int64_t i = 0; i < k; ++i) log_uniform -= std::log(static_cast<double>(C - i));
+  std::vector<float> logits(C), keys(C);
+  std::vector<char> taken(C);
+  for (int64_t n = 0; n < N; ++n) {
+    for (int64_t c = 0; c < C; ++c) {
+      logits[c] = static_cast<float>(score[n * C + c] / temperature);
+      const float uc = std::max(u[n * C + c], std::numeric_limits<float>::min());
+      keys[c] = logits[c] - std::log(-std::log(uc));
+    }
+    const bool random = epsilon > 0 && explore.data_ptr<float>()[n] < epsilon;
+    const float* key = random ? random_keys.data_ptr<float>() + n * C : keys.data();
+    // The top K keys, best first.
+    std::fill(taken.begin(), taken.end(), 0);
+    for (int64_t i = 0; i < k; ++i) {
+      int64_t best = -1;
+      for (int64_t c = 0; c < C; ++c) {
+        if (!taken[c] && (best < 0 || key[c] > key[best])) best = c;
+      }
+      taken[best] = 1;
+      slate[n * k + i] = best;
+    }
+    // Plackett-Luce log-probability of the slate under the logits.
+    double policy = 0;
+    std::fill(taken.begin(), taken.end(), 0);
+    for (int64_t i = 0; i < k; ++i) {
+      double top = -std::numeric_limits<double>::infinity(), sum = 0;
+      for (int64_t c = 0; c < C; ++c) {
+        if (!taken[c]) top = std::max(top, static_cast<double>(logits[c]));
+      }
+      for (int64_t c = 0; c < C; ++c) {
+        if (!taken[c]) sum += std::exp(logits[c] - top);
+      }
+      const int64_t chosen = slate[n * k + i];
+      policy += logits[chosen] - (top + std::log(sum));
+      taken[chosen] = 1;
+    }
+    if (epsilon > 0) {
+      const double a = policy + std::log1p(-epsilon), b = std::log(epsilon) + log_uniform;
+      const double m = std::max(a, b);
+      policy = m + std::log(std::exp(a - m) + std::exp(b - m));
+    }
+    log_prob[n] = static_cast<float>(policy);
+  }
+  return out;
+}
+
+}  // namespace
+
 SlateSample SampleSlates(const torch::Tensor& scores, int64_t k, double temperature,
                          torch::Generator& generator, double epsilon) {
+  if (scores.device().is_cpu() && scores.scalar_type() == torch::kFloat &&
+      !(torch::GradMode::is_enabled() && scores.requires_grad()) && scores.dim() == 2 &&
+      k <= scores.size(1)) {
+    return SampleSlatesOnCpu(scores, k, temperature, generator, epsilon);
+  }
   auto logits = scores / temperature;
   auto uniform = torch::rand(logits.sizes(), generator, logits.options())
                      .clamp_(std::numeric_limits<float>::min(), 1.0);

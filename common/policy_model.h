@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include "common/config_keys.h"
+#include "common/history_transformer.h"
 #include "common/torch_views.h"
 
 namespace rlrec::common {
@@ -17,6 +18,8 @@ struct PolicyModelOptions {
   bool sparse_tables = false;  // the item tables' gradients are sparse rows (row_adagrad)
   int topics = 0;              // topic ids in [0, topics) in the history
   UserEncoder user_encoder = UserEncoder::kPooled;  // history encoder
+  int history_length = 10;                          // H: history entries per state
+  int layers = 2, heads = 4, ffn = 0;               // transformer sizes (ffn 0: 4 x hidden)
   // The item tables are left uninitialised, their pages untouched (no memory used) until
   // written: for a model whose weights all come from a snapshot, like an actor's, whose tables
   // are then views of the snapshot (common/snapshot.h) and never cost a copy of their own.
@@ -24,8 +27,9 @@ struct PolicyModelOptions {
 };
 
 // The model `config` describes: features of its simulator, model.hidden, model.item_buckets
-// (0 there: sim.corpus_size), model.embedding_dim, sim.topics, model.user_encoder, and sparse
-// table gradients for learner.table_optimizer = row_adagrad.
+// (0 there: sim.corpus_size), model.embedding_dim, sim.topics, model.user_encoder,
+// sim.history_length, model.layers, model.heads, model.ffn, and sparse table gradients for
+// learner.table_optimizer = row_adagrad.
 PolicyModelOptions ModelOptions(const RunConfig& config);
 
 // What the policy sees of N states: every state tensor (common/state_tensors.h) with leading
@@ -38,9 +42,10 @@ struct PolicyOutput {
   torch::Tensor values;  // float [N]: estimated return from the state
 };
 
-// The recommendation policy. A user encoder reads the user's history (each impression an
-// item-id embedding plus a topic embedding plus a projection of the response, averaged over
-// the valid entries or run oldest-to-newest through a GRU) together with the user feature row;
+// The recommendation policy. A user encoder reads the user's history (each impression a token:
+// an item-id embedding plus a topic embedding plus a projection of the response; the tokens
+// averaged over the valid entries, run oldest-to-newest through a GRU, or attended to by a
+// transformer, common/history_transformer.h) together with the user feature row;
 // an item encoder turns each candidate's feature row into a vector and adds its item-id
 // embedding (shared with the history). A candidate's score is the dot product of the two plus
 // a bias from its features and a learned per-item bias; a value head reads the user vector.
@@ -50,6 +55,17 @@ class PolicyModelImpl : public torch::nn::Module {
   explicit PolicyModelImpl(const PolicyModelOptions& options);
   // Throws c10::Error when the input's shapes disagree with each other or with the options.
   PolicyOutput Forward(const PolicyInput& input);
+  // Forward with the history already encoded: `history` [N, D] stands for EncodeHistory(input)
+  // (an actor's incremental transformer state gives it, actors/history_cache.h).
+  PolicyOutput ForwardWithHistory(const PolicyInput& input, const torch::Tensor& history);
+  // The history encoder's output [N, D] for `input`'s histories.
+  torch::Tensor EncodeHistory(const PolicyInput& input);
+  // The tokens [..., D] of impressions (`items` int64, `topics` int32 or int64, `responses`
+  // float, all of one shape [...]); an entry with topic < 0 is empty.
+  torch::Tensor HistoryTokens(const torch::Tensor& items, const torch::Tensor& topics,
+                              const torch::Tensor& responses);
+  // The transformer user encoder; null unless options.user_encoder is transformer.
+  HistoryTransformer history_transformer() const { return history_transformer_; }
   const PolicyModelOptions& options() const { return options_; }
   // The item tables (item-id embedding and per-item score bias: their rows are indexed by item
   // id) when their gradients are sparse (options.sparse_tables), else none.
@@ -60,7 +76,6 @@ class PolicyModelImpl : public torch::nn::Module {
  private:
   torch::Tensor ItemRows(const torch::Tensor& ids) const;  // embedding row of each id
   torch::Tensor ItemVectors(const torch::Tensor& rows);    // [..., D] id embedding of rows
-  torch::Tensor EncodeHistory(const PolicyInput& input);   // [N, D]
 
   PolicyModelOptions options_;
   torch::nn::Embedding item_embedding_{nullptr}, item_score_bias_{nullptr};
@@ -68,6 +83,7 @@ class PolicyModelImpl : public torch::nn::Module {
   torch::nn::Embedding topic_embedding_{nullptr};
   torch::nn::Linear response_in_{nullptr};
   torch::nn::GRUCell history_gru_{nullptr};
+  HistoryTransformer history_transformer_{nullptr};
   torch::nn::Linear user_in_{nullptr}, user_out_{nullptr};
   torch::nn::Linear item_in_{nullptr}, item_out_{nullptr}, item_bias_{nullptr};
   torch::nn::Linear value_hidden_{nullptr}, value_out_{nullptr};

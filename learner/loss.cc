@@ -17,7 +17,9 @@ LossOptions::LossOptions(const common::RunConfig& config)
       rho_bar(config.learner.rho_bar),
       c_bar(config.learner.c_bar),
       importance_cap(config.learner.importance_cap),
-      max_grad_norm(config.learner.max_grad_norm) {}
+      max_grad_norm(config.learner.max_grad_norm),
+      autocast_bf16(config.learner.precision == common::Precision::kBf16 &&
+                    config.learner.device == common::Device::kCuda) {}
 
 torch::Tensor DiscountedReturns(const torch::Tensor& rewards, const torch::Tensor& dones,
                                 const torch::Tensor& bootstrap_values, double discount) {

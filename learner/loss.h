@@ -28,6 +28,9 @@ struct LossOptions {
   double c_bar;           // vtrace: clip of the trace-cutting weights
   double importance_cap;  // topk_reinforce: cap of the slate importance weight pi / mu
   double max_grad_norm;   // the update's gradient-norm clip; 0: none
+  // learner.precision = bf16 on a CUDA learner: the forward pass and the loss run under
+  // LibTorch's CUDA autocast to bfloat16 (the weights, gradients and optimizer stay float32).
+  bool autocast_bf16;
 };
 
 // The loss of one batch and its terms (scalars; `total` carries the gradient).

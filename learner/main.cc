@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/check.h"
+#include "common/compute_threads.h"
 #include "common/config.h"
 #include "common/memory_plan.h"
 #include "common/metrics.h"
@@ -71,7 +72,7 @@ int LearnerMain(int argc, const char* const* argv) {
   }
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
-  torch::set_num_threads(args->config.learner.threads);
+  rlrec::common::SetComputeThreads(args->config.learner.threads);
 
   // A model that cannot fit says so now, before any allocation or connection.
   rlrec::common::CheckMemoryFits(args->config, 1, 0);

@@ -1,5 +1,7 @@
 #include "learner/update_step.h"
 
+#include <ATen/autocast_mode.h>
+
 #include <cmath>
 #include <exception>
 
@@ -73,12 +75,44 @@ UpdateResult GuardedUpdate(common::PolicyModel& model, torch::optim::Optimizer& 
   return result;
 }
 
+namespace {
+
+// CUDA autocast to bfloat16 for its lifetime (LibTorch's C++ form of torch.autocast).
+class CudaBf16Autocast {
+ public:
+  CudaBf16Autocast() : was_enabled_(at::autocast::is_enabled()) {
+    at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+    at::autocast::set_enabled(true);
+    at::autocast::increment_nesting();
+  }
+  ~CudaBf16Autocast() {
+    // The casts of the weights are cached for one forward pass only.
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+    at::autocast::set_enabled(was_enabled_);
+  }
+  CudaBf16Autocast(const CudaBf16Autocast&) = delete;
+  CudaBf16Autocast& operator=(const CudaBf16Autocast&) = delete;
+
+ private:
+  const bool was_enabled_;
+};
+
+}  // namespace
+
 UpdateResult UpdateStep(common::PolicyModel& model, torch::optim::Optimizer& optimizer,
                         GradientBuckets& gradients, Collective* collective, const Batch& batch,
                         const LossOptions& options) {
-  return GuardedUpdate(
-      model, optimizer, gradients, collective, [&] { return ObjectiveLoss(model, batch, options); },
-      options.max_grad_norm);
+  const auto loss = [&] {
+    if (!options.autocast_bf16) return ObjectiveLoss(model, batch, options);
+    LossTerms terms;
+    {
+      CudaBf16Autocast autocast;
+      terms = ObjectiveLoss(model, batch, options);
+    }
+    terms.total = terms.total.to(torch::kFloat);
+    return terms;
+  };
+  return GuardedUpdate(model, optimizer, gradients, collective, loss, options.max_grad_norm);
 }
 
 }  // namespace rlrec::learner

@@ -13,6 +13,7 @@
 #include "actors/sim/baselines.h"
 #include "actors/sim/interest_evolution.h"
 #include "actors/sim/simulator_config.h"
+#include "common/compute_threads.h"
 #include "common/config.h"
 #include "common/error.h"
 #include "common/metrics.h"
@@ -107,7 +108,7 @@ int ServeCheckCommand(int argc, const char* const* argv) {
   }
   const common::RunConfig& config = parsed->config;
   const std::string model_path = common::ExportedModelPath(export_dir);
-  torch::set_num_threads(threads);
+  common::SetComputeThreads(threads);
   torch::jit::Module module;
   try {
     module = torch::jit::load(model_path);

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "common/compute_threads.h"
 #include "common/config.h"
 #include "common/memory_plan.h"
 #include "common/metrics.h"
@@ -97,7 +98,7 @@ int main(int argc, char** argv) {
                                      &json)) {
     return 2;
   }
-  torch::set_num_threads(1);
+  rlrec::common::SetComputeThreads(1);
   rlrec::learner::MpiWorld world;
   uint64_t wrong = 0;
   std::vector<std::pair<int, rlrec::bench::Figures>> results;

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "tests/test_util.h"
 
@@ -106,6 +109,17 @@ TEST_P(ConfigErrorTest, HelpListsEveryKeyWithItsDefaultAndMeaning) {
   }
 }
 
+TEST_P(ConfigErrorTest, HeadsThatDoNotDivideTheWidthAreRefused) {
+  ExpectOneLineError(Run({"--model.hidden=64", "--model.heads=6"}),
+                     "value 6 of 'model.heads' is out of range: must divide model.hidden");
+}
+
+TEST_P(ConfigErrorTest, Bf16OnACpuLearnerIsRefused) {
+  ExpectOneLineError(Run({"--learner.precision=bf16"}),
+                     "value bf16 of 'learner.precision' is out of range: bf16 needs "
+                     "learner.device = cuda");
+}
+
 TEST_P(ConfigErrorTest, CommandLineWinsOverTheFile) {
   std::string path = WriteConfig("[learner]\nbatch_trajectories = 8\npublish_every = 3\n");
   CommandResult r = Run({"--config", path, "--learner.batch_trajectories=16", "--print-config"});
@@ -141,6 +155,26 @@ TEST(LauncherTest, KeyValueOverridesReachTheConfiguration) {
                   "learner.discount=0.5", "--print-config"});
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("discount = 0.5\n"), std::string::npos) << r.output;
+}
+
+// Every preset in configs/ loads, passes every rule, and says back what it sets.
+TEST(LauncherTest, EveryPresetLoadsAndPassesEveryRule) {
+  for (const auto& [preset, expected] :
+       std::vector<std::pair<std::string, std::string>>{{"local", "user_encoder = pooled\n"},
+                                                        {"large", "item_buckets = 10000000\n"},
+                                                        {"xl", "item_buckets = 20000000\n"},
+                                                        {"deep", "user_encoder = transformer\n"}}) {
+    CommandResult r = RunCommand({BinDir() + "/rlrec-learner", "--config",
+                                  SourceDir() + "/configs/" + preset + ".ini", "--print-config"});
+    EXPECT_EQ(r.exit_code, 0) << preset << ": " << r.output;
+    EXPECT_NE(r.output.find(expected), std::string::npos) << preset << ": " << r.output;
+  }
+  CommandResult deep = RunCommand({BinDir() + "/rlrec-learner", "--config",
+                                   SourceDir() + "/configs/deep.ini", "--print-config"});
+  for (const char* line : {"layers = 4\n", "heads = 8\n", "hidden = 512\n",
+                           "history_length = 200\n", "ffn = 2048\n"}) {
+    EXPECT_NE(deep.output.find(line), std::string::npos) << line << deep.output;
+  }
 }
 
 }  // namespace

@@ -43,8 +43,8 @@ TEST_P(PolicyModelEncoderTest, EmptyHistoryEntriesAreIgnoredWhateverTheyHold) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Encoders, PolicyModelEncoderTest,
-                         ::testing::Values(common::UserEncoder::kPooled,
-                                           common::UserEncoder::kGru));
+                         ::testing::Values(common::UserEncoder::kPooled, common::UserEncoder::kGru,
+                                           common::UserEncoder::kTransformer));
 
 TEST(PolicyModelTest, PooledHistoryIgnoresOrderAndTheGruDoesNot) {
   torch::manual_seed(5);
@@ -106,10 +106,15 @@ TEST(PolicyModelTest, MismatchedShapesAreRefusedWithTheirSizes) {
 // must be the model's, for every shape option.
 TEST(PolicyModelTest, MemoryPlanCountsTheModelsParametersExactly) {
   for (int embedding_dim : {0, 8, 32}) {
-    for (UserEncoder encoder : {UserEncoder::kPooled, UserEncoder::kGru}) {
+    for (UserEncoder encoder :
+         {UserEncoder::kPooled, UserEncoder::kGru, UserEncoder::kTransformer}) {
       RunConfig config;
       config.sim.corpus_size = 500;
       config.model.hidden = 32;
+      config.model.layers = 3;
+      config.model.heads = 4;
+      config.model.ffn = embedding_dim == 8 ? 48 : 0;
+      config.sim.history_length = 7;
       config.model.embedding_dim = embedding_dim;
       config.model.user_encoder = encoder;
       config.learner.table_optimizer = TableOptimizer::kRowAdagrad;

@@ -84,6 +84,25 @@ TEST(SampleSlatesTest, EpsilonMixesInUniformSlatesWithTheMixturesExactLogProbabi
   }
 }
 
+// Actors sample through plain loops (no autograd); anything that needs gradients through the
+// tensor operations: both must draw the same slates from the same random stream.
+TEST(SampleSlatesTest, TheLoopAndTheTensorPathsDrawTheSameSlatesWithTheSameLogProbabilities) {
+  torch::manual_seed(8);
+  auto scores = torch::randn({64, 10}) * 3;
+  for (double epsilon : {0.0, 0.25}) {
+    auto loop_generator = at::make_generator<at::CPUGeneratorImpl>(77);
+    auto tensor_generator = at::make_generator<at::CPUGeneratorImpl>(77);
+    const auto loop = common::SampleSlates(scores, 3, 0.7, loop_generator, epsilon);
+    const auto tensor =
+        common::SampleSlates(scores.clone().requires_grad_(), 3, 0.7, tensor_generator, epsilon);
+    EXPECT_TRUE(torch::equal(loop.slates, tensor.slates)) << "epsilon " << epsilon;
+    EXPECT_TRUE(torch::allclose(loop.log_probs, tensor.log_probs.detach(), 1e-5, 1e-5))
+        << "epsilon " << epsilon;
+    EXPECT_FALSE(loop.log_probs.requires_grad());
+    EXPECT_TRUE(tensor.log_probs.requires_grad());
+  }
+}
+
 TEST(PolicyGradientLossTest, StepOnAPositiveAdvantageMakesThatSlateMoreLikely) {
   torch::manual_seed(0);
   common::PolicyModel model(testing::SmallModel(6, 16));
