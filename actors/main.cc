@@ -13,6 +13,7 @@
 #include "common/control.h"
 #include "common/error.h"
 #include "common/logging.h"
+#include "common/malloc_tuning.h"
 #include "common/memory_plan.h"
 #include "common/metrics.h"
 
@@ -59,6 +60,7 @@ int ActorMain(int argc, const char* const* argv) {
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   rlrec::common::SetComputeThreads(args->config.actor.threads);
+  rlrec::common::KeepFreedMemory();
 
   // A model that cannot fit says so now, before any allocation or connection.
   rlrec::common::CheckMemoryFits(args->config, 0, 1);

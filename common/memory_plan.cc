@@ -70,6 +70,13 @@ MemoryPlan PlanMemory(const RunConfig& config) {
   } else {
     plan.actor_bytes = 3 * weights;
   }
+  if (config.model.user_encoder == UserEncoder::kTransformer) {
+    // The incremental encoder's keys and values: every layer's, per user and history slot
+    // (actors/history_cache.h).
+    plan.actor_bytes += 4 * uint64_t(config.sim.users_per_actor) *
+                        uint64_t(std::max(1, config.sim.history_length)) * 2 *
+                        uint64_t(config.model.layers) * D;
+  }
   return plan;
 }
 

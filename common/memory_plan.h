@@ -26,7 +26,8 @@ struct MemoryPlan {
   // An actor with a private copy (actor.share_snapshot = false): the snapshot its policy reads
   // (a view, no copy), the next one being assembled, and chunks queued in its weights socket
   // (up to a snapshot; measured on configs/large.ini). With the host's shared snapshot: its
-  // dense parameters, a few times over (the tables are views of the segment).
+  // dense parameters, a few times over (the tables are views of the segment). With the
+  // transformer encoder, plus its kept keys and values (actors/history_cache.h).
   uint64_t actor_bytes = 0;
   // Once per host that runs actors, with actor.share_snapshot: the shared snapshot, which its
   // receiver also assembles full snapshots into (actors/snapshot_cache.h), and an eighth of it

@@ -274,6 +274,7 @@ LearnerSummary RunLearner(const common::RunConfig& config, const common::RunDir&
   // Data path: PULL → decode in place → batch → device → loss → backward → all-reduce → step
   // → PUB.
   while (true) {
+    const auto iteration_start = common::Clock::now();
     mine.stop = StopWanted(stop, config.run, reporter.seconds(), counters);
     serve();
     // A stopping lead writes its final row next: the last window stays in it.
@@ -286,7 +287,10 @@ LearnerSummary RunLearner(const common::RunConfig& config, const common::RunDir&
       if (auto trajectory = receiver.Receive(common::After(0.02))) {
         intake.Offer(std::move(*trajectory), counters.snapshot_version, &mine);
       }
-      if (!intake.Ready()) continue;
+      if (!intake.Ready()) {
+        reporter.AddTimes(common::SecondsSince(iteration_start), 0);  // no batch yet
+        continue;
+      }
       batch = intake.Take(counters.snapshot_version, &mine);
     }
 
@@ -305,7 +309,9 @@ LearnerSummary RunLearner(const common::RunConfig& config, const common::RunDir&
         summary.stop_reason = StopReasonName(agreed.stop);
         break;
       }
+      const auto update_start = common::Clock::now();
       update = trainer.Update(batch);
+      reporter.AddTimes(0, common::SecondsSince(update_start));
     } catch (const RanksLost& lost) {  // on the lead only
       RLREC_LOG(Error) << lost.what() << "; " << WhereRanksListen(lost, trajectory_endpoints)
                        << "; writing a final checkpoint of update " << counters.updates

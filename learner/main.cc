@@ -10,6 +10,7 @@
 #include "common/check.h"
 #include "common/compute_threads.h"
 #include "common/config.h"
+#include "common/malloc_tuning.h"
 #include "common/memory_plan.h"
 #include "common/metrics.h"
 #include "common/run_dir.h"
@@ -73,6 +74,7 @@ int LearnerMain(int argc, const char* const* argv) {
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   rlrec::common::SetComputeThreads(args->config.learner.threads);
+  rlrec::common::KeepFreedMemory();
 
   // A model that cannot fit says so now, before any allocation or connection.
   rlrec::common::CheckMemoryFits(args->config, 1, 0);

@@ -27,6 +27,11 @@ double WindowSeconds(const ReportWindow& window, common::Clock::time_point now) 
   return std::max(1e-9, std::chrono::duration<double>(now - window.start).count());
 }
 
+// `seconds` as a share of the window, in [0, 1].
+double ShareOf(double seconds, const ReportWindow& w, common::Clock::time_point now) {
+  return std::clamp(seconds / WindowSeconds(w, now), 0.0, 1.0);
+}
+
 double EnvStepsPerSecond(const ReportWindow& w, const RunTotals& totals,
                          common::Clock::time_point now) {
   return (totals.counters.env_steps - w.env_steps_at_start) / WindowSeconds(w, now);
@@ -71,6 +76,8 @@ common::JsonObject MetricsRow(const ReportWindow& w, const RunTotals& totals, bo
       .Add("snapshot_version", totals.counters.snapshot_version)
       .Add("actors_seen", totals.actors_seen)
       .Add("learner_ranks", totals.learner_ranks)
+      .Add("learner_wait_share", ShareOf(w.wait_s, w, now))
+      .Add("device_busy_share", ShareOf(w.compute_s, w, now))
       .Add("final", final ? 1 : 0);
   return row;
 }
@@ -94,13 +101,15 @@ std::string ProgressLine(const ReportWindow& w, const RunTotals& totals,
   char line[640];
   std::snprintf(line, sizeof(line),
                 "[learner] %6.1fs  updates %llu  env_steps %s (%s/s)  mean_return %s  "
-                "lag %s  traj %llu  decode_errors %llu  actors %llu%s\n",
+                "lag %s  traj %llu  decode_errors %llu  actors %llu  wait %.0f%%  busy %.0f%%%s\n",
                 totals.time_s, static_cast<unsigned long long>(totals.counters.updates),
                 Human(totals.counters.env_steps).c_str(),
                 Human(EnvStepsPerSecond(w, totals, now)).c_str(), mean_return.c_str(), lag.c_str(),
                 static_cast<unsigned long long>(totals.trajectories_received),
                 static_cast<unsigned long long>(totals.decode_errors),
-                static_cast<unsigned long long>(totals.actors_seen), troubles.c_str());
+                static_cast<unsigned long long>(totals.actors_seen),
+                100 * ShareOf(w.wait_s, w, now), 100 * ShareOf(w.compute_s, w, now),
+                troubles.c_str());
   return line;
 }
 
@@ -135,6 +144,11 @@ void ProgressReporter::AddUpdate(const LossTerms& terms) {
   window_.entropy += terms.entropy;
   window_.total_loss += terms.total.item<double>();
   window_.rho_sum += terms.mean_rho;
+}
+
+void ProgressReporter::AddTimes(double wait_s, double compute_s) {
+  window_.wait_s += wait_s;
+  window_.compute_s += compute_s;
 }
 
 void ProgressReporter::AddSkipped(uint64_t update, const std::string& reason) {

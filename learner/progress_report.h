@@ -32,6 +32,8 @@ struct ReportWindow {
   uint64_t lag_min = std::numeric_limits<uint64_t>::max(), lag_max = 0;  // of trained batches
   double lag_sum = 0;
   uint64_t lag_count = 0;
+  double wait_s = 0;     // the learner had no batch to train: waiting for trajectories
+  double compute_s = 0;  // inside updates (forward, backward, exchange, step)
 };
 
 // The run as of a report: counters and totals since its start.
@@ -47,7 +49,9 @@ struct RunTotals {
 
 // The metrics.jsonl row of `window` ending at `now`: rates over the window, mean loss terms
 // (null without updates; mean_rho only for V-trace), mean return of the sessions that ended,
-// policy lag min/mean/max (null without batches), the totals, and `final` (1 on the last row).
+// policy lag min/mean/max (null without batches), the shares of the window the learner waited
+// for data (learner_wait_share) and computed updates (device_busy_share), the totals, and
+// `final` (1 on the last row).
 common::JsonObject MetricsRow(const ReportWindow& window, const RunTotals& totals, bool vtrace,
                               bool final, common::Clock::time_point now);
 
@@ -70,6 +74,8 @@ class ProgressReporter {
   void AddAgreed(const RankReport& agreed);
   // Adds the loss terms of one update.
   void AddUpdate(const LossTerms& terms);
+  // Adds `wait_s` seconds spent without a batch to train and `compute_s` seconds in updates.
+  void AddTimes(double wait_s, double compute_s);
   // Counts update `update`, skipped for `reason`, and logs it (rate-limited).
   void AddSkipped(uint64_t update, const std::string& reason);
 

@@ -75,29 +75,17 @@ UpdateResult GuardedUpdate(common::PolicyModel& model, torch::optim::Optimizer& 
   return result;
 }
 
-namespace {
+CudaBf16Autocast::CudaBf16Autocast() : was_enabled_(at::autocast::is_enabled()) {
+  at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+  at::autocast::set_enabled(true);
+  at::autocast::increment_nesting();
+}
 
-// CUDA autocast to bfloat16 for its lifetime (LibTorch's C++ form of torch.autocast).
-class CudaBf16Autocast {
- public:
-  CudaBf16Autocast() : was_enabled_(at::autocast::is_enabled()) {
-    at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
-    at::autocast::set_enabled(true);
-    at::autocast::increment_nesting();
-  }
-  ~CudaBf16Autocast() {
-    // The casts of the weights are cached for one forward pass only.
-    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-    at::autocast::set_enabled(was_enabled_);
-  }
-  CudaBf16Autocast(const CudaBf16Autocast&) = delete;
-  CudaBf16Autocast& operator=(const CudaBf16Autocast&) = delete;
-
- private:
-  const bool was_enabled_;
-};
-
-}  // namespace
+CudaBf16Autocast::~CudaBf16Autocast() {
+  // The casts of the weights are cached for one forward pass only.
+  if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+  at::autocast::set_enabled(was_enabled_);
+}
 
 UpdateResult UpdateStep(common::PolicyModel& model, torch::optim::Optimizer& optimizer,
                         GradientBuckets& gradients, Collective* collective, const Batch& batch,

@@ -35,6 +35,20 @@ UpdateResult GuardedUpdate(common::PolicyModel& model, torch::optim::Optimizer& 
                            GradientBuckets& gradients, Collective* collective,
                            const std::function<LossTerms()>& loss, double max_grad_norm);
 
+// LibTorch's CUDA autocast to bfloat16 for the guard's lifetime (the C++ form of
+// torch.autocast("cuda", torch.bfloat16)): what learner.precision = bf16 runs the forward
+// pass and the loss under.
+class CudaBf16Autocast {
+ public:
+  CudaBf16Autocast();
+  ~CudaBf16Autocast();
+  CudaBf16Autocast(const CudaBf16Autocast&) = delete;
+  CudaBf16Autocast& operator=(const CudaBf16Autocast&) = delete;
+
+ private:
+  const bool was_enabled_;
+};
+
 // GuardedUpdate of the loss of options.objective on `batch`.
 UpdateResult UpdateStep(common::PolicyModel& model, torch::optim::Optimizer& optimizer,
                         GradientBuckets& gradients, Collective* collective, const Batch& batch,

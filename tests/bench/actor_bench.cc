@@ -24,6 +24,7 @@
 #include "common/compute_threads.h"
 #include "common/config.h"
 #include "common/deadline.h"
+#include "common/malloc_tuning.h"
 #include "common/metrics.h"
 #include "common/policy_model.h"
 #include "common/trajectory_codec.h"
@@ -148,6 +149,7 @@ int BenchMain(int argc, const char* const* argv) {
     if (sched_setaffinity(0, sizeof(one), &one) != 0) std::perror("actor_bench: sched_setaffinity");
   }
   rlrec::common::SetComputeThreads(1);
+  rlrec::common::KeepFreedMemory();
   uint64_t wrong = 0;
   std::string out = "[";
   if (!json) {

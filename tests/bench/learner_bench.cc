@@ -1,26 +1,40 @@
-// The learner's update step on synthetic batches (no actors, no sockets): the time of one
-// Trainer::Update (forward, backward, gradient clipping, Adam on the dense parameters and,
-// with sparse tables, row-wise Adagrad on the touched rows) for the same batch and dense model
-// at item tables of 10K and 10M rows. Sparse tables make an update cost what the batch
-// touches: the two times should be close. Every update is checked: applied, finite, and the
-// table rows it touched moved while the untouched ones did not.
+// The learner's update step on synthetic batches (no actors, no sockets).
 //
-//   build/bench/learner_bench [--seconds S] [--json]
+// Item tables: the time of one Trainer::Update (forward, backward, gradient clipping, Adam on
+// the dense parameters and, with sparse tables, row-wise Adagrad on the touched rows) for the
+// same batch and dense model at item tables of 10K and 10M rows. Sparse tables make an update
+// cost what the batch touches: the two times should be close. Every update is checked:
+// applied, finite, and the table rows it touched moved while the untouched ones did not.
+//
+// Against a bare loop: Trainer::Update beside a bare LibTorch loop of the same model, loss and
+// optimizer on the same pre-staged batches (forward, loss, backward, step, nothing else), for
+// the configured model (configs/local.ini's by default, and then its transformer too):
+// samples/s, update ms and achieved TFLOP/s, counted from the model's multiply-adds
+// (ForwardFlops; backward counted as twice the forward).
+//
+//   build/bench/learner_bench [--seconds S] [--json] [--no-tables] [--config FILE]
+//                             [--section.key=value ...]
 #include <torch/torch.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "common/compute_threads.h"
 #include "common/config.h"
+#include "common/malloc_tuning.h"
 #include "common/memory_plan.h"
 #include "common/metrics.h"
+#include "common/policy_model.h"
+#include "common/torch_views.h"
+#include "learner/loss.h"
 #include "learner/mpi_world.h"
+#include "learner/policy_optimizer.h"
 #include "learner/trainer.h"
-#include "tests/bench/bench_flags.h"
+#include "learner/update_step.h"
 #include "tests/model_inputs.h"
 
 namespace rlrec::bench {
@@ -88,19 +102,192 @@ Figures Run(int rows, double seconds, const learner::MpiWorld& world) {
   return f;
 }
 
+// Multiply-adds of the policy's forward pass for one state of C candidates and H history
+// entries, as PolicyModelImpl computes it (matrix products only).
+double ForwardMacs(const common::PolicyModelOptions& o, int64_t C, int64_t H) {
+  const double D = o.hidden, F = o.feature_dim, E = o.embedding_dim > 0 ? o.embedding_dim : D;
+  double macs = H * 2 * D;              // response projection of the history
+  if (E != D) macs += (H + C) * E * D;  // item-id rows projected to the width
+  if (o.user_encoder == common::UserEncoder::kGru) macs += H * 2 * 3 * D * D;
+  if (o.user_encoder == common::UserEncoder::kTransformer) {
+    const double L = o.layers, W = o.ffn > 0 ? o.ffn : 4 * D;
+    macs += H * D * 2 * L * D;                            // keys and values of every layer
+    macs += L * (D * D + 2 * H * D + D * D + 2 * D * W);  // query, attention, output, FFN
+  }
+  macs += (F + D) * D + D * D;          // user MLP
+  macs += C * (F * D + D * D + F + D);  // item MLP, feature bias, scores
+  macs += D * D + D;                    // value head
+  return macs;
+}
+
+struct Comparison {
+  std::string name;
+  double samples = 0;  // per update (T * N)
+  double flops = 0;    // per update
+  double rlrec_ms = 0, bare_ms = 0;
+  uint64_t wrong = 0;
+};
+
+// The median of `ms` after sorting.
+double Median(std::vector<double> ms) {
+  std::sort(ms.begin(), ms.end());
+  return ms[ms.size() / 2];
+}
+
+// Times `update` for `seconds` (after 3 warm-up calls) and returns the median ms.
+double TimeUpdates(const std::function<void(int)>& update, double seconds) {
+  std::vector<double> ms;
+  const auto start = Clock::now();
+  for (int u = 0; u < 5 || std::chrono::duration<double>(Clock::now() - start).count() < seconds;
+       ++u) {
+    const auto t0 = Clock::now();
+    update(u);
+    if (u >= 3) ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+  }
+  return Median(ms);
+}
+
+// Trainer::Update against the bare loop on the same batches of `config`'s sizes.
+Comparison Compare(const common::RunConfig& config, const std::string& name, double seconds,
+                   const learner::MpiWorld& world) {
+  const auto& s = config.sim;
+  const int64_t T = config.actor.unroll,
+                N = int64_t(config.learner.batch_trajectories) * s.users_per_actor;
+  const common::PolicyModelOptions options = common::ModelOptions(config);
+  const torch::Device device = config.learner.device == common::Device::kCuda
+                                   ? torch::Device(torch::kCUDA)
+                                   : torch::Device(torch::kCPU);
+  std::vector<learner::Batch> batches;
+  for (int i = 0; i < 4; ++i) {
+    learner::Batch b = testing::RandomBatch(T, N, s.candidates, options.feature_dim, s.slate_size,
+                                            s.history_length, std::max(1, options.item_buckets),
+                                            std::max(1, s.topics), 200 + i);
+    for (auto* states : {&b.steps, &b.bootstrap}) {
+      for (torch::Tensor* t : common::TensorsOf(*states)) *t = t->to(device);
+    }
+    for (auto* t : {&b.slates, &b.behaviour_log_probs, &b.rewards, &b.dones}) *t = t->to(device);
+    batches.push_back(std::move(b));
+  }
+  Comparison c;
+  c.name = name;
+  c.samples = double(T * N);
+  c.flops = 3 * 2 * ForwardMacs(options, s.candidates, s.history_length) * double((T + 1) * N);
+  const auto sync = [&] {
+    if (device.is_cuda()) torch::cuda::synchronize();
+  };
+  {
+    torch::manual_seed(1);
+    learner::Trainer trainer(config, world);
+    c.rlrec_ms = TimeUpdates(
+        [&](int u) {
+          auto result = trainer.Update(batches[u % batches.size()]);
+          if (!result.applied) ++c.wrong;
+          sync();
+        },
+        seconds);
+  }
+  {
+    // The bare loop: the same model, loss and optimizer, nothing else.
+    torch::manual_seed(1);
+    common::PolicyModel model(options);
+    model->to(device);
+    learner::PolicyOptimizer optimizer(model->DenseParameters(), model->SparseTables(),
+                                       config.learner.learning_rate,
+                                       config.learner.table_learning_rate);
+    const learner::LossOptions loss(config);
+    c.bare_ms = TimeUpdates(
+        [&](int u) {
+          optimizer.zero_grad();
+          torch::Tensor total;
+          if (loss.autocast_bf16) {
+            learner::CudaBf16Autocast autocast;
+            total = learner::ObjectiveLoss(model, batches[u % batches.size()], loss).total;
+          } else {
+            total = learner::ObjectiveLoss(model, batches[u % batches.size()], loss).total;
+          }
+          total.backward();
+          optimizer.step();
+          sync();
+        },
+        seconds);
+    for (const auto& p : model->parameters()) {
+      if (!torch::isfinite(p).all().item<bool>()) ++c.wrong;
+    }
+  }
+  return c;
+}
+
 }  // namespace
 }  // namespace rlrec::bench
 
-int main(int argc, char** argv) {
-  double seconds = 10;
-  bool json = false;
-  if (!rlrec::bench::ParseBenchFlags(argc, argv, "learner_bench [--seconds S] [--json]", &seconds,
-                                     &json)) {
-    return 2;
-  }
-  rlrec::common::SetComputeThreads(1);
+namespace {
+
+int BenchMain(int argc, const char* const* argv) {
+  namespace po = boost::program_options;
+  po::options_description extra("learner_bench");
+  extra.add_options()("seconds", po::value<double>()->default_value(10), "timed seconds per case")(
+      "json", po::bool_switch(), "print JSON")("no-tables", po::bool_switch(),
+                                               "skip the item-table cases");
+  auto parsed =
+      rlrec::common::ParseArgs(argc, argv, "learner_bench",
+                               "learner_bench [--seconds S] [--json] [--no-tables] [--config FILE] "
+                               "[--section.key=value ...]",
+                               extra);
+  if (!parsed) return 0;
+  const double seconds = parsed->vm["seconds"].as<double>();
+  const bool json = parsed->vm["json"].as<bool>();
+  const bool tables = !parsed->vm["no-tables"].as<bool>();
+  rlrec::common::SetComputeThreads(parsed->config.learner.threads);
+  rlrec::common::KeepFreedMemory();
   rlrec::learner::MpiWorld world;
   uint64_t wrong = 0;
+
+  // Against the bare loop: the configured model; with no --config, also its transformer.
+  std::vector<rlrec::bench::Comparison> comparisons;
+  {
+    rlrec::common::RunConfig config = parsed->config;
+    comparisons.push_back(rlrec::bench::Compare(
+        config, rlrec::common::ChoiceName(config.model.user_encoder), seconds, world));
+    if (parsed->config_path.empty() &&
+        config.model.user_encoder != rlrec::common::UserEncoder::kTransformer) {
+      config.model.user_encoder = rlrec::common::UserEncoder::kTransformer;
+      comparisons.push_back(rlrec::bench::Compare(config, "transformer", seconds, world));
+    }
+  }
+  for (const auto& c : comparisons) wrong += c.wrong;
+  std::string compare_json = "[";
+  for (const auto& c : comparisons) {
+    rlrec::common::JsonObject o;
+    o.Add("model", c.name)
+        .Add("samples_per_update", c.samples)
+        .Add("update_ms", c.rlrec_ms)
+        .Add("samples_per_s", c.samples / (c.rlrec_ms / 1e3))
+        .Add("tflops", c.flops / (c.rlrec_ms / 1e3) / 1e12)
+        .Add("bare_update_ms", c.bare_ms)
+        .Add("bare_samples_per_s", c.samples / (c.bare_ms / 1e3))
+        .Add("bare_tflops", c.flops / (c.bare_ms / 1e3) / 1e12)
+        .Add("speed_vs_bare", c.bare_ms / c.rlrec_ms)
+        .Add("wrong", c.wrong);
+    compare_json += (compare_json.size() > 1 ? "," : "") + o.str();
+  }
+  compare_json += "]";
+  if (!json) {
+    std::printf("%-12s %8s | %10s %12s %8s | %10s %12s %8s | %8s\n", "model", "samples",
+                "update ms", "samples/s", "TFLOP/s", "bare ms", "samples/s", "TFLOP/s", "vs bare");
+    for (const auto& c : comparisons) {
+      std::printf("%-12s %8.0f | %10.2f %12.0f %8.4f | %10.2f %12.0f %8.4f | %8.3f\n",
+                  c.name.c_str(), c.samples, c.rlrec_ms, c.samples / (c.rlrec_ms / 1e3),
+                  c.flops / (c.rlrec_ms / 1e3) / 1e12, c.bare_ms, c.samples / (c.bare_ms / 1e3),
+                  c.flops / (c.bare_ms / 1e3) / 1e12, c.bare_ms / c.rlrec_ms);
+    }
+  }
+  if (!tables) {
+    if (json)
+      std::printf("{\"compare\":%s,\"wrong\":%llu}\n", compare_json.c_str(),
+                  static_cast<unsigned long long>(wrong));
+    return wrong == 0 ? 0 : 1;
+  }
+
   std::vector<std::pair<int, rlrec::bench::Figures>> results;
   for (int rows : {10'000, 10'000'000}) {
     results.emplace_back(rows, rlrec::bench::Run(rows, seconds, world));
@@ -108,7 +295,7 @@ int main(int argc, char** argv) {
   }
   const double ratio = results[1].second.median_ms / results[0].second.median_ms;
   if (json) {
-    std::string out = "{\"cases\":[";
+    std::string out = "{\"compare\":" + compare_json + ",\"cases\":[";
     for (size_t i = 0; i < results.size(); ++i) {
       rlrec::common::JsonObject o;
       o.Add("table_rows", static_cast<int64_t>(results[i].first))
@@ -131,4 +318,10 @@ int main(int argc, char** argv) {
     std::printf("update time at 10M rows / at 10K rows: %.3f\n", ratio);
   }
   return wrong == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return rlrec::common::RunMain("learner_bench", BenchMain, argc, argv);
 }

@@ -48,6 +48,17 @@ TEST(LearnerActorTest, TrajectoriesArriveUpdatesHappenWeightsFlowAndAllExitClean
                           "policy_lag_min", "policy_lag_mean", "policy_lag_max"}) {
     EXPECT_TRUE(JsonNumber(last, key).has_value()) << key << " missing in " << last;
   }
+  // Where the learner's time went: shares of each window, and 40 updates took some of it.
+  double busy = 0;
+  for (const auto& row : rows) {
+    for (const char* key : {"learner_wait_share", "device_busy_share"}) {
+      const double share = JsonNumber(row, key).value_or(-1);
+      EXPECT_GE(share, 0) << key << " in " << row;
+      EXPECT_LE(share, 1) << key << " in " << row;
+    }
+    busy += JsonNumber(row, "device_busy_share").value_or(0);
+  }
+  EXPECT_GT(busy, 0);
 
   for (int id : {0, 1}) {
     std::string log = run + "/actor-" + std::to_string(id) + ".log";
@@ -60,6 +71,10 @@ TEST(LearnerActorTest, TrajectoriesArriveUpdatesHappenWeightsFlowAndAllExitClean
               JsonNumber(exit_line, "first_version").value_or(0) + 2)
         << exit_line;
     EXPECT_GT(JsonNumber(exit_line, "unrolls_sent").value_or(0), 0) << exit_line;
+    // Where the actor's time went: every phase ran.
+    for (const char* phase : {"simulate_s", "infer_s", "sample_s", "encode_s"}) {
+      EXPECT_GT(JsonNumber(exit_line, phase).value_or(0), 0) << phase << " in " << exit_line;
+    }
   }
   std::string learner_exit = ExitLine(run + "/learner.log", "learner_exit");
   EXPECT_NE(learner_exit.find("\"reason\":\"max_updates\""), std::string::npos) << learner_exit;
@@ -123,7 +138,7 @@ TEST(LearnerActorTest, ActorsOfAHostShareOneSnapshotAndTheOtherTakesOverWhenItsR
   const std::vector<std::string> model = {"--sim.corpus_size=20000",
                                           "--actor.shm_dir=" + shm.path()};
   auto learner =
-      StartLearner(run, {"--run.max_updates=60", "--learner.table_optimizer=row_adagrad",
+      StartLearner(run, {"--run.max_updates=300", "--learner.table_optimizer=row_adagrad",
                          "--sim.corpus_size=20000", "--transport.full_snapshot_every=10"});
   std::string control = WaitForControlEndpoint(run);
   ASSERT_FALSE(control.empty()) << ReadFile(run + "/learner.log");

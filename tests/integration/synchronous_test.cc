@@ -46,7 +46,8 @@ std::string TrainSynchronously(const std::string& run, int seed, int updates = k
 // (and, with `process_local`, the one that counts what this learner process received).
 std::vector<std::string> MetricsWithoutTimes(const std::string& run, double after = -1,
                                              bool process_local = false) {
-  static const std::regex timed(R"re("(time_s|env_steps_per_s|updates_per_s)":[^,}]*,?)re");
+  static const std::regex timed(
+      R"re("(time_s|env_steps_per_s|updates_per_s|learner_wait_share|device_busy_share)":[^,}]*,?)re");
   static const std::regex received(R"re("trajectories_received":[^,}]*,?)re");
   std::vector<std::string> rows;
   for (const auto& row : ReadLines(run + "/metrics.jsonl")) {

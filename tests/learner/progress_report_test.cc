@@ -32,6 +32,8 @@ ReportWindow TwoUpdates(Clock::time_point start) {
   w.lag_max = 3;
   w.lag_sum = 8;
   w.lag_count = 4;
+  w.wait_s = 0.5;  // of a 2 s window: 25%
+  w.compute_s = 1.2;
   return w;
 }
 
@@ -74,6 +76,8 @@ TEST(ProgressReportTest, MetricsRowAveragesTheWindowAndCarriesTheTotals) {
   EXPECT_EQ(JsonNumber(row, "snapshot_version"), 6);
   EXPECT_EQ(JsonNumber(row, "actors_seen"), 3);
   EXPECT_EQ(JsonNumber(row, "learner_ranks"), 2);
+  EXPECT_DOUBLE_EQ(JsonNumber(row, "learner_wait_share").value(), 0.25);
+  EXPECT_DOUBLE_EQ(JsonNumber(row, "device_busy_share").value(), 0.6);
   EXPECT_EQ(JsonNumber(row, "final"), 0);
 }
 
@@ -99,7 +103,7 @@ TEST(ProgressReportTest, ProgressLineSaysTheWindowInOneLine) {
       ProgressLine(TwoUpdates(start), Totals(), start + std::chrono::seconds(2));
   EXPECT_EQ(line,
             "[learner]   12.5s  updates 12  env_steps 3.0k (1.0k/s)  mean_return 150.00  "
-            "lag 1/2.00/3  traj 40  decode_errors 1  actors 3\n");
+            "lag 1/2.00/3  traj 40  decode_errors 1  actors 3  wait 25%  busy 60%\n");
   ReportWindow empty;
   empty.start = start;
   EXPECT_NE(ProgressLine(empty, Totals(), start).find("mean_return -  lag -"), std::string::npos);
