@@ -7,6 +7,9 @@
 namespace rlrec::common {
 
 void KeepFreedMemory() {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  return;  // the sanitizers' allocators ignore mallopt
+#endif
   // glibc refuses a mapping threshold above 32 MiB on 64-bit hosts (its maximum).
   constexpr int kMmapThreshold = 32 << 20;
   constexpr int kTrimThreshold = 512 << 20;

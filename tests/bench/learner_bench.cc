@@ -21,6 +21,8 @@
 #include <cstdio>
 #include <functional>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "common/compute_threads.h"
@@ -134,17 +136,26 @@ double Median(std::vector<double> ms) {
   return ms[ms.size() / 2];
 }
 
-// Times `update` for `seconds` (after 3 warm-up calls) and returns the median ms.
-double TimeUpdates(const std::function<void(int)>& update, double seconds) {
-  std::vector<double> ms;
+// Times `a` and `b` alternately, one call each per round, for `seconds` (after 3 warm-up
+// rounds): drifts in the machine's speed touch both alike. Returns their median ms.
+std::pair<double, double> TimeAlternately(const std::function<void(int)>& a,
+                                          const std::function<void(int)>& b, double seconds) {
+  std::vector<double> a_ms, b_ms;
   const auto start = Clock::now();
+  const auto time = [](const std::function<void(int)>& f, int u) {
+    const auto t0 = Clock::now();
+    f(u);
+    return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  };
   for (int u = 0; u < 5 || std::chrono::duration<double>(Clock::now() - start).count() < seconds;
        ++u) {
-    const auto t0 = Clock::now();
-    update(u);
-    if (u >= 3) ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    const double ta = time(a, u), tb = time(b, u);
+    if (u >= 3) {
+      a_ms.push_back(ta);
+      b_ms.push_back(tb);
+    }
   }
-  return Median(ms);
+  return {Median(a_ms), Median(b_ms)};
 }
 
 // Trainer::Update against the bare loop on the same batches of `config`'s sizes.
@@ -175,44 +186,38 @@ Comparison Compare(const common::RunConfig& config, const std::string& name, dou
   const auto sync = [&] {
     if (device.is_cuda()) torch::cuda::synchronize();
   };
-  {
-    torch::manual_seed(1);
-    learner::Trainer trainer(config, world);
-    c.rlrec_ms = TimeUpdates(
-        [&](int u) {
-          auto result = trainer.Update(batches[u % batches.size()]);
-          if (!result.applied) ++c.wrong;
-          sync();
-        },
-        seconds);
-  }
-  {
-    // The bare loop: the same model, loss and optimizer, nothing else.
-    torch::manual_seed(1);
-    common::PolicyModel model(options);
-    model->to(device);
-    learner::PolicyOptimizer optimizer(model->DenseParameters(), model->SparseTables(),
-                                       config.learner.learning_rate,
-                                       config.learner.table_learning_rate);
-    const learner::LossOptions loss(config);
-    c.bare_ms = TimeUpdates(
-        [&](int u) {
-          optimizer.zero_grad();
-          torch::Tensor total;
-          if (loss.autocast_bf16) {
-            learner::CudaBf16Autocast autocast;
-            total = learner::ObjectiveLoss(model, batches[u % batches.size()], loss).total;
-          } else {
-            total = learner::ObjectiveLoss(model, batches[u % batches.size()], loss).total;
-          }
-          total.backward();
-          optimizer.step();
-          sync();
-        },
-        seconds);
-    for (const auto& p : model->parameters()) {
-      if (!torch::isfinite(p).all().item<bool>()) ++c.wrong;
-    }
+  torch::manual_seed(1);
+  learner::Trainer trainer(config, world);
+  // The bare loop: the same model (same initial weights), loss and optimizer, nothing else.
+  torch::manual_seed(1);
+  common::PolicyModel model(options);
+  model->to(device);
+  learner::PolicyOptimizer optimizer(model->DenseParameters(), model->SparseTables(),
+                                     config.learner.learning_rate,
+                                     config.learner.table_learning_rate);
+  const learner::LossOptions loss(config);
+  std::tie(c.rlrec_ms, c.bare_ms) = TimeAlternately(
+      [&](int u) {
+        auto result = trainer.Update(batches[u % batches.size()]);
+        if (!result.applied) ++c.wrong;
+        sync();
+      },
+      [&](int u) {
+        optimizer.zero_grad();
+        torch::Tensor total;
+        if (loss.autocast_bf16) {
+          learner::CudaBf16Autocast autocast;
+          total = learner::ObjectiveLoss(model, batches[u % batches.size()], loss).total;
+        } else {
+          total = learner::ObjectiveLoss(model, batches[u % batches.size()], loss).total;
+        }
+        total.backward();
+        optimizer.step();
+        sync();
+      },
+      seconds);
+  for (const auto& p : model->parameters()) {
+    if (!torch::isfinite(p).all().item<bool>()) ++c.wrong;
   }
   return c;
 }
