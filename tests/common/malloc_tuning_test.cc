@@ -38,8 +38,11 @@ TEST(MallocTuningTest, MemoryFreedByOneRoundIsReusedByTheNextWithoutPageFaults) 
   const long first = FaultsOfOneRound();
   long later = 0;
   for (int round = 0; round < 4; ++round) later += FaultsOfOneRound();
-  // The first round faults its 64 MiB in (16,384 pages); later rounds reuse them.
-  EXPECT_GT(first, 8000);
+  // The first round faults its 64 MiB in (16,384 pages of 4 KiB); later rounds reuse them.
+  if (first < 1000) {
+    GTEST_SKIP() << "64 MiB faulted in with " << first
+                 << " faults: huge pages (transparent_hugepage=always) hide the reuse here";
+  }
   EXPECT_LT(later, first / 10) << "first round " << first << " faults, next four " << later;
 #endif
 }
