@@ -138,7 +138,7 @@ TEST(LearnerActorTest, ActorsOfAHostShareOneSnapshotAndTheOtherTakesOverWhenItsR
   const std::vector<std::string> model = {"--sim.corpus_size=20000",
                                           "--actor.shm_dir=" + shm.path()};
   auto learner =
-      StartLearner(run, {"--run.max_updates=300", "--learner.table_optimizer=row_adagrad",
+      StartLearner(run, {"--run.max_updates=200", "--learner.table_optimizer=row_adagrad",
                          "--sim.corpus_size=20000", "--transport.full_snapshot_every=10"});
   std::string control = WaitForControlEndpoint(run);
   ASSERT_FALSE(control.empty()) << ReadFile(run + "/learner.log");
