@@ -198,6 +198,30 @@ void CheckpointAfterUpdate(const common::RunConfig& config, uint64_t updates,
   }
 }
 
+// Every rank after an update: counts it, adds its loss terms (or why it was skipped) to the
+// report and moves to the next snapshot version when one is due; the lead (the one with a
+// `server`) also publishes that version, and reports and checkpoints when they are due.
+void AfterUpdate(const common::RunConfig& config, const std::string& run_id,
+                 const UpdateResult& update, Trainer& trainer, LeadServer* server,
+                 const std::function<RunTotals()>& totals,
+                 const std::function<void(const std::string&)>& save, ProgressReporter& reporter,
+                 CheckpointSchedule& checkpoints, TrainingCounters* counters) {
+  ++counters->updates;
+  if (update.applied) {
+    reporter.AddUpdate(update.terms);
+  } else {
+    reporter.AddSkipped(counters->updates, update.skip_reason);
+  }
+  // Synchronous actors wait for the next snapshot: publish after every update.
+  if (config.learner.synchronous || counters->updates % config.learner.publish_every == 0) {
+    ++counters->snapshot_version;
+    if (server) PublishVersion(config, run_id, counters->snapshot_version, trainer, *server);
+  }
+  if (!server) return;
+  if (reporter.DueAfterUpdate(counters->updates)) reporter.Report(totals(), false);
+  CheckpointAfterUpdate(config, counters->updates, save, checkpoints);
+}
+
 }  // namespace
 
 void CheckLearnerSettings(const common::RunConfig& config, int ranks) {
@@ -320,20 +344,8 @@ LearnerSummary RunLearner(const common::RunConfig& config, const common::RunDir&
       finish();
       throw;  // MpiWorld ends the job: the lost ranks cannot finalise
     }
-    ++counters.updates;
-    if (update.applied) {
-      reporter.AddUpdate(update.terms);
-    } else {
-      reporter.AddSkipped(counters.updates, update.skip_reason);
-    }
-    // Synchronous actors wait for the next snapshot: publish after every update.
-    if (config.learner.synchronous || counters.updates % config.learner.publish_every == 0) {
-      ++counters.snapshot_version;
-      if (server)
-        PublishVersion(config, run_dir.run_id(), counters.snapshot_version, trainer, *server);
-    }
-    if (lead && reporter.DueAfterUpdate(counters.updates)) reporter.Report(totals(), false);
-    if (lead) CheckpointAfterUpdate(config, counters.updates, save, checkpoints);
+    AfterUpdate(config, run_dir.run_id(), update, trainer, server.get(), totals, save, reporter,
+                checkpoints, &counters);
   }
 
   finish();
