@@ -26,8 +26,14 @@ struct Batch {
 };
 
 // Stacks `trajectories` into one batch on `device`. Reads the trajectories' bytes in place
-// (they are not modified); the batch owns its own copies.
-Batch MakeBatch(const std::vector<common::Trajectory>& trajectories, torch::Device device);
+// (they are not modified); the batch owns its own copies. `pinned` (CUDA devices only): each
+// tensor is stacked into page-locked host memory and copied to the device without waiting,
+// on the calling thread's current stream; the caller orders its use after that stream.
+Batch MakeBatch(const std::vector<common::Trajectory>& trajectories, torch::Device device,
+                bool pinned = false);
+
+// Every tensor of `batch`.
+std::vector<torch::Tensor*> TensorsOf(Batch& batch);
 
 // The model input of every state of `batch`: the T * N steps (step-major, row t * N + n) then
 // the N bootstrap states.

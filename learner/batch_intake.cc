@@ -5,13 +5,9 @@
 #include "common/logging.h"
 
 namespace rlrec::learner {
-namespace {
-
-uint64_t Lag(uint64_t version, const common::Trajectory& t) {
-  return version - std::min(t.policy_version, version);
+uint64_t PolicyLag(uint64_t version, uint64_t policy_version) {
+  return version - std::min(policy_version, version);
 }
-
-}  // namespace
 
 BatchIntake::BatchIntake(const common::RunConfig& config)
     : synchronous_(config.learner.synchronous),
@@ -20,7 +16,7 @@ BatchIntake::BatchIntake(const common::RunConfig& config)
       max_policy_lag_(static_cast<uint64_t>(config.learner.max_policy_lag)) {}
 
 bool BatchIntake::Offer(common::Trajectory trajectory, uint64_t version, RankReport* report) {
-  const uint64_t lag = Lag(version, trajectory);
+  const uint64_t lag = PolicyLag(version, trajectory.policy_version);
   if (max_policy_lag_ > 0 && lag > max_policy_lag_) {
     ++report->dropped_stale;
     return false;
@@ -51,7 +47,7 @@ bool BatchIntake::Offer(common::Trajectory trajectory, uint64_t version, RankRep
 }
 
 std::vector<common::Trajectory> BatchIntake::Take(uint64_t version, RankReport* report) {
-  for (const auto& t : batch_) report->AddLag(double(Lag(version, t)));
+  for (const auto& t : batch_) report->AddLag(double(PolicyLag(version, t.policy_version)));
   std::vector<common::Trajectory> out;
   out.swap(batch_);
   return out;

@@ -12,6 +12,10 @@
 
 namespace rlrec::learner {
 
+// How many snapshots `policy_version` is behind `version` (0 when it is not behind: a
+// resumed learner can be behind its actors).
+uint64_t PolicyLag(uint64_t version, uint64_t policy_version);
+
 // What a learner rank accepts into its next batch.
 //  - Asynchronous runs: every trajectory at most learner.max_policy_lag snapshots older than
 //    the learner's current one (0: any age), in arrival order, learner.batch_trajectories per

@@ -43,6 +43,12 @@ void GradientBuckets::Poison() {
   ClearTables();
 }
 
+void GradientBuckets::Taint(const torch::Tensor& scalar) {
+  torch::NoGradGuard no_grad;
+  if (buckets_.empty()) return;
+  buckets_.front().narrow(0, 0, 1).add_(scalar.detach().to(buckets_.front().options()) * 0);
+}
+
 void GradientBuckets::ClearTables() {
   for (auto& table : tables_) table.mutable_grad() = torch::Tensor();
 }

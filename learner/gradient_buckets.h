@@ -31,6 +31,10 @@ class GradientBuckets {
   // Sets every gradient to NaN: a rank whose update failed poisons the all-reduced sum, so
   // that every rank skips that update alike (its sparse tables contribute no rows).
   void Poison();
+  // Adds 0 x `scalar` (this rank's loss) to one gradient element, on the device: a non-finite
+  // loss makes the gradients non-finite on every rank after AllReduce, without waiting for
+  // the device to learn whether it is.
+  void Taint(const torch::Tensor& scalar);
   // Sums every bucket across the ranks of `collective`, in place, after a check-in (so that a
   // lost rank is named, Collective::CheckIn), then all-gathers the sparse tables' rows. A
   // gradient that is no longer a view (something replaced it) is copied in and the view

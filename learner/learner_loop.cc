@@ -12,6 +12,7 @@
 #include "learner/batch_intake.h"
 #include "learner/checkpoint_schedule.h"
 #include "learner/endpoints.h"
+#include "learner/intake_thread.h"
 #include "learner/lead_server.h"
 #include "learner/progress_report.h"
 #include "learner/rank_report.h"
@@ -70,7 +71,7 @@ std::unique_ptr<LeadServer> StartLeadServer(const common::ZmqContext& context,
 // The run as of now, for a report. A world of one knows its receiver's counts; more ranks
 // report the totals they last agreed on.
 RunTotals Totals(const ProgressReporter& reporter, const TrainingCounters& counters,
-                 const TrajectoryReceiver& receiver, const RankReport& agreed,
+                 const IntakeThread& receiver, const RankReport& agreed,
                  const CheckpointSchedule& checkpoints, const LeadServer* server, int ranks) {
   RunTotals t;
   t.time_s = reporter.seconds();
@@ -199,22 +200,24 @@ void CheckpointAfterUpdate(const common::RunConfig& config, uint64_t updates,
 }
 
 // Every rank after an update: counts it, adds its loss terms (or why it was skipped) to the
-// report and moves to the next snapshot version when one is due; the lead (the one with a
-// `server`) also publishes that version, and reports and checkpoints when they are due.
+// report and moves to the next snapshot version when one is due, telling `intake`; the lead
+// (the one with a `server`) also publishes that version, and reports and checkpoints when
+// they are due.
 void AfterUpdate(const common::RunConfig& config, const std::string& run_id,
-                 const UpdateResult& update, Trainer& trainer, LeadServer* server,
-                 const std::function<RunTotals()>& totals,
+                 const UpdateResult& update, Trainer& trainer, IntakeThread& intake,
+                 LeadServer* server, const std::function<RunTotals()>& totals,
                  const std::function<void(const std::string&)>& save, ProgressReporter& reporter,
                  CheckpointSchedule& checkpoints, TrainingCounters* counters) {
   ++counters->updates;
-  if (update.applied) {
-    reporter.AddUpdate(update.terms);
+  if (update.failure.empty()) {
+    reporter.AddUpdate(update.terms, update.applied);  // on the device; read at reports
   } else {
-    reporter.AddSkipped(counters->updates, update.skip_reason);
+    reporter.AddSkipped(counters->updates, update.SkipReason());
   }
   // Synchronous actors wait for the next snapshot: publish after every update.
   if (config.learner.synchronous || counters->updates % config.learner.publish_every == 0) {
     ++counters->snapshot_version;
+    intake.SetVersion(counters->snapshot_version);
     if (server) PublishVersion(config, run_id, counters->snapshot_version, trainer, *server);
   }
   if (!server) return;
@@ -255,11 +258,11 @@ LearnerSummary RunLearner(const common::RunConfig& config, const common::RunDir&
       GuardLearnerSockets(context, config.transport, run_dir, world, timeout_s);
   const LearnerPorts ports = ChoosePorts(config.transport, world.rank(),
                                          resume ? PortsFile::Read(run_dir.ports()) : PortsFile());
-  TrajectoryReceiver receiver(context, BindEndpoint(config.transport.host, ports.trajectory),
-                              config.transport.receive_hwm, common::TrajectoryContractOf(config),
-                              guard.security);
+  auto receiver = std::make_unique<TrajectoryReceiver>(
+      context, BindEndpoint(config.transport.host, ports.trajectory), config.transport.receive_hwm,
+      common::TrajectoryContractOf(config), guard.security);
   const std::vector<std::string> trajectory_endpoints =
-      world.AllGather(Advertise(receiver.endpoint(), config.transport), timeout_s);
+      world.AllGather(Advertise(receiver->endpoint(), config.transport), timeout_s);
   std::unique_ptr<LeadServer> server =
       lead ? StartLeadServer(context, config, run_dir, ports, trajectory_endpoints, trainer,
                              counters, guard.security)
@@ -271,14 +274,15 @@ LearnerSummary RunLearner(const common::RunConfig& config, const common::RunDir&
     if (server) server->Serve(counters);
   };
 
-  BatchIntake intake(config);
+  // Receive, decode, batch and copy to the device on a thread of their own (IntakeThread).
+  IntakeThread intake(std::move(receiver), config, trainer.device(), counters.snapshot_version);
   ProgressReporter reporter(config, lead ? run_dir.metrics() : "", counters);
   CheckpointSchedule checkpoints(config.run, run_dir,
                                  resume ? std::optional<uint64_t>(counters.updates) : std::nullopt);
   RankReport mine;    // this rank, since the last update
   RankReport agreed;  // all ranks, at the last update: totals of received and decode errors
   const auto totals = [&] {
-    return Totals(reporter, counters, receiver, agreed, checkpoints, server.get(), world.size());
+    return Totals(reporter, counters, intake, agreed, checkpoints, server.get(), world.size());
   };
   const auto save = [&](const std::string& path) { trainer.Save(path, counters, config_ini); };
 
@@ -291,12 +295,12 @@ LearnerSummary RunLearner(const common::RunConfig& config, const common::RunDir&
   });
   LearnerSummary summary;
   const auto finish = [&] {
-    FinishRun(totals(), counters, world.rank(), receiver.received(), reporter, checkpoints, save,
+    FinishRun(totals(), counters, world.rank(), intake.received(), reporter, checkpoints, save,
               server.get(), run_dir, &summary);
   };
 
-  // Data path: PULL → decode in place → batch → device → loss → backward → all-reduce → step
-  // → PUB.
+  // Data path: [intake thread: PULL → decode in place → batch → device] → loss → backward →
+  // all-reduce → step → PUB.
   while (true) {
     const auto iteration_start = common::Clock::now();
     mine.stop = StopWanted(stop, config.run, reporter.seconds(), counters);
@@ -306,21 +310,27 @@ LearnerSummary RunLearner(const common::RunConfig& config, const common::RunDir&
       reporter.Report(totals(), false);
     }
 
-    std::vector<common::Trajectory> batch;
+    std::optional<ReadyBatch> ready;
     if (mine.stop == StopReason::kNone) {
-      if (auto trajectory = receiver.Receive(common::After(0.02))) {
-        intake.Offer(std::move(*trajectory), counters.snapshot_version, &mine);
-      }
-      if (!intake.Ready()) {
+      ready = intake.Next(common::After(0.02));
+      if (!ready) {
         reporter.AddTimes(common::SecondsSince(iteration_start), 0);  // no batch yet
         continue;
       }
-      batch = intake.Take(counters.snapshot_version, &mine);
+      mine = CombineReports(mine, ready->report);
+      for (uint64_t v : ready->policy_versions)
+        mine.AddLag(double(PolicyLag(counters.snapshot_version, v)));
+    } else {
+      // What arrived after the last update is not trained on, and does not count: a run's
+      // totals are those of its updates (synchronous runs repeat them exactly).
+      const RankReport unused = intake.StopAndTakeUnused();
+      RLREC_LOG(Info) << "rank " << world.rank() << " stops; " << unused.env_steps
+                      << " env steps received since the last update are not trained on";
     }
 
     // This rank has a batch, or wants to stop: agree with the others on which it is.
-    mine.trajectories = double(receiver.received());
-    mine.decode_errors = double(receiver.decode_errors());
+    mine.trajectories = double(intake.received());
+    mine.decode_errors = double(intake.decode_errors());
     // Ranks check in twice an update: here, and before the gradients' all-reduce. Past the
     // timeout the lead names whoever is missing; its weights are still whole.
     UpdateResult update;
@@ -334,7 +344,7 @@ LearnerSummary RunLearner(const common::RunConfig& config, const common::RunDir&
         break;
       }
       const auto update_start = common::Clock::now();
-      update = trainer.Update(batch);
+      update = ready->error.empty() ? trainer.Update(ready->batch) : trainer.Fail(ready->error);
       reporter.AddTimes(0, common::SecondsSince(update_start));
     } catch (const RanksLost& lost) {  // on the lead only
       RLREC_LOG(Error) << lost.what() << "; " << WhereRanksListen(lost, trajectory_endpoints)
@@ -344,8 +354,8 @@ LearnerSummary RunLearner(const common::RunConfig& config, const common::RunDir&
       finish();
       throw;  // MpiWorld ends the job: the lost ranks cannot finalise
     }
-    AfterUpdate(config, run_dir.run_id(), update, trainer, server.get(), totals, save, reporter,
-                checkpoints, &counters);
+    AfterUpdate(config, run_dir.run_id(), update, trainer, intake, server.get(), totals, save,
+                reporter, checkpoints, &counters);
   }
 
   finish();

@@ -48,15 +48,32 @@ BatchForward ForwardBatch(common::PolicyModel& model, const Batch& batch, double
 }
 
 LossTerms CombineLoss(const torch::Tensor& policy_loss, const torch::Tensor& value_loss,
-                      const BatchForward& forward, const LossOptions& options) {
+                      const BatchForward& forward, const LossOptions& options,
+                      const torch::Tensor& mean_rho) {
   LossTerms terms;
   terms.total =
       policy_loss + options.value_coef * value_loss - options.entropy_coef * forward.entropy;
-  terms.policy_loss = policy_loss.item<double>();
-  terms.value_loss = value_loss.item<double>();
-  terms.entropy = forward.entropy.item<double>();
-  terms.mean_value = forward.values.mean().item<double>();
+  torch::NoGradGuard no_grad;
+  const auto scalar = [](const torch::Tensor& x) { return x.detach().to(torch::kFloat32); };
+  terms.values = torch::stack(
+      {scalar(terms.total), scalar(policy_loss), scalar(value_loss), scalar(forward.entropy),
+       scalar(forward.values.mean()),
+       mean_rho.defined() ? scalar(mean_rho)
+                          : torch::zeros({}, terms.total.options().dtype(torch::kFloat32))});
   return terms;
+}
+
+LossValues LossTerms::Read(const torch::Tensor& values) {
+  const auto host = values.to(torch::kCPU, torch::kFloat64).contiguous();
+  const double* v = host.data_ptr<double>();
+  LossValues out;
+  out.total = v[kTotal];
+  out.policy_loss = v[kPolicy];
+  out.value_loss = v[kValue];
+  out.entropy = v[kEntropy];
+  out.mean_value = v[kMeanValue];
+  out.mean_rho = v[kMeanRho];
+  return out;
 }
 
 LossTerms ObjectiveLoss(common::PolicyModel& model, const Batch& batch,

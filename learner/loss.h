@@ -33,14 +33,29 @@ struct LossOptions {
   bool autocast_bf16;
 };
 
-// The loss of one batch and its terms (scalars; `total` carries the gradient).
-struct LossTerms {
-  torch::Tensor total;
+// The terms of one batch's loss, on the host.
+struct LossValues {
+  double total = 0;
   double policy_loss = 0;
   double value_loss = 0;
   double entropy = 0;
   double mean_value = 0;
   double mean_rho = 0;  // vtrace: mean clipped importance weight; 0 for the other objectives
+};
+
+// The loss of one batch and its terms. `total` (a scalar) carries the gradient; `values` holds
+// the terms for reports, detached and on the loss's device, so that nothing in an update waits
+// for the device to read them: the learner sums them there and reads the sums at report time.
+struct LossTerms {
+  // The positions in `values`, in LossValues' order.
+  enum Index : int64_t { kTotal, kPolicy, kValue, kEntropy, kMeanValue, kMeanRho, kCount };
+
+  torch::Tensor total;
+  torch::Tensor values;  // float32 [kCount]
+
+  // `values` (or a sum of them) on the host: a synchronisation with the device.
+  static LossValues Read(const torch::Tensor& values);
+  LossValues Read() const { return Read(values); }
 };
 
 // The model's outputs over a batch, from one forward pass over every step and the bootstrap
@@ -55,9 +70,10 @@ struct BatchForward {
 BatchForward ForwardBatch(common::PolicyModel& model, const Batch& batch, double temperature);
 
 // The loss from its policy and value terms and the entropy bonus, weighted by `options`,
-// with the scalars filled in.
+// with `values` filled in (mean_rho from `mean_rho` when defined, else 0).
 LossTerms CombineLoss(const torch::Tensor& policy_loss, const torch::Tensor& value_loss,
-                      const BatchForward& forward, const LossOptions& options);
+                      const BatchForward& forward, const LossOptions& options,
+                      const torch::Tensor& mean_rho = {});
 
 // Discounted returns within the unroll, bootstrapped from `bootstrap_values` after the last
 // step and cut where a session ended: G_t = r_t + discount * (1 - done_t) * G_{t+1}.

@@ -12,8 +12,9 @@ namespace rlrec::learner {
 // touch. Row-wise Adagrad keeps one float per row, the running sum of the row's mean squared
 // gradient (from kInitialAccumulator), and moves a row by
 // -table_learning_rate * g / (sqrt(sum) + 1e-10): a step costs what the batch touched, never
-// what the table holds. Without sparse tables it is exactly torch::optim::Adam, and saves and
-// loads the same archive. Not thread-safe.
+// what the table holds. Without sparse tables it steps as torch::optim::Adam does (its own
+// loop, so that a step can be skipped on the device: StepIf) and saves and loads the same
+// archive. Not thread-safe.
 class PolicyOptimizer : public torch::optim::Optimizer {
  public:
   static constexpr double kInitialAccumulator = 0.1;
@@ -26,6 +27,11 @@ class PolicyOptimizer : public torch::optim::Optimizer {
 
   // One step of both optimisers on the gradients as they stand. Returns an undefined tensor.
   torch::Tensor step(LossClosure closure = nullptr) override;
+  // The same where `take` (a bool scalar on the parameters' device) is true; where it is false
+  // nothing moves: no parameter, moment, accumulator or step count. The gradients must be
+  // finite (GuardedUpdate zeroes them when they are not). Queues its work on the device
+  // without waiting for it: the step count lives there, and only save() reads it.
+  void StepIf(const torch::Tensor& take);
   void save(torch::serialize::OutputArchive& archive) const override;
   // Throws c10::Error when the archive lacks a table's state or holds one of another size.
   void load(torch::serialize::InputArchive& archive) override;
@@ -38,7 +44,15 @@ class PolicyOptimizer : public torch::optim::Optimizer {
   std::vector<torch::Tensor> TakeChangedRows();
 
  private:
-  torch::optim::Adam adam_;
+  // Adam's step on the dense parameters, scaled by `on` (float64 scalar, 1 or 0).
+  void AdamStep(const torch::Tensor& on);
+  // steps_ from the step count of the Adam state just loaded.
+  void LoadSteps();
+  // Adam's moments of `p`, made (zero) on its first step.
+  torch::optim::AdamParamState& AdamState(const torch::Tensor& p);
+
+  torch::optim::Adam adam_;  // the dense parameters, their options and state (the archive)
+  torch::Tensor steps_;      // float64 scalar on the dense parameters' device: Adam's steps
   std::vector<torch::Tensor> tables_;
   std::vector<torch::Tensor> accumulators_;  // [rows] per table
   std::vector<torch::Tensor> changed_;       // [rows] bool per table: moved since TakeChangedRows

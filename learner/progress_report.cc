@@ -1,6 +1,7 @@
 #include "learner/progress_report.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 
 #include "common/error.h"
@@ -137,13 +138,12 @@ void ProgressReporter::AddAgreed(const RankReport& agreed) {
   window_.lag_count += static_cast<uint64_t>(agreed.lag_count);
 }
 
-void ProgressReporter::AddUpdate(const LossTerms& terms) {
-  ++window_.loss_count;
-  window_.policy_loss += terms.policy_loss;
-  window_.value_loss += terms.value_loss;
-  window_.entropy += terms.entropy;
-  window_.total_loss += terms.total.item<double>();
-  window_.rho_sum += terms.mean_rho;
+void ProgressReporter::AddUpdate(const LossTerms& terms, const torch::Tensor& applied) {
+  torch::NoGradGuard no_grad;
+  const auto taken = applied.to(terms.values.options()).reshape({1});
+  const auto row = torch::cat(
+      {torch::where(applied, terms.values, torch::zeros_like(terms.values)), taken, 1 - taken});
+  loss_sums_ = loss_sums_.defined() ? loss_sums_ + row : row;
 }
 
 void ProgressReporter::AddTimes(double wait_s, double compute_s) {
@@ -171,7 +171,34 @@ bool ProgressReporter::DueAfterUpdate(uint64_t updates) const {
   return every_updates_ > 0 && updates % every_updates_ == 0;
 }
 
-void ProgressReporter::Report(const RunTotals& totals, bool final) {
+void ProgressReporter::ReadLossSums() {
+  if (!loss_sums_.defined()) return;
+  // The one wait for the device in the learner's loop (with a snapshot's copy).
+  const auto host = loss_sums_.to(torch::kCPU, torch::kFloat64);
+  const LossValues sums = LossTerms::Read(host.narrow(0, 0, LossTerms::kCount));
+  window_.total_loss = sums.total;
+  window_.policy_loss = sums.policy_loss;
+  window_.value_loss = sums.value_loss;
+  window_.entropy = sums.entropy;
+  window_.rho_sum = sums.mean_rho;
+  window_.loss_count = static_cast<int>(std::lround(host[LossTerms::kCount].item<double>()));
+  const auto skipped =
+      static_cast<uint64_t>(std::lround(host[LossTerms::kCount + 1].item<double>()));
+  loss_sums_ = torch::Tensor();
+  if (skipped == 0) return;
+  skipped_updates_ += skipped;
+  if (skip_log_.Allow()) {
+    RLREC_LOG(Warning) << skipped << " update(s) skipped since the last report, weights unchanged: "
+                       << "a non-finite loss or gradient (" << skipped_updates_
+                       << " skipped so far)";
+  }
+}
+
+void ProgressReporter::Report(const RunTotals& run_totals, bool final) {
+  const uint64_t skipped_before = skipped_updates_;
+  ReadLossSums();
+  RunTotals totals = run_totals;
+  totals.skipped_updates += skipped_updates_ - skipped_before;
   const auto now = common::Clock::now();
   if (metrics_) {
     try {

@@ -72,8 +72,10 @@ class ProgressReporter {
   // Adds what the ranks agreed on before an update: sessions that ended and trajectories
   // dropped always, lags only of batches that are trained on (none when stopping).
   void AddAgreed(const RankReport& agreed);
-  // Adds the loss terms of one update.
-  void AddUpdate(const LossTerms& terms);
+  // Adds the loss terms of one update whose loss did not fail, if `applied` (a bool scalar
+  // beside them), or counts it skipped if not: summed where they are (on the device), read at
+  // the next report, which logs the skipped ones.
+  void AddUpdate(const LossTerms& terms, const torch::Tensor& applied);
   // Adds `wait_s` seconds spent without a batch to train and `compute_s` seconds in updates.
   void AddTimes(double wait_s, double compute_s);
   // Counts update `update`, skipped for `reason`, and logs it (rate-limited).
@@ -83,8 +85,9 @@ class ProgressReporter {
   bool DueNow(common::Clock::time_point now) const;
   bool DueAfterUpdate(uint64_t updates) const;
 
-  // Writes the window's row and line as of `totals`, then starts a new window. A row that
-  // cannot be written (a full disk) is logged and lost; training goes on.
+  // Writes the window's row and line as of `totals` (its skipped_updates brought up to date
+  // with the window's), then starts a new window. A row that cannot be written (a full disk)
+  // is logged and lost; training goes on.
   void Report(const RunTotals& totals, bool final);
 
   // Seconds since this reporter (the training loop) started; trajectories dropped so far.
@@ -93,6 +96,9 @@ class ProgressReporter {
   uint64_t skipped_updates() const { return skipped_updates_; }
 
  private:
+  // The window's loss sums, skipped updates counted and logged.
+  void ReadLossSums();
+
   const double every_s_;
   const uint64_t every_updates_;  // 0: by time
   const bool vtrace_;
@@ -100,6 +106,9 @@ class ProgressReporter {
   std::unique_ptr<common::MetricsWriter> metrics_;
   std::FILE* out_;
   ReportWindow window_;
+  // Over the window's updates: LossTerms::values of those applied, then how many were applied
+  // and how many skipped; undefined before the first.
+  torch::Tensor loss_sums_;
   uint64_t dropped_stale_ = 0;
   uint64_t skipped_updates_ = 0;
   uint64_t lost_rows_ = 0;  // rows that could not be written (a full disk)

@@ -59,8 +59,14 @@ UpdateResult Trainer::Update(const Batch& batch) {
 UpdateResult Trainer::Update(const std::vector<common::Trajectory>& trajectories) {
   return GuardedUpdate(
       model_, optimizer_, gradients_, collective_.get(),
-      [&] { return ObjectiveLoss(model_, MakeBatch(trajectories, device_), loss_); },
+      [&] { return PrecisionLoss(model_, MakeBatch(trajectories, device_), loss_); },
       loss_.max_grad_norm);
+}
+
+UpdateResult Trainer::Fail(const std::string& why) {
+  return GuardedUpdate(
+      model_, optimizer_, gradients_, collective_.get(),
+      [&]() -> LossTerms { throw common::Internal("no batch: " + why); }, loss_.max_grad_norm);
 }
 
 std::shared_ptr<common::SnapshotBlob> Trainer::Snapshot(

@@ -42,6 +42,10 @@ class Trainer {
   // made (out of memory, say) skips the update like a failing loss.
   UpdateResult Update(const std::vector<common::Trajectory>& trajectories);
 
+  // This rank's part in an update it has no batch for (its batch could not be made: `why`):
+  // skipped on every rank alike, as a failing loss is.
+  UpdateResult Fail(const std::string& why);
+
   // The current parameters as a full weight snapshot of run `run_id` at `version`; the rows
   // of sparse tables changed so far count as published.
   std::shared_ptr<common::SnapshotBlob> Snapshot(const std::string& run_id, uint64_t version,

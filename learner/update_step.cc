@@ -5,12 +5,14 @@
 #include <cmath>
 #include <exception>
 
+#include "learner/policy_optimizer.h"
+
 namespace rlrec::learner {
 namespace {
 
 // The L2 norm of every parameter's gradient together, as clip_grad_norm_ computes it (NaN or
-// inf if any element is).
-double GradientNorm(const std::vector<torch::Tensor>& parameters) {
+// inf if any element is), a float scalar on their device.
+torch::Tensor GradientNorm(const std::vector<torch::Tensor>& parameters) {
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> norms;
   for (const auto& p : parameters) {
@@ -20,7 +22,16 @@ double GradientNorm(const std::vector<torch::Tensor>& parameters) {
     // each row once.
     norms.push_back(g.is_sparse() ? g._values().norm() : g.norm());
   }
-  return norms.empty() ? 0.0 : torch::stack(norms).norm().item<double>();
+  return norms.empty() ? torch::zeros({}) : torch::stack(norms).norm();
+}
+
+// Every gradient made finite (non-finite elements set to 0) and multiplied by `scale`.
+void ScaleGradients(const std::vector<torch::Tensor>& parameters, const torch::Tensor& scale) {
+  torch::NoGradGuard no_grad;
+  for (const auto& p : parameters) {
+    const auto& g = p.grad();
+    if (g.defined()) (g.is_sparse() ? g._values() : g).nan_to_num_(0, 0, 0).mul_(scale);
+  }
 }
 
 // The first line of an error message, for a log line.
@@ -31,47 +42,56 @@ std::string FirstLine(const char* what) {
 
 }  // namespace
 
+bool UpdateResult::Applied() const {
+  return failure.empty() && applied.defined() && applied.item<bool>();
+}
+
+std::string UpdateResult::SkipReason() const {
+  if (!failure.empty()) return "the update failed: " + failure;
+  if (Applied()) return "";
+  const double total = terms.values.defined() ? terms.Read().total : std::nan("");
+  if (!std::isfinite(total)) return "the loss is " + std::to_string(total);
+  return "the gradient norm is " + std::to_string(gradient_norm.item<double>()) +
+         (ranks > 1 ? " (on this rank or another)" : "");
+}
+
 UpdateResult GuardedUpdate(common::PolicyModel& model, torch::optim::Optimizer& optimizer,
                            GradientBuckets& gradients, Collective* collective,
                            const std::function<LossTerms()>& loss, double max_grad_norm) {
   UpdateResult result;
   gradients.ZeroGrad();
-  const int ranks = collective ? collective->size() : 1;
+  result.ranks = collective ? collective->size() : 1;
   try {
     result.terms = loss();
-    const double total = result.terms.total.item<double>();
-    if (std::isfinite(total)) {
-      // Scaled so that the sum over ranks of the gradients is their average.
-      (ranks > 1 ? result.terms.total / ranks : result.terms.total).backward();
-    } else {
-      result.skip_reason = "the loss is " + std::to_string(total);
-    }
+    // Scaled so that the sum over ranks of the gradients is their average. A non-finite loss
+    // taints the gradients, found with the norm below: no wait for the device here.
+    (result.ranks > 1 ? result.terms.total / result.ranks : result.terms.total).backward();
+    gradients.Taint(result.terms.total);
   } catch (const std::exception& e) {
-    result.skip_reason = "the update failed: " + FirstLine(e.what());
+    result.failure = FirstLine(e.what());
+    gradients.Poison();
   }
-  if (!result.skip_reason.empty()) gradients.Poison();
-  if (collective && ranks > 1) gradients.AllReduce(*collective);
+  if (collective && result.ranks > 1) gradients.AllReduce(*collective);
   gradients.CoalesceTables();
-  const double norm = GradientNorm(model->parameters());
-  if (!std::isfinite(norm)) {
-    if (result.skip_reason.empty()) {
-      result.skip_reason = "the gradient norm is " + std::to_string(norm) +
-                           (ranks > 1 ? " (on this rank or another)" : "");
-    }
-    gradients.ZeroGrad();
-    return result;
+
+  torch::NoGradGuard no_grad;
+  const auto parameters = model->parameters();
+  result.gradient_norm = GradientNorm(parameters);
+  if (!parameters.empty()) result.gradient_norm = result.gradient_norm.to(parameters[0].device());
+  result.applied = torch::isfinite(result.gradient_norm);
+  // As torch::nn::utils::clip_grad_norm_ scales; 0 where the step is not taken.
+  auto scale = torch::ones_like(result.gradient_norm);
+  if (max_grad_norm > 0) {
+    scale = torch::where(result.gradient_norm > max_grad_norm,
+                         max_grad_norm / (result.gradient_norm + 1e-6), scale);
   }
-  if (max_grad_norm > 0 && norm > max_grad_norm) {
-    // As torch::nn::utils::clip_grad_norm_ scales.
-    torch::NoGradGuard no_grad;
-    const double scale = max_grad_norm / (norm + 1e-6);
-    for (auto& p : model->parameters()) {
-      const auto& g = p.grad();
-      if (g.defined()) (g.is_sparse() ? g._values() : g).mul_(scale);
-    }
+  ScaleGradients(parameters, torch::where(result.applied, scale, torch::zeros_like(scale)));
+  if (auto* policy = dynamic_cast<PolicyOptimizer*>(&optimizer)) {
+    policy->StepIf(result.applied);
+  } else if (result.applied.item<bool>()) {
+    optimizer.step();
   }
-  optimizer.step();
-  result.applied = true;
+  if (!result.failure.empty()) result.applied = torch::zeros_like(result.applied);
   return result;
 }
 
@@ -87,20 +107,24 @@ CudaBf16Autocast::~CudaBf16Autocast() {
   at::autocast::set_enabled(was_enabled_);
 }
 
+LossTerms PrecisionLoss(common::PolicyModel& model, const Batch& batch,
+                        const LossOptions& options) {
+  if (!options.autocast_bf16) return ObjectiveLoss(model, batch, options);
+  LossTerms terms;
+  {
+    CudaBf16Autocast autocast;
+    terms = ObjectiveLoss(model, batch, options);
+  }
+  terms.total = terms.total.to(torch::kFloat);
+  return terms;
+}
+
 UpdateResult UpdateStep(common::PolicyModel& model, torch::optim::Optimizer& optimizer,
                         GradientBuckets& gradients, Collective* collective, const Batch& batch,
                         const LossOptions& options) {
-  const auto loss = [&] {
-    if (!options.autocast_bf16) return ObjectiveLoss(model, batch, options);
-    LossTerms terms;
-    {
-      CudaBf16Autocast autocast;
-      terms = ObjectiveLoss(model, batch, options);
-    }
-    terms.total = terms.total.to(torch::kFloat);
-    return terms;
-  };
-  return GuardedUpdate(model, optimizer, gradients, collective, loss, options.max_grad_norm);
+  return GuardedUpdate(
+      model, optimizer, gradients, collective, [&] { return PrecisionLoss(model, batch, options); },
+      options.max_grad_norm);
 }
 
 }  // namespace rlrec::learner

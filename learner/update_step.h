@@ -14,11 +14,20 @@
 
 namespace rlrec::learner {
 
-// What became of one update.
+// What became of one update. Whether it was applied is decided on the device; reading it
+// (Applied, SkipReason) waits for the device, so the learner's loop leaves that to reports.
 struct UpdateResult {
-  LossTerms terms;          // this rank's loss terms (unscaled); undefined when skipped
-  bool applied = false;     // false: skipped, the parameters and optimiser state unchanged
-  std::string skip_reason;  // why it was skipped (this rank's error, or a non-finite value)
+  LossTerms terms;              // this rank's loss terms (unscaled); `values` undefined on failure
+  torch::Tensor applied;        // bool scalar: false when skipped (parameters, optimiser unchanged)
+  torch::Tensor gradient_norm;  // of the all-reduced gradient, before clipping
+  std::string failure;          // not empty: this rank's loss or backward threw (why): skipped
+  int ranks = 1;
+
+  // Whether the step was taken (waits for the device).
+  bool Applied() const;
+  // Why it was not: this rank's failure, or the non-finite loss or gradient norm; "" when it
+  // was taken (waits for the device).
+  std::string SkipReason() const;
 };
 
 // One optimiser step of data-parallel training: `loss()` (this rank's loss on its batch),
@@ -28,9 +37,12 @@ struct UpdateResult {
 // update.
 //
 // Nothing inside can stop the learner or spoil its weights: when `loss()` or backward throws
-// (a LibTorch error, bad_alloc) or the loss is not finite, this rank fills its gradients with
-// NaN, so that after the all-reduce every rank sees a non-finite gradient; a non-finite
-// gradient norm skips the step on every rank alike, and the ranks stay identical.
+// (a LibTorch error, bad_alloc) this rank fills its gradients with NaN, and a non-finite loss
+// taints them, so that after the all-reduce every rank sees a non-finite gradient; a
+// non-finite gradient norm skips the step on every rank alike, and the ranks stay identical.
+// With a PolicyOptimizer that decision stays on the device (PolicyOptimizer::StepIf): the
+// update queues its work and returns without waiting for it. Another optimiser is stepped
+// after the host reads the decision.
 UpdateResult GuardedUpdate(common::PolicyModel& model, torch::optim::Optimizer& optimizer,
                            GradientBuckets& gradients, Collective* collective,
                            const std::function<LossTerms()>& loss, double max_grad_norm);
@@ -49,7 +61,11 @@ class CudaBf16Autocast {
   const bool was_enabled_;
 };
 
-// GuardedUpdate of the loss of options.objective on `batch`.
+// The loss of options.objective on `batch` at options' precision (under CudaBf16Autocast
+// when options.autocast_bf16; `total` float32 either way).
+LossTerms PrecisionLoss(common::PolicyModel& model, const Batch& batch, const LossOptions& options);
+
+// GuardedUpdate of PrecisionLoss on `batch`.
 UpdateResult UpdateStep(common::PolicyModel& model, torch::optim::Optimizer& optimizer,
                         GradientBuckets& gradients, Collective* collective, const Batch& batch,
                         const LossOptions& options);

@@ -37,9 +37,7 @@ LossTerms VTraceLoss(common::PolicyModel& model, const Batch& batch, const LossO
                                         batch.dones, f.values, f.bootstrap_values, options);
   auto policy_loss = -(f.log_probs * targets.pg_advantages).mean();
   auto value_loss = 0.5 * (targets.vs - f.values).pow(2).mean();
-  LossTerms terms = CombineLoss(policy_loss, value_loss, f, options);
-  terms.mean_rho = targets.rhos.mean().item<double>();
-  return terms;
+  return CombineLoss(policy_loss, value_loss, f, options, targets.rhos.mean());
 }
 
 }  // namespace rlrec::learner

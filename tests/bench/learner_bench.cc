@@ -89,7 +89,7 @@ Figures Run(int rows, double seconds, const learner::MpiWorld& world) {
     const auto t0 = Clock::now();
     auto result = trainer.Update(batch);
     const double t = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-    if (!result.applied || !std::isfinite(result.terms.total.item<double>())) ++f.wrong;
+    if (!result.Applied() || !std::isfinite(result.terms.total.item<double>())) ++f.wrong;
     const bool last_touched = (batch.steps.candidate_items == rows - 1).any().item<bool>() ||
                               (batch.steps.history_items == rows - 1).any().item<bool>() ||
                               (batch.bootstrap.candidate_items == rows - 1).any().item<bool>() ||
@@ -199,7 +199,7 @@ Comparison Compare(const common::RunConfig& config, const std::string& name, dou
   std::tie(c.rlrec_ms, c.bare_ms) = TimeAlternately(
       [&](int u) {
         auto result = trainer.Update(batches[u % batches.size()]);
-        if (!result.applied) ++c.wrong;
+        if (!result.Applied()) ++c.wrong;
         sync();
       },
       [&](int u) {

@@ -35,9 +35,9 @@ TEST(TrainerTest, AnUpdateMovesTheParametersAndReportsFiniteLossTerms) {
   EXPECT_EQ(trainer.Describe(), "device cpu");
   auto before = trainer.Snapshot("run", 0);
   const UpdateResult update = trainer.Update(BatchFor(config, 7));
-  EXPECT_TRUE(update.applied) << update.skip_reason;
-  const LossTerms& terms = update.terms;
-  EXPECT_TRUE(std::isfinite(terms.total.item<double>()));
+  EXPECT_TRUE(update.Applied()) << update.SkipReason();
+  const LossValues terms = update.terms.Read();
+  EXPECT_EQ(terms.total, update.terms.total.item<double>());
   EXPECT_TRUE(std::isfinite(terms.policy_loss) && std::isfinite(terms.value_loss));
   EXPECT_GT(terms.entropy, 0);
   EXPECT_GT(terms.mean_rho, 0);  // V-trace, the default objective
@@ -77,24 +77,24 @@ TEST(TrainerTest, ANonFiniteOrFailingUpdateIsSkippedAndLeavesTheWeightsAsTheyWer
   Batch poisoned = BatchFor(config, 7);
   poisoned.rewards[1][2] = std::numeric_limits<float>::quiet_NaN();
   UpdateResult skipped = trainer.Update(poisoned);
-  EXPECT_FALSE(skipped.applied);
-  EXPECT_NE(skipped.skip_reason.find("nan"), std::string::npos) << skipped.skip_reason;
+  EXPECT_FALSE(skipped.Applied());
+  EXPECT_NE(skipped.SkipReason().find("nan"), std::string::npos) << skipped.SkipReason();
   EXPECT_EQ(trainer.Snapshot("run", 0)->bytes, before->bytes);
 
   Batch broken = BatchFor(config, 7);
   broken.slates.fill_(1000);  // candidates that do not exist: LibTorch throws
   skipped = trainer.Update(broken);
-  EXPECT_FALSE(skipped.applied);
-  EXPECT_NE(skipped.skip_reason.find("the update failed"), std::string::npos)
-      << skipped.skip_reason;
+  EXPECT_FALSE(skipped.Applied());
+  EXPECT_NE(skipped.SkipReason().find("the update failed"), std::string::npos)
+      << skipped.SkipReason();
   EXPECT_EQ(trainer.Snapshot("run", 0)->bytes, before->bytes);
 
   // The optimiser state is untouched too: the next good update is the one a fresh trainer
   // makes.
   torch::manual_seed(1);
   Trainer fresh(config, world);
-  ASSERT_TRUE(trainer.Update(BatchFor(config, 8)).applied);
-  ASSERT_TRUE(fresh.Update(BatchFor(config, 8)).applied);
+  ASSERT_TRUE(trainer.Update(BatchFor(config, 8)).Applied());
+  ASSERT_TRUE(fresh.Update(BatchFor(config, 8)).Applied());
   EXPECT_EQ(trainer.Snapshot("run", 1)->bytes, fresh.Snapshot("run", 1)->bytes);
 }
 
@@ -113,7 +113,7 @@ TEST(TrainerTest, DeltasOnTheLastPublishedVersionRebuildTheFullSnapshotExactly) 
   ASSERT_FALSE(first[0]->is_delta()) << "version 1 has no base to be a delta on";
   std::shared_ptr<const common::SnapshotBlob> rebuilt = first[0];
   for (uint64_t version = 2; version <= 4; ++version) {
-    ASSERT_TRUE(trainer.Update(BatchFor(config, version)).applied);
+    ASSERT_TRUE(trainer.Update(BatchFor(config, version)).Applied());
     const bool full = version == 4;
     const auto published = trainer.SnapshotsToPublish("run", version, full);
     ASSERT_EQ(published.size(), full ? 2u : 1u);

@@ -1,0 +1,134 @@
+#include "learner/intake_thread.h"
+
+#include <c10/core/StreamGuard.h>
+#include <c10/core/impl/VirtualGuardImpl.h>
+
+#include <chrono>
+#include <utility>
+
+#include "common/logging.h"
+
+namespace rlrec::learner {
+namespace {
+
+// How long the intake waits at most between looks at whether it should stop.
+constexpr double kPollSeconds = 0.02;
+
+}  // namespace
+
+IntakeThread::IntakeThread(std::unique_ptr<TrajectoryReceiver> receiver,
+                           const common::RunConfig& config, torch::Device device, uint64_t version)
+    : receiver_(std::move(receiver)), device_(device), intake_(config), version_(version) {
+  if (device_.is_cuda()) {
+    copy_stream_ = c10::impl::VirtualGuardImpl(c10::DeviceType::CUDA)
+                       .getStreamFromGlobalPool(device_, /*isHighPriority=*/false);
+  }
+  thread_ = std::thread([this] { Run(); });
+}
+
+IntakeThread::~IntakeThread() { Stop(); }
+
+void IntakeThread::Stop() {
+  stopping_.store(true);
+  space_cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void IntakeThread::Run() {
+  try {
+    Loop();
+  } catch (...) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    failure_ = std::current_exception();
+  }
+  ready_cv_.notify_all();
+}
+
+void IntakeThread::Loop() {
+  torch::NoGradGuard no_grad;  // batches are inputs: no autograd history
+  std::optional<c10::StreamGuard> on_copy_stream;
+  if (copy_stream_) on_copy_stream.emplace(*copy_stream_);
+  while (!stopping_.load()) {
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      if (ready_.size() >= kReadyBatches) {
+        // The learner has enough to do: leave the trajectories queued in the socket.
+        space_cv_.wait_for(lock, std::chrono::duration<double>(kPollSeconds));
+        continue;
+      }
+    }
+    auto trajectory = receiver_->Receive(common::After(kPollSeconds));
+    received_.store(receiver_->received(), std::memory_order_relaxed);
+    decode_errors_.store(receiver_->decode_errors(), std::memory_order_relaxed);
+    if (!trajectory) continue;
+    const uint64_t version = version_.load(std::memory_order_acquire);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      intake_.Offer(std::move(*trajectory), version, &pending_);
+    }
+    if (!intake_.Ready()) continue;
+    RankReport unused_lags;  // lags are taken when the batch is trained (Next's caller)
+    Staged staged = Make(intake_.Take(version, &unused_lags));
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      staged.ready.report = std::exchange(pending_, RankReport());
+      ready_.push_back(std::move(staged));
+    }
+    ready_cv_.notify_one();
+  }
+}
+
+IntakeThread::Staged IntakeThread::Make(const std::vector<common::Trajectory>& trajectories) {
+  const auto start = common::Clock::now();
+  Staged staged;
+  for (const auto& t : trajectories) staged.ready.policy_versions.push_back(t.policy_version);
+  try {
+    staged.ready.batch = MakeBatch(trajectories, device_, /*pinned=*/copy_stream_.has_value());
+    if (copy_stream_) {
+      staged.copied = std::make_shared<c10::Event>(c10::DeviceType::CUDA);
+      staged.copied->record(*copy_stream_);
+    }
+  } catch (const std::exception& e) {
+    // Out of memory, say: the learner skips this update on every rank alike.
+    staged.ready.batch = Batch();
+    staged.ready.error = e.what();
+  }
+  staged.ready.make_s = common::SecondsSince(start);
+  return staged;
+}
+
+std::optional<ReadyBatch> IntakeThread::Next(common::Deadline deadline) {
+  Staged staged;
+  {
+    std::unique_lock<std::mutex> lock(mutex_);
+    ready_cv_.wait_until(lock, deadline, [&] { return !ready_.empty() || failure_ != nullptr; });
+    if (ready_.empty()) {
+      if (failure_) std::rethrow_exception(failure_);
+      return std::nullopt;
+    }
+    staged = std::move(ready_.front());
+    ready_.pop_front();
+  }
+  space_cv_.notify_one();
+  if (staged.copied) {
+    // The learner's stream waits for the copy; the memory is not reused before it is done.
+    const c10::Stream compute =
+        c10::impl::VirtualGuardImpl(c10::DeviceType::CUDA).getStream(device_);
+    staged.copied->block(compute);
+    for (torch::Tensor* x : TensorsOf(staged.ready.batch)) {
+      if (x->defined()) x->record_stream(compute);
+    }
+  }
+  return std::move(staged.ready);
+}
+
+RankReport IntakeThread::StopAndTakeUnused() {
+  Stop();
+  std::lock_guard<std::mutex> lock(mutex_);
+  RankReport unused = std::exchange(pending_, RankReport());
+  for (const auto& staged : ready_) unused = CombineReports(unused, staged.ready.report);
+  ready_.clear();
+  return unused;
+}
+
+}  // namespace rlrec::learner
