@@ -20,6 +20,11 @@ struct Batch {
   torch::Tensor rewards;              // float [T, N]
   torch::Tensor dones;                // float [T, N], 1 where a session ended
   common::TorchStates bootstrap;      // [N, ...]: the state after the last step
+  // Optional (IndexDistinctHistory): the distinct impressions of every history entry of the
+  // batch's states, U of them (int64, int32, float [U]), and for each entry of AllStates'
+  // rows, which one it is (token_of, int64 [T * N + N, H]). A transformer encoder computes
+  // keys and values once per distinct impression instead of once per entry.
+  torch::Tensor distinct_items, distinct_topics, distinct_responses, token_of;
 
   int64_t unroll() const { return steps.features.size(0); }  // T
   int64_t users() const { return steps.features.size(1); }   // N
@@ -29,8 +34,16 @@ struct Batch {
 // (they are not modified); the batch owns its own copies. `pinned` (CUDA devices only): each
 // tensor is stacked into page-locked host memory and copied to the device without waiting,
 // on the calling thread's current stream; the caller orders its use after that stream.
+// `distinct_history`: with the distinct impressions indexed (IndexDistinctHistory).
 Batch MakeBatch(const std::vector<common::Trajectory>& trajectories, torch::Device device,
-                bool pinned = false);
+                bool pinned = false, bool distinct_history = false);
+
+// Fills `batch`'s distinct_* and token_of, on the host (page-locked when `pinned`): two
+// entries are one impression when item id, topic and response are equal (bit for bit), and
+// every empty entry (topic < 0) is one. Consecutive steps of an unroll share all but the
+// newest entries, so a batch of T steps of N users with H entries holds about N * (H + T * K)
+// distinct impressions of its T * N * H entries.
+void IndexDistinctHistory(Batch* batch, bool pinned = false);
 
 // Every tensor of `batch`.
 std::vector<torch::Tensor*> TensorsOf(Batch& batch);

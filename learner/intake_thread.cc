@@ -18,7 +18,11 @@ constexpr double kPollSeconds = 0.02;
 
 IntakeThread::IntakeThread(std::unique_ptr<TrajectoryReceiver> receiver,
                            const common::RunConfig& config, torch::Device device, uint64_t version)
-    : receiver_(std::move(receiver)), device_(device), intake_(config), version_(version) {
+    : receiver_(std::move(receiver)),
+      device_(device),
+      distinct_history_(config.model.user_encoder == common::UserEncoder::kTransformer),
+      intake_(config),
+      version_(version) {
   if (device_.is_cuda()) {
     copy_stream_ = c10::impl::VirtualGuardImpl(c10::DeviceType::CUDA)
                        .getStreamFromGlobalPool(device_, /*isHighPriority=*/false);
@@ -83,7 +87,8 @@ IntakeThread::Staged IntakeThread::Make(const std::vector<common::Trajectory>& t
   Staged staged;
   for (const auto& t : trajectories) staged.ready.policy_versions.push_back(t.policy_version);
   try {
-    staged.ready.batch = MakeBatch(trajectories, device_, /*pinned=*/copy_stream_.has_value());
+    staged.ready.batch =
+        MakeBatch(trajectories, device_, /*pinned=*/copy_stream_.has_value(), distinct_history_);
     if (copy_stream_) {
       staged.copied = std::make_shared<c10::Event>(c10::DeviceType::CUDA);
       staged.copied->record(*copy_stream_);

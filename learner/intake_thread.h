@@ -38,7 +38,8 @@ struct ReadyBatch {
 
 // A learner rank's intake, on a thread of its own so that it overlaps the updates: receives
 // trajectories (TrajectoryReceiver: decode and checks), admits them into batches (BatchIntake,
-// at the snapshot version the learner last set) and stacks each batch for the device. On a
+// at the snapshot version the learner last set) and stacks each batch for the device (with a
+// transformer encoder, its distinct impressions indexed: IndexDistinctHistory). On a
 // CUDA device a batch is stacked into page-locked host memory and copied on a stream of the
 // intake's own, so the next batch's copy runs while the current one trains. At most
 // `kReadyBatches` wait; while they do, the intake stops receiving and the actors' sends back
@@ -88,7 +89,8 @@ class IntakeThread {
 
   std::unique_ptr<TrajectoryReceiver> receiver_;
   const torch::Device device_;
-  BatchIntake intake_;  // the intake thread's alone
+  const bool distinct_history_;  // a transformer encoder: index the distinct impressions
+  BatchIntake intake_;           // the intake thread's alone
   std::atomic<uint64_t> version_;
   std::atomic<uint64_t> received_{0}, decode_errors_{0};
   std::atomic<bool> stopping_{false};

@@ -34,9 +34,27 @@ torch::Tensor DiscountedReturns(const torch::Tensor& rewards, const torch::Tenso
   return returns;
 }
 
+torch::Tensor EncodeDistinctHistory(common::PolicyModel& model, const Batch& batch,
+                                    const common::PolicyInput& input) {
+  auto transformer = model->history_transformer();
+  const auto tokens = model->HistoryTokens(batch.distinct_items, batch.distinct_topics,
+                                           batch.distinct_responses);  // [U, D]
+  const auto distinct_kv = transformer->KeysValues(tokens);            // [U, L, 2, D]
+  const int64_t R = batch.token_of.size(0), H = batch.token_of.size(1);
+  std::vector<int64_t> shape{R, H};
+  for (int64_t d = 1; d < distinct_kv.dim(); ++d) shape.push_back(distinct_kv.size(d));
+  const auto kv = distinct_kv.index_select(0, batch.token_of.reshape({-1})).view(shape);
+  const auto ages =
+      torch::arange(H, batch.token_of.options().dtype(torch::kLong)).unsqueeze(0).expand({R, H});
+  return transformer->Attend(kv, ages, input.history_topics >= 0);
+}
+
 BatchForward ForwardBatch(common::PolicyModel& model, const Batch& batch, double temperature) {
   const int64_t T = batch.unroll(), N = batch.users();
-  auto out = model->Forward(AllStates(batch));
+  const common::PolicyInput input = AllStates(batch);
+  auto out = batch.token_of.defined() && model->history_transformer()
+                 ? model->ForwardWithHistory(input, EncodeDistinctHistory(model, batch, input))
+                 : model->Forward(input);
   BatchForward f;
   f.scores = out.scores.narrow(0, 0, T * N);
   f.values = out.values.narrow(0, 0, T * N).view({T, N});

@@ -67,7 +67,15 @@ struct BatchForward {
   torch::Tensor log_probs;         // [T, N]: log-probability of the batch's slates now
   torch::Tensor entropy;           // scalar: mean first-choice entropy
 };
+// With the transformer encoder and the batch's distinct impressions indexed, the history
+// goes through EncodeDistinctHistory; otherwise the model's own forward pass.
 BatchForward ForwardBatch(common::PolicyModel& model, const Batch& batch, double temperature);
+
+// The transformer's user vectors [T * N + N, D] of `input` (AllStates(batch)) from keys and
+// values computed once per distinct impression of `batch` (IndexDistinctHistory): equal to the
+// full recompute, at a fraction of its cost when consecutive steps share most entries.
+torch::Tensor EncodeDistinctHistory(common::PolicyModel& model, const Batch& batch,
+                                    const common::PolicyInput& input);
 
 // The loss from its policy and value terms and the entropy bonus, weighted by `options`,
 // with `values` filled in (mean_rho from `mean_rho` when defined, else 0).

@@ -74,7 +74,7 @@ int LearnerMain(int argc, const char* const* argv) {
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   rlrec::common::SetComputeThreads(args->config.learner.threads);
-  rlrec::common::KeepFreedMemory();
+  rlrec::common::KeepFreedMemory(rlrec::common::KeepFreed::kAll);
 
   // A model that cannot fit says so now, before any allocation or connection.
   rlrec::common::CheckMemoryFits(args->config, 1, 0);

@@ -59,7 +59,10 @@ UpdateResult Trainer::Update(const Batch& batch) {
 UpdateResult Trainer::Update(const std::vector<common::Trajectory>& trajectories) {
   return GuardedUpdate(
       model_, optimizer_, gradients_, collective_.get(),
-      [&] { return PrecisionLoss(model_, MakeBatch(trajectories, device_), loss_); },
+      [&] {
+        const bool distinct = static_cast<bool>(model_->history_transformer());
+        return PrecisionLoss(model_, MakeBatch(trajectories, device_, false, distinct), loss_);
+      },
       loss_.max_grad_norm);
 }
 

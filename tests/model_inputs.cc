@@ -71,6 +71,21 @@ common::TorchStates NoIds(torch::Tensor features, int64_t C) {
   return s;
 }
 
+void ShiftHistories(learner::Batch* batch) {
+  torch::NoGradGuard no_grad;
+  const int64_t T = batch->unroll(), H = batch->steps.history_items.size(2);
+  const auto shift = [H](const torch::Tensor& now, const torch::Tensor& before) {
+    now.narrow(-1, 1, H - 1).copy_(before.narrow(-1, 0, H - 1));
+  };
+  for (auto field : {&common::TorchStates::history_items, &common::TorchStates::history_topics,
+                     &common::TorchStates::history_responses}) {
+    auto& steps = batch->steps.*field;
+    steps.select(0, 0).narrow(-1, 1, H - 1).fill_(-1);
+    for (int64_t t = 1; t < T; ++t) shift(steps.select(0, t), steps.select(0, t - 1));
+    shift(batch->bootstrap.*field, steps.select(0, T - 1));
+  }
+}
+
 learner::Batch RandomBatch(int64_t T, int64_t N, int64_t C, int64_t F, int64_t K, int64_t H,
                            int64_t items, int64_t topics, uint64_t seed) {
   auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);

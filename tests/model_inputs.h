@@ -40,6 +40,11 @@ common::TorchStates NoIds(torch::Tensor features, int64_t C);
 learner::Batch RandomBatch(int64_t T, int64_t N, int64_t C, int64_t F, int64_t K, int64_t H,
                            int64_t items, int64_t topics, uint64_t seed);
 
+// Rewrites `batch`'s histories the way an unroll's are: each step's is the step before's with
+// one new entry in front (the first step's holds only its newest entry), and the bootstrap
+// state's follows the last step's.
+void ShiftHistories(learner::Batch* batch);
+
 // `batches` side by side along the user dimension, the way MakeBatch stacks trajectories.
 learner::Batch ConcatUsers(const std::vector<learner::Batch>& batches);
 

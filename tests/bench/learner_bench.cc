@@ -10,7 +10,11 @@
 // optimizer on the same pre-staged batches (forward, loss, backward, step, nothing else), for
 // the configured model (configs/local.ini's by default, and then its transformer too):
 // samples/s, update ms and achieved TFLOP/s, counted from the model's multiply-adds
-// (ForwardFlops; backward counted as twice the forward).
+// (ForwardFlops; backward counted as twice the forward). Histories shift from step to step as
+// an unroll's do; a transformer is measured twice: on batches with their distinct impressions
+// indexed, as the learner makes them (both loops then compute keys and values once per
+// impression, and the TFLOP/s are those the full recompute would need: effective), and
+// without ("/full").
 //
 //   build/bench/learner_bench [--seconds S] [--json] [--no-tables] [--config FILE]
 //                             [--section.key=value ...]
@@ -160,7 +164,7 @@ std::pair<double, double> TimeAlternately(const std::function<void(int)>& a,
 
 // Trainer::Update against the bare loop on the same batches of `config`'s sizes.
 Comparison Compare(const common::RunConfig& config, const std::string& name, double seconds,
-                   const learner::MpiWorld& world) {
+                   const learner::MpiWorld& world, bool distinct = false) {
   const auto& s = config.sim;
   const int64_t T = config.actor.unroll,
                 N = int64_t(config.learner.batch_trajectories) * s.users_per_actor;
@@ -173,10 +177,15 @@ Comparison Compare(const common::RunConfig& config, const std::string& name, dou
     learner::Batch b = testing::RandomBatch(T, N, s.candidates, options.feature_dim, s.slate_size,
                                             s.history_length, std::max(1, options.item_buckets),
                                             std::max(1, s.topics), 200 + i);
+    testing::ShiftHistories(&b);  // as an unroll's
+    if (distinct) learner::IndexDistinctHistory(&b);
     for (auto* states : {&b.steps, &b.bootstrap}) {
       for (torch::Tensor* t : common::TensorsOf(*states)) *t = t->to(device);
     }
-    for (auto* t : {&b.slates, &b.behaviour_log_probs, &b.rewards, &b.dones}) *t = t->to(device);
+    for (auto* t : {&b.slates, &b.behaviour_log_probs, &b.rewards, &b.dones, &b.distinct_items,
+                    &b.distinct_topics, &b.distinct_responses, &b.token_of}) {
+      if (t->defined()) *t = t->to(device);
+    }
     batches.push_back(std::move(b));
   }
   Comparison c;
@@ -243,7 +252,7 @@ int BenchMain(int argc, const char* const* argv) {
   const bool json = parsed->vm["json"].as<bool>();
   const bool tables = !parsed->vm["no-tables"].as<bool>();
   rlrec::common::SetComputeThreads(parsed->config.learner.threads);
-  rlrec::common::KeepFreedMemory();
+  rlrec::common::KeepFreedMemory(rlrec::common::KeepFreed::kAll);  // as the learner
   rlrec::learner::MpiWorld world;
   uint64_t wrong = 0;
 
@@ -251,12 +260,22 @@ int BenchMain(int argc, const char* const* argv) {
   std::vector<rlrec::bench::Comparison> comparisons;
   {
     rlrec::common::RunConfig config = parsed->config;
-    comparisons.push_back(rlrec::bench::Compare(
-        config, rlrec::common::ChoiceName(config.model.user_encoder), seconds, world));
+    // A transformer's batches as the learner makes them (distinct impressions indexed), and
+    // without that, the full recompute per history entry.
+    const auto add = [&](const rlrec::common::RunConfig& c) {
+      const std::string name = rlrec::common::ChoiceName(c.model.user_encoder);
+      if (c.model.user_encoder != rlrec::common::UserEncoder::kTransformer) {
+        comparisons.push_back(rlrec::bench::Compare(c, name, seconds, world));
+        return;
+      }
+      comparisons.push_back(rlrec::bench::Compare(c, name, seconds, world, /*distinct=*/true));
+      comparisons.push_back(rlrec::bench::Compare(c, name + "/full", seconds, world));
+    };
+    add(config);
     if (parsed->config_path.empty() &&
         config.model.user_encoder != rlrec::common::UserEncoder::kTransformer) {
       config.model.user_encoder = rlrec::common::UserEncoder::kTransformer;
-      comparisons.push_back(rlrec::bench::Compare(config, "transformer", seconds, world));
+      add(config);
     }
   }
   for (const auto& c : comparisons) wrong += c.wrong;
