@@ -17,12 +17,14 @@ constexpr double kPollSeconds = 0.02;
 }  // namespace
 
 IntakeThread::IntakeThread(std::unique_ptr<TrajectoryReceiver> receiver,
-                           const common::RunConfig& config, torch::Device device, uint64_t version)
+                           const common::RunConfig& config, torch::Device device, uint64_t version,
+                           size_t ahead)
     : receiver_(std::move(receiver)),
       device_(device),
       distinct_history_(config.model.user_encoder == common::UserEncoder::kTransformer),
       intake_(config),
-      version_(version) {
+      version_(version),
+      ahead_(ahead) {
   if (device_.is_cuda()) {
     copy_stream_ = c10::impl::VirtualGuardImpl(c10::DeviceType::CUDA)
                        .getStreamFromGlobalPool(device_, /*isHighPriority=*/false);
@@ -55,8 +57,8 @@ void IntakeThread::Loop() {
   while (!stopping_.load()) {
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      if (ready_.size() >= kReadyBatches) {
-        // The learner has enough to do: leave the trajectories queued in the socket.
+      if (ready_.size() >= ahead_ + (asking_ ? 1 : 0)) {
+        // Enough is stacked: leave the trajectories queued in the socket.
         space_cv_.wait_for(lock, std::chrono::duration<double>(kPollSeconds));
         continue;
       }
@@ -106,7 +108,10 @@ std::optional<ReadyBatch> IntakeThread::Next(common::Deadline deadline) {
   Staged staged;
   {
     std::unique_lock<std::mutex> lock(mutex_);
+    asking_ = true;
+    space_cv_.notify_one();
     ready_cv_.wait_until(lock, deadline, [&] { return !ready_.empty() || failure_ != nullptr; });
+    asking_ = false;
     if (ready_.empty()) {
       if (failure_) std::rethrow_exception(failure_);
       return std::nullopt;

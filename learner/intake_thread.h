@@ -41,17 +41,22 @@ struct ReadyBatch {
 // at the snapshot version the learner last set) and stacks each batch for the device (with a
 // transformer encoder, its distinct impressions indexed: IndexDistinctHistory). On a
 // CUDA device a batch is stacked into page-locked host memory and copied on a stream of the
-// intake's own, so the next batch's copy runs while the current one trains. At most
-// `kReadyBatches` wait; while they do, the intake stops receiving and the actors' sends back
-// up as they did before. Every public method but the constructor and destructor is for one
-// other thread, the learner's.
+// intake's own, so the next batch's copy runs while the current one trains. At most `ahead`
+// batches are stacked before the learner asks for them; while they wait, and while the
+// learner is not asking, the intake stops receiving and the actors' sends back up as they did
+// before. Every stacked batch adds to the policy lag: a CUDA learner wants one ahead (its copy
+// overlaps the update), a CPU learner none (it would only take cores from the update).
+// Every public method but the constructor and destructor is for one other thread, the
+// learner's.
 class IntakeThread {
  public:
-  static constexpr size_t kReadyBatches = 1;
+  // Batches stacked ahead of the learner on `device`: 1 on CUDA, else 0.
+  static size_t AheadFor(torch::Device device) { return device.is_cuda() ? 1 : 0; }
 
-  // Starts the thread on `receiver` (bound; owned from now on), admitting at `version`.
+  // Starts the thread on `receiver` (bound; owned from now on), admitting at `version`,
+  // stacking at most `ahead` batches before the learner asks.
   IntakeThread(std::unique_ptr<TrajectoryReceiver> receiver, const common::RunConfig& config,
-               torch::Device device, uint64_t version);
+               torch::Device device, uint64_t version, size_t ahead);
   // Stops and joins the thread.
   ~IntakeThread();
   IntakeThread(const IntakeThread&) = delete;
@@ -97,10 +102,12 @@ class IntakeThread {
 
   std::mutex mutex_;
   std::condition_variable ready_cv_;  // a batch became ready, or the thread ended
-  std::condition_variable space_cv_;  // the learner took a batch, or stopping
-  std::deque<Staged> ready_;          // guarded by mutex_
-  RankReport pending_;                // guarded: offered since the last ready batch
-  std::exception_ptr failure_;        // guarded: what ended the thread
+  std::condition_variable space_cv_;  // the learner took a batch or asks, or stopping
+  const size_t ahead_;
+  bool asking_ = false;         // guarded: the learner waits in Next
+  std::deque<Staged> ready_;    // guarded by mutex_
+  RankReport pending_;          // guarded: offered since the last ready batch
+  std::exception_ptr failure_;  // guarded: what ended the thread
   // CUDA: the stream the batches are copied on (the intake thread's current stream).
   std::optional<c10::Stream> copy_stream_;
   std::thread thread_;  // last: starts once the rest is built

@@ -275,7 +275,8 @@ LearnerSummary RunLearner(const common::RunConfig& config, const common::RunDir&
   };
 
   // Receive, decode, batch and copy to the device on a thread of their own (IntakeThread).
-  IntakeThread intake(std::move(receiver), config, trainer.device(), counters.snapshot_version);
+  IntakeThread intake(std::move(receiver), config, trainer.device(), counters.snapshot_version,
+                      IntakeThread::AheadFor(trainer.device()));
   ProgressReporter reporter(config, lead ? run_dir.metrics() : "", counters);
   CheckpointSchedule checkpoints(config.run, run_dir,
                                  resume ? std::optional<uint64_t>(counters.updates) : std::nullopt);

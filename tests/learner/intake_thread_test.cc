@@ -1,7 +1,7 @@
 // The learner's intake thread over real loopback TCP: it receives, admits and stacks batches
-// while the learner is busy, holds at most one ready batch (the rest waits in the socket),
-// judges staleness against the version the learner set, and hands back what it admitted but
-// no update used.
+// while the learner is busy, holds at most the batches it may stack ahead (the rest waits in
+// the socket), judges staleness against the version the learner set, and hands back what it
+// admitted but no update used.
 #include "learner/intake_thread.h"
 
 #include <gtest/gtest.h>
@@ -29,11 +29,12 @@ common::RunConfig Config(int batch, int max_lag = 0) {
 
 // An intake on a fresh loopback socket, and an actor's sender connected to it.
 struct Wired {
-  explicit Wired(const common::RunConfig& config, uint64_t version = 9) {
+  explicit Wired(const common::RunConfig& config, uint64_t version = 9, size_t ahead = 1) {
     auto receiver = std::make_unique<TrajectoryReceiver>(context, "tcp://127.0.0.1:*", 4,
                                                          testing::TestContract());
     endpoint = receiver->endpoint();
-    intake = std::make_unique<IntakeThread>(std::move(receiver), config, torch::kCPU, version);
+    intake =
+        std::make_unique<IntakeThread>(std::move(receiver), config, torch::kCPU, version, ahead);
     sender = std::make_unique<actors::TrajectorySender>(context, std::vector{endpoint}, 8);
   }
   void Send(const common::Trajectory& t) {
@@ -98,6 +99,21 @@ TEST(IntakeThreadTest, AtMostOneBatchWaitsAndTheRestStaysInTheSocket) {
   }
   EXPECT_EQ(w.intake->received(), 4u);
   EXPECT_EQ(w.intake->StopAndTakeUnused().env_steps, 0);
+}
+
+TEST(IntakeThreadTest, WithNoBatchAheadNothingIsReceivedUntilTheLearnerAsks) {
+  Wired w(Config(/*batch=*/1), /*version=*/9, /*ahead=*/0);
+  EXPECT_EQ(IntakeThread::AheadFor(torch::kCPU), 0u);
+  for (uint32_t a = 0; a < 3; ++a) w.Send(Unroll(9, a));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(w.intake->received(), 0u);  // the learner is busy: it all stays in the socket
+  for (uint32_t a = 0; a < 3; ++a) {
+    auto ready = w.intake->Next(common::After(10));
+    ASSERT_TRUE(ready.has_value());
+    EXPECT_EQ(ready->policy_versions.size(), 1u);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    EXPECT_EQ(w.intake->received(), a + 1u);  // one batch per ask, none stacked ahead
+  }
 }
 
 TEST(IntakeThreadTest, StalenessIsJudgedAgainstTheVersionTheLearnerSetLast) {
