@@ -30,7 +30,7 @@ int NewestCheckpoint(const std::string& run) {
 TEST(ResumeTest, KilledLearnerResumesFromItsCheckpointAndTheSameActorsCarryOn) {
   TempDir dir;
   const std::string run = dir.path() + "/run";
-  // Rows every 5 updates, not every 2 s: the resumed learner may do its 30 updates in under one
+  // Rows every 5 updates, not every 2 s: the resumed learner may do its updates in under one
   // timed report, and the test looks for a row between the kill and the end.
   const std::vector<std::string> flags = {"--run.checkpoint_every=10",
                                           "--run.report_every_updates=5"};
@@ -51,10 +51,13 @@ TEST(ResumeTest, KilledLearnerResumesFromItsCheckpointAndTheSameActorsCarryOn) {
   const double updates_before = NewestUpdate(run);
   ASSERT_FALSE(std::filesystem::exists(run + "/checkpoints/final.pt")) << "it died: no final";
 
-  // Started again, with the same folder and --resume; it ends 30 updates on.
+  // Started again, with the same folder and --resume; it ends kMoreUpdates updates on: enough
+  // for both actors to find it again before it ends (a 30-update run could end before an
+  // actor's weights subscription reconnected, and the actor then missed the end).
+  constexpr int kMoreUpdates = 150;
   auto resumed_flags = flags;
   resumed_flags.push_back("--resume");
-  resumed_flags.push_back("--run.max_updates=" + std::to_string(checkpoint + 30));
+  resumed_flags.push_back("--run.max_updates=" + std::to_string(checkpoint + kMoreUpdates));
   auto resumed = StartLearner(run, resumed_flags);
   auto status = resumed->WaitFor(120);
   ASSERT_TRUE(status) << ReadFile(run + "/learner.log");
@@ -65,12 +68,12 @@ TEST(ResumeTest, KilledLearnerResumesFromItsCheckpointAndTheSameActorsCarryOn) {
   // Counters continued from the checkpoint, in the same metrics file.
   auto rows = ReadLines(run + "/metrics.jsonl");
   ASSERT_FALSE(rows.empty());
-  EXPECT_EQ(JsonNumber(rows.back(), "update"), checkpoint + 30);
+  EXPECT_EQ(JsonNumber(rows.back(), "update"), checkpoint + kMoreUpdates);
   EXPECT_EQ(JsonNumber(rows.back(), "final"), 1);
   bool continued = false;  // a row of the resumed learner between the checkpoint and the end
   for (const auto& row : rows) {
     const double u = JsonNumber(row, "update").value_or(-1);
-    continued |= u > updates_before && u < checkpoint + 30;
+    continued |= u > updates_before && u < checkpoint + kMoreUpdates;
   }
   EXPECT_TRUE(continued) << "no progress row after the restart";
   EXPECT_TRUE(std::filesystem::exists(run + "/checkpoints/final.pt"));
