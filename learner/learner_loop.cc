@@ -225,6 +225,26 @@ void AfterUpdate(const common::RunConfig& config, const std::string& run_id,
   CheckpointAfterUpdate(config, counters->updates, save, checkpoints);
 }
 
+// This rank's batch for the next update, its report and the lags of its trajectories at
+// `version` added to `mine`; nullopt when none is ready within a short wait. When `mine` wants
+// to stop: nullopt, and the intake stopped (what arrived after the last update is not trained
+// on, and does not count: a run's totals are those of its updates, which synchronous runs
+// repeat exactly).
+std::optional<ReadyBatch> NextBatch(IntakeThread& intake, uint64_t version, int rank,
+                                    RankReport* mine) {
+  if (mine->stop != StopReason::kNone) {
+    const RankReport unused = intake.StopAndTakeUnused();
+    RLREC_LOG(Info) << "rank " << rank << " stops; " << unused.env_steps
+                    << " env steps received since the last update are not trained on";
+    return std::nullopt;
+  }
+  std::optional<ReadyBatch> ready = intake.Next(common::After(0.02));
+  if (!ready) return std::nullopt;
+  *mine = CombineReports(*mine, ready->report);
+  for (uint64_t v : ready->policy_versions) mine->AddLag(double(PolicyLag(version, v)));
+  return ready;
+}
+
 }  // namespace
 
 void CheckLearnerSettings(const common::RunConfig& config, int ranks) {
@@ -311,22 +331,11 @@ LearnerSummary RunLearner(const common::RunConfig& config, const common::RunDir&
       reporter.Report(totals(), false);
     }
 
-    std::optional<ReadyBatch> ready;
-    if (mine.stop == StopReason::kNone) {
-      ready = intake.Next(common::After(0.02));
-      if (!ready) {
-        reporter.AddTimes(common::SecondsSince(iteration_start), 0);  // no batch yet
-        continue;
-      }
-      mine = CombineReports(mine, ready->report);
-      for (uint64_t v : ready->policy_versions)
-        mine.AddLag(double(PolicyLag(counters.snapshot_version, v)));
-    } else {
-      // What arrived after the last update is not trained on, and does not count: a run's
-      // totals are those of its updates (synchronous runs repeat them exactly).
-      const RankReport unused = intake.StopAndTakeUnused();
-      RLREC_LOG(Info) << "rank " << world.rank() << " stops; " << unused.env_steps
-                      << " env steps received since the last update are not trained on";
+    std::optional<ReadyBatch> ready =
+        NextBatch(intake, counters.snapshot_version, world.rank(), &mine);
+    if (!ready && mine.stop == StopReason::kNone) {
+      reporter.AddTimes(common::SecondsSince(iteration_start), 0);  // no batch yet
+      continue;
     }
 
     // This rank has a batch, or wants to stop: agree with the others on which it is.

@@ -91,7 +91,6 @@ UpdateResult GuardedUpdate(common::PolicyModel& model, torch::optim::Optimizer& 
   } else if (result.applied.item<bool>()) {
     optimizer.step();
   }
-  if (!result.failure.empty()) result.applied = torch::zeros_like(result.applied);
   return result;
 }
 
