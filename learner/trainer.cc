@@ -56,16 +56,6 @@ UpdateResult Trainer::Update(const Batch& batch) {
   return UpdateStep(model_, optimizer_, gradients_, collective_.get(), batch, loss_);
 }
 
-UpdateResult Trainer::Update(const std::vector<common::Trajectory>& trajectories) {
-  return GuardedUpdate(
-      model_, optimizer_, gradients_, collective_.get(),
-      [&] {
-        const bool distinct = static_cast<bool>(model_->history_transformer());
-        return PrecisionLoss(model_, MakeBatch(trajectories, device_, false, distinct), loss_);
-      },
-      loss_.max_grad_norm);
-}
-
 UpdateResult Trainer::Fail(const std::string& why) {
   return GuardedUpdate(
       model_, optimizer_, gradients_, collective_.get(),

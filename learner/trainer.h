@@ -38,9 +38,6 @@ class Trainer {
   // update that fails or meets a non-finite value is skipped on every rank and leaves the
   // parameters as they were (GuardedUpdate).
   UpdateResult Update(const Batch& batch);
-  // The same on a batch made of `trajectories` on this rank's device; a batch that cannot be
-  // made (out of memory, say) skips the update like a failing loss.
-  UpdateResult Update(const std::vector<common::Trajectory>& trajectories);
 
   // This rank's part in an update it has no batch for (its batch could not be made: `why`):
   // skipped on every rank alike, as a failing loss is.
