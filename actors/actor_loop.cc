@@ -1,6 +1,7 @@
 #include "actors/actor_loop.h"
 
 #include <torch/torch.h>
+#include <unistd.h>
 
 #include <thread>
 #include <vector>
@@ -39,6 +40,27 @@ bool Connect(common::ControlClient& control, uint32_t actor_id, Deadline deadlin
     }
   }
   return false;
+}
+
+// What this actor has done since it joined at `joined`, for the lead (common::ActorReport).
+common::ActorReport MakeReport(uint32_t actor_id, common::Clock::time_point joined,
+                               const ActorStats& stats, const UnrollPlayer& player,
+                               const TrajectorySender& sender, uint64_t version, bool leaving) {
+  static const std::string host = common::HostName();
+  common::ActorReport r;
+  r.actor_id = actor_id;
+  r.host = host;
+  r.pid = static_cast<uint32_t>(::getpid());
+  r.uptime_s = common::SecondsSince(joined);
+  r.env_steps = stats.env_steps;
+  r.unrolls = sender.sent();
+  r.snapshot_version = version;
+  r.simulate_s = player.times().simulate_s;
+  r.infer_s = player.times().infer_s + player.times().sample_s;
+  r.encode_s = sender.encode_s();
+  r.send_blocked_s = sender.blocked_s();
+  r.leaving = leaving;
+  return r;
 }
 
 }  // namespace
@@ -92,6 +114,10 @@ ActorStats RunActor(const common::RunConfig& config, uint32_t actor_id,
   RLREC_CHECK(F == common::ObservationFeatures(config.sim.topics)) << "simulator features " << F;
   stats.first_version = weights.version();
   UnrollPlayer player(config, *model);
+  // Reports to the lead every run.report_every_s, between unrolls, never waiting for answers.
+  common::ActorReporter reports(context, transport.control, transport.request_timeout_s, security);
+  const auto joined = Clock::now();
+  Deadline next_report = After(config.run.report_every_s);
   uint64_t swaps_seen = weights.swaps();
   const auto ending = [&] { return stop || weights.run_ended(); };
   // Lockstep: each unroll after the first runs on a snapshot newer than the last one's.
@@ -117,6 +143,16 @@ ActorStats RunActor(const common::RunConfig& config, uint32_t actor_id,
     stats.env_steps += static_cast<uint64_t>(T * E);
     // Lockstep: the next unroll runs on the snapshot this one trains.
     if (config.learner.synchronous) newer_than = version;
+    if (Clock::now() >= next_report) {
+      reports.Post(MakeReport(actor_id, joined, stats, player, sender, version, false));
+      next_report = After(config.run.report_every_s);
+    }
+  }
+  // Stopped by a signal while the run goes on: say so, so that the lead does not count this
+  // actor lost. (When the run ended there is no one left to tell.)
+  if (stop && !weights.run_ended()) {
+    reports.PostAndWait(
+        MakeReport(actor_id, joined, stats, player, sender, weights.version(), true), After(1.0));
   }
   stats.stop_reason = stop ? "signal" : "run ended";
   stats.episodes = player.episodes();

@@ -50,3 +50,28 @@ if(NOT RLREC_WITH_NCCL STREQUAL "OFF")
     message(STATUS "rlrec: NCCL backend off (NCCL or the CUDA toolkit not found)")
   endif()
 endif()
+
+# Watching a run: TensorBoard event files are Protocol Buffers records (Debian's
+# libprotobuf-dev, protobuf-compiler) and /metrics is served by prometheus-cpp (Debian's
+# prometheus-cpp-dev). launch/setup installs both; a machine without them (the GPU machine's
+# unpacked .debs) builds without the feature: RLREC_WITH_OBSERVABILITY=ON insists on them.
+set(RLREC_WITH_OBSERVABILITY AUTO CACHE STRING "TensorBoard files and Prometheus: AUTO, ON or OFF")
+set(RLREC_TENSORBOARD_FOUND FALSE)
+set(RLREC_PROMETHEUS_FOUND FALSE)
+if(NOT RLREC_WITH_OBSERVABILITY STREQUAL "OFF")
+  find_package(Protobuf QUIET)
+  find_package(prometheus-cpp CONFIG QUIET)
+  if(Protobuf_FOUND AND Protobuf_PROTOC_EXECUTABLE)
+    set(RLREC_TENSORBOARD_FOUND TRUE)
+  endif()
+  if(prometheus-cpp_FOUND)
+    set(RLREC_PROMETHEUS_FOUND TRUE)
+  endif()
+  if(RLREC_WITH_OBSERVABILITY STREQUAL "ON" AND
+     NOT (RLREC_TENSORBOARD_FOUND AND RLREC_PROMETHEUS_FOUND))
+    message(FATAL_ERROR "RLREC_WITH_OBSERVABILITY=ON but protobuf (with protoc) or "
+                        "prometheus-cpp was not found")
+  endif()
+  message(STATUS "rlrec: TensorBoard files ${RLREC_TENSORBOARD_FOUND}, "
+                 "Prometheus ${RLREC_PROMETHEUS_FOUND}")
+endif()

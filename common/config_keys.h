@@ -67,7 +67,14 @@ constexpr Range ClosedOpen(double low, double high) {
   X(run, keep_checkpoints, int, 3, Closed(1, 1000), "newest checkpoints to keep")                  \
   X(run, report_every_updates, uint64_t, 0, Closed(0, 1e12),                                       \
     "write progress rows every this many updates instead (0: every report_every_s; "               \
-    "synchronous runs then use 10, so their rows are reproducible)")
+    "synchronous runs then use 10, so their rows are reproducible)")                              \
+  X(run, tensorboard, bool, true, Any(),                                                           \
+    "the lead learner writes TensorBoard event files into RUN_DIR/tb/ at each report")            \
+  X(run, metrics_port, int, 0, Closed(0, 65535),                                                   \
+    "port of the lead learner's Prometheus /metrics on transport.host (0: off)")                   \
+  X(run, actor_timeout_s, double, 30, OpenClosed(0, 86400),                                        \
+    "an actor that sends no report for this long is logged as lost (actors report every "         \
+    "run.report_every_s)")
 
 #define RLREC_SIM_KEYS(X)                                                                          \
   X(sim, users_per_actor, int, 32, Closed(1, 65536), "users each actor steps as one batch (E)")    \

@@ -3,6 +3,8 @@
 #include <kj/exception.h>
 #include <unistd.h>
 
+#include <cmath>
+
 #include "common/capnp_frames.h"
 #include "common/control.capnp.h"
 #include "common/logging.h"
@@ -42,6 +44,80 @@ LearnerInfo InfoFromWelcome(wire::Welcome::Reader w) {
   info.weights_endpoint = w.getWeightsEndpoint().cStr();
   info.latest_version = w.getLatestVersion();
   return info;
+}
+
+// Why a hello or report with these fields is refused, or "".
+std::string HelloRefusal(uint32_t protocol_version, uint32_t actor_id) {
+  if (protocol_version != kProtocolVersion) {
+    return "protocol version " + std::to_string(protocol_version) + " is not this learner's " +
+           std::to_string(kProtocolVersion) + "; run actors and learners built from the same rlrec";
+  }
+  if (actor_id >= kMaxActorId) {
+    return "actor id " + std::to_string(actor_id) + " is not below " + std::to_string(kMaxActorId);
+  }
+  return "";
+}
+
+// A report's contents, checked: every time finite, not negative and within the uptime (with
+// slack for clocks read at different moments), a host name of printable size.
+ActorReport ReadActorReport(wire::ActorReport::Reader w) {
+  ActorReport r;
+  r.actor_id = w.getActorId();
+  if (w.getHost().size() > 255) throw InvalidInput("report: a host name over 255 bytes");
+  r.host = Printable(w.getHost().cStr(), 255);
+  r.pid = w.getPid();
+  r.uptime_s = w.getUptimeS();
+  r.env_steps = w.getEnvSteps();
+  r.unrolls = w.getUnrolls();
+  r.snapshot_version = w.getSnapshotVersion();
+  r.simulate_s = w.getSimulateS();
+  r.infer_s = w.getInferS();
+  r.encode_s = w.getEncodeS();
+  r.send_blocked_s = w.getSendBlockedS();
+  r.leaving = w.getLeaving();
+  if (!std::isfinite(r.uptime_s) || r.uptime_s < 0 || r.uptime_s > 1e9) {
+    throw InvalidInput("report: uptime " + std::to_string(r.uptime_s) + " s is impossible");
+  }
+  const std::pair<const char*, double> times[] = {{"simulate", r.simulate_s},
+                                                  {"infer", r.infer_s},
+                                                  {"encode", r.encode_s},
+                                                  {"send_blocked", r.send_blocked_s}};
+  for (const auto& [name, seconds] : times) {
+    if (!std::isfinite(seconds) || seconds < 0 || seconds > r.uptime_s * 1.01 + 1) {
+      throw InvalidInput(std::string("report: ") + name + " time " + std::to_string(seconds) +
+                         " s is impossible after an uptime of " + std::to_string(r.uptime_s) +
+                         " s");
+    }
+  }
+  if (r.env_steps > uint64_t{1} << 50 || r.unrolls > r.env_steps) {
+    throw InvalidInput("report: " + std::to_string(r.env_steps) + " env steps in " +
+                       std::to_string(r.unrolls) + " unrolls is impossible");
+  }
+  return r;
+}
+
+OutgoingMessage StatusReply(const LearnerInfo& info) {
+  auto message = std::make_shared<CapnpOutgoing>(256);
+  auto status = message->builder().initRoot<wire::ControlReply>().initStatus();
+  status.setRunId(info.run_id);
+  status.setUpdates(info.updates);
+  status.setEnvSteps(info.env_steps);
+  status.setLatestVersion(info.latest_version);
+  return ToFrames(std::move(message));
+}
+
+OutgoingMessage WelcomeReply(const LearnerInfo& info) {
+  auto message = std::make_shared<CapnpOutgoing>(512);
+  auto welcome = message->builder().initRoot<wire::ControlReply>().initWelcome();
+  welcome.setRunId(info.run_id);
+  auto eps =
+      welcome.initTrajectoryEndpoints(static_cast<unsigned>(info.trajectory_endpoints.size()));
+  for (size_t i = 0; i < info.trajectory_endpoints.size(); ++i) {
+    eps.set(i, info.trajectory_endpoints[i]);
+  }
+  welcome.setWeightsEndpoint(info.weights_endpoint);
+  welcome.setLatestVersion(info.latest_version);
+  return ToFrames(std::move(message));
 }
 
 OutgoingMessage Refusal(const std::string& reason) {
@@ -139,66 +215,136 @@ int ControlServer::Serve(const LearnerInfo& info, Deadline deadline) {
 
 OutgoingMessage ControlServer::Answer(std::shared_ptr<const Multipart> request,
                                       const LearnerInfo& info) {
-  OutgoingMessage reply;
   try {
     auto incoming = OpenControl(request, "control request");
     auto root = incoming->reader().getRoot<wire::ControlRequest>();
     if (root.isHello()) {
       auto hello = root.getHello();
-      std::string refusal;
-      if (hello.getProtocolVersion() != kProtocolVersion) {
-        refusal = "protocol version " + std::to_string(hello.getProtocolVersion()) +
-                  " is not this learner's " + std::to_string(kProtocolVersion) +
-                  "; run actors and learners built from the same rlrec";
-      } else if (hello.getActorId() >= kMaxActorId) {
-        refusal = "actor id " + std::to_string(hello.getActorId()) + " is not below " +
-                  std::to_string(kMaxActorId);
-      }
-      if (!refusal.empty()) {
-        ++refused_;
-        reply = Refusal(refusal);
-        if (log_limiter_.Allow()) {
-          const uint64_t held_back = log_limiter_.TakeSuppressed();
-          RLREC_LOG(Warning) << "refused a hello from actor " << hello.getActorId() << " on '"
-                             << Printable(hello.getHost().cStr()) << "': " << refusal << " ("
-                             << refused_ << " refused requests so far"
-                             << (held_back ? ", " + std::to_string(held_back) + " not logged" : "")
-                             << ")";
-        }
-      } else {
-        actors_seen_.insert(hello.getActorId());
-        auto message = std::make_shared<CapnpOutgoing>(512);
-        auto welcome = message->builder().initRoot<wire::ControlReply>().initWelcome();
-        welcome.setRunId(info.run_id);
-        auto eps = welcome.initTrajectoryEndpoints(
-            static_cast<unsigned>(info.trajectory_endpoints.size()));
-        for (size_t i = 0; i < info.trajectory_endpoints.size(); ++i) {
-          eps.set(i, info.trajectory_endpoints[i]);
-        }
-        welcome.setWeightsEndpoint(info.weights_endpoint);
-        welcome.setLatestVersion(info.latest_version);
-        reply = ToFrames(std::move(message));
-      }
-    } else if (root.isStatus()) {
-      auto message = std::make_shared<CapnpOutgoing>(256);
-      auto status = message->builder().initRoot<wire::ControlReply>().initStatus();
-      status.setRunId(info.run_id);
-      status.setUpdates(info.updates);
-      status.setEnvSteps(info.env_steps);
-      status.setLatestVersion(info.latest_version);
-      reply = ToFrames(std::move(message));
-    } else {
-      ++refused_;
-      reply = Refusal("unknown control request");
+      const std::string who = "actor " + std::to_string(hello.getActorId()) + " on '" +
+                              Printable(hello.getHost().cStr()) + "'";
+      const std::string refusal = HelloRefusal(hello.getProtocolVersion(), hello.getActorId());
+      if (!refusal.empty()) return Refuse(refusal, "a hello from " + who);
+      actors_seen_.insert(hello.getActorId());
+      return WelcomeReply(info);
     }
+    if (root.isReport()) {
+      auto report = root.getReport();
+      const std::string refusal = HelloRefusal(report.getProtocolVersion(), report.getActorId());
+      if (!refusal.empty()) return Refuse(refusal, "a report");
+      try {
+        if (reports_.size() >= kMaxPendingReports) reports_.erase(reports_.begin());
+        reports_.push_back(ReadActorReport(report));
+      } catch (const Error& e) {
+        return Refuse(e.what(), "a report from actor " + std::to_string(report.getActorId()));
+      }
+      return StatusReply(info);
+    }
+    if (root.isStatus()) return StatusReply(info);
+    return Refuse("unknown control request", "a client");
   } catch (const kj::Exception& e) {
-    ++refused_;
-    reply = Refusal(std::string("malformed control request: ") + e.getDescription().cStr());
+    return Refuse(std::string("malformed control request: ") + e.getDescription().cStr(),
+                  "a client");
   } catch (const std::exception& e) {
-    ++refused_;
-    reply = Refusal(e.what());
+    return Refuse(e.what(), "a client");
   }
-  return reply;
+}
+
+OutgoingMessage ControlServer::Refuse(const std::string& reason, const std::string& who) {
+  ++refused_;
+  if (log_limiter_.Allow()) {
+    const uint64_t held_back = log_limiter_.TakeSuppressed();
+    RLREC_LOG(Warning) << "refused " << who << ": " << reason << " (" << refused_
+                       << " refused requests so far"
+                       << (held_back ? ", " + std::to_string(held_back) + " not logged" : "")
+                       << ")";
+  }
+  return Refusal(reason);
+}
+
+std::vector<ActorReport> ControlServer::TakeReports() {
+  std::vector<ActorReport> out;
+  out.swap(reports_);
+  return out;
+}
+
+OutgoingMessage EncodeActorReport(const ActorReport& r, uint32_t protocol_version) {
+  auto message = std::make_shared<CapnpOutgoing>(512);
+  auto w = message->builder().initRoot<wire::ControlRequest>().initReport();
+  w.setProtocolVersion(protocol_version);
+  w.setActorId(r.actor_id);
+  w.setHost(r.host);
+  w.setPid(r.pid);
+  w.setUptimeS(r.uptime_s);
+  w.setEnvSteps(r.env_steps);
+  w.setUnrolls(r.unrolls);
+  w.setSnapshotVersion(r.snapshot_version);
+  w.setSimulateS(r.simulate_s);
+  w.setInferS(r.infer_s);
+  w.setEncodeS(r.encode_s);
+  w.setSendBlockedS(r.send_blocked_s);
+  w.setLeaving(r.leaving);
+  return ToFrames(std::move(message));
+}
+
+ActorReporter::ActorReporter(const ZmqContext& context, std::string endpoint, double timeout_s,
+                             SocketSecurity security)
+    : context_(context),
+      endpoint_(std::move(endpoint)),
+      timeout_s_(timeout_s),
+      security_(std::move(security)) {
+  Reconnect();
+}
+
+void ActorReporter::Reconnect() {
+  socket_.reset();
+  socket_ = std::make_unique<ZmqSocket>(context_, ZMQ_REQ, "report REQ");
+  socket_->SetInt(ZMQ_LINGER, 0);
+  socket_->LimitMessages(kMaxControlMessageBytes, kMaxControlFrames);
+  SecureClient(*socket_, security_);
+  socket_->Connect(endpoint_);
+  pending_ = false;
+}
+
+bool ActorReporter::Collect(Deadline deadline) {
+  if (!pending_) return true;
+  if (auto reply = socket_->Receive(deadline)) {
+    pending_ = false;
+    ++answered_;
+    try {
+      auto incoming = OpenControl(std::move(reply), "report reply");
+      auto root = incoming->reader().getRoot<wire::ControlReply>();
+      if (root.isRefused()) {
+        ++refused_;
+        RLREC_LOG(Warning) << "the learner refused this actor's report: "
+                           << Printable(root.getRefused().cStr(), 200);
+      }
+    } catch (const std::exception& e) {
+      RLREC_LOG(Warning) << "unreadable answer to a report: " << e.what();
+    } catch (const kj::Exception& e) {
+      RLREC_LOG(Warning) << "unreadable answer to a report: " << e.getDescription().cStr();
+    }
+    return true;
+  }
+  if (SecondsSince(sent_at_) >= timeout_s_) Reconnect();  // given up: a fresh socket
+  return !pending_;
+}
+
+bool ActorReporter::Post(const ActorReport& report) {
+  if (!Collect(Clock::now())) return false;
+  if (!socket_->Send(EncodeActorReport(report), Clock::now())) return false;
+  pending_ = true;
+  sent_at_ = Clock::now();
+  return true;
+}
+
+bool ActorReporter::PostAndWait(const ActorReport& report, Deadline deadline) {
+  if (!Collect(Clock::now())) Reconnect();  // the last word matters more than an old report
+  if (!socket_->Send(EncodeActorReport(report), deadline)) return false;
+  pending_ = true;
+  sent_at_ = Clock::now();
+  const uint64_t before = answered_;
+  Collect(deadline);
+  return answered_ > before;
 }
 
 }  // namespace rlrec::common

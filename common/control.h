@@ -24,6 +24,55 @@ struct LearnerInfo {
   uint64_t env_steps = 0;
 };
 
+// What an actor tells the lead every run.report_every_s (wire::ActorReport): totals since it
+// joined, from which the lead takes rates and shares.
+struct ActorReport {
+  uint32_t actor_id = 0;
+  std::string host;
+  uint32_t pid = 0;
+  double uptime_s = 0;
+  uint64_t env_steps = 0, unrolls = 0, snapshot_version = 0;
+  double simulate_s = 0, infer_s = 0, encode_s = 0, send_blocked_s = 0;
+  bool leaving = false;  // the actor is stopping
+};
+
+// The control request carrying `report`.
+OutgoingMessage EncodeActorReport(const ActorReport& report,
+                                  uint32_t protocol_version = kProtocolVersion);
+
+// Sends actor reports to the lead over the control channel without waiting for answers, so
+// that an actor never stalls on a busy learner: a report goes out only when the previous one
+// was answered; one unanswered for `timeout_s` is given up and the socket replaced (a REQ
+// socket cannot send twice in a row). Not thread-safe.
+class ActorReporter {
+ public:
+  ActorReporter(const ZmqContext& context, std::string endpoint, double timeout_s,
+                SocketSecurity security = {});
+  // Sends `report` if nothing is waiting for an answer (collecting an answer that arrived);
+  // returns whether it went out.
+  bool Post(const ActorReport& report);
+  // Sends `report` and waits for its answer until `deadline` (an actor's last report).
+  // Returns whether it was answered.
+  bool PostAndWait(const ActorReport& report, Deadline deadline);
+  uint64_t answered() const { return answered_; }
+  uint64_t refused() const { return refused_; }
+
+ private:
+  // Collects the pending answer, if one arrived before `deadline`; replaces the socket once
+  // the answer is overdue. True when nothing is pending any more.
+  bool Collect(Deadline deadline);
+  void Reconnect();
+
+  const ZmqContext& context_;
+  std::string endpoint_;
+  double timeout_s_;
+  SocketSecurity security_;
+  std::unique_ptr<ZmqSocket> socket_;
+  bool pending_ = false;
+  Clock::time_point sent_at_;
+  uint64_t answered_ = 0, refused_ = 0;
+};
+
 // Client side of the control channel (REQ). Each request has a deadline; an unanswered
 // request is retried on a fresh socket (a REQ socket cannot send twice in a row), up to
 // `retries` more times. Not thread-safe.
@@ -82,11 +131,21 @@ class ControlServer {
   // Distinct actor ids that have been welcomed (refused hellos are not counted).
   const std::set<uint32_t>& actors_seen() const { return actors_seen_; }
   uint64_t refused() const { return refused_; }
+  // The actor reports accepted since the last call, oldest first (at most kMaxPendingReports
+  // are kept; older ones are dropped). A report with impossible contents (NaN or negative
+  // times, times beyond its uptime, an id out of range, an overlong host) is refused, saying
+  // why, and counted in refused().
+  std::vector<ActorReport> TakeReports();
+  static constexpr size_t kMaxPendingReports = 65536;
 
  private:
+  // Counts and logs (rate-limited) a refusal of what `who` sent, and returns its reply.
+  OutgoingMessage Refuse(const std::string& reason, const std::string& who);
+
   ZmqSocket socket_;
   std::string endpoint_;
   std::set<uint32_t> actors_seen_;
+  std::vector<ActorReport> reports_;
   uint64_t refused_ = 0;
   LogLimiter log_limiter_;
 };

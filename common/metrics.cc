@@ -2,10 +2,12 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 
 #include "common/error.h"
 
@@ -45,26 +47,43 @@ void JsonObject::Key(const std::string& key) {
 }
 
 JsonObject& JsonObject::Add(const std::string& key, double value) {
+  return AddNumber(key, value, -1);
+}
+
+JsonObject& JsonObject::AddFixed(const std::string& key, double value, int decimals) {
+  return AddNumber(key, value, std::clamp(decimals, 0, 9));
+}
+
+JsonObject& JsonObject::AddNumber(const std::string& key, double value, int decimals) {
   Key(key);
-  if (!std::isfinite(value)) {
+  // Beyond 1e300 a fixed format would not fit, and no metric is that large: null.
+  if (!std::isfinite(value) || std::fabs(value) > 1e300) {
     body_ += "null";
-  } else {
-    char buf[32];
-    std::snprintf(buf, sizeof(buf), "%.6g", value);
-    body_ += buf;
+    numbers_.emplace_back(key, std::numeric_limits<double>::quiet_NaN());
+    return *this;
   }
+  char buf[400];
+  if (decimals < 0) {
+    std::snprintf(buf, sizeof(buf), "%.6g", value);
+  } else {
+    std::snprintf(buf, sizeof(buf), "%.*f", decimals, value);
+  }
+  body_ += buf;
+  numbers_.emplace_back(key, std::strtod(buf, nullptr));
   return *this;
 }
 
 JsonObject& JsonObject::Add(const std::string& key, int64_t value) {
   Key(key);
   body_ += std::to_string(value);
+  numbers_.emplace_back(key, static_cast<double>(value));
   return *this;
 }
 
 JsonObject& JsonObject::Add(const std::string& key, uint64_t value) {
   Key(key);
   body_ += std::to_string(value);
+  numbers_.emplace_back(key, static_cast<double>(value));
   return *this;
 }
 

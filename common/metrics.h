@@ -5,14 +5,20 @@
 #include <cstdio>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace rlrec::common {
 
 // Builds one flat JSON object, field by field, in insertion order. Non-finite numbers are
-// written as null, which JSON can represent and NaN cannot.
+// written as null, which JSON can represent and NaN cannot. The numbers are also kept, as a
+// reader of the JSON gets them back (6 significant digits; NaN for null), for the other sinks
+// of a metrics row (TensorBoard, Prometheus).
 class JsonObject {
  public:
-  JsonObject& Add(const std::string& key, double value);
+  JsonObject& Add(const std::string& key, double value);  // 6 significant digits
+  // `value` with `decimals` digits after the point (timestamps: Unix seconds to the ms).
+  JsonObject& AddFixed(const std::string& key, double value, int decimals);
   JsonObject& Add(const std::string& key, int64_t value);
   JsonObject& Add(const std::string& key, uint64_t value);
   JsonObject& Add(const std::string& key, int value) { return Add(key, int64_t{value}); }
@@ -21,10 +27,15 @@ class JsonObject {
     return Add(key, std::string(value));
   }
   std::string str() const { return body_ + "}"; }
+  // Every numeric field, in insertion order, with the value its JSON text holds.
+  const std::vector<std::pair<std::string, double>>& numbers() const { return numbers_; }
 
  private:
   void Key(const std::string& key);
+  // `value` as %.6g (decimals < 0) or with `decimals` digits after the point.
+  JsonObject& AddNumber(const std::string& key, double value, int decimals);
   std::string body_ = "{";
+  std::vector<std::pair<std::string, double>> numbers_;
 };
 
 // Appends JSON objects, one per line, to a file (metrics.jsonl). Each line is flushed when

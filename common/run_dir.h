@@ -28,6 +28,9 @@ enum class RunFile {
   kCurves,
   kCurvesData,
   kCurvesScript,
+  kTensorBoard,
+  kActors,
+  kMetricsEndpoint,
 };
 
 // One file or folder of a run folder: `path` relative to the run folder ("{id}" stands for
@@ -66,6 +69,12 @@ inline constexpr RunFileSpec kRunFiles[] = {
     {RunFile::kCurves, "CURVES", "curves.png", "return, losses, lag and throughput curves"},
     {RunFile::kCurvesData, "CURVES_DATA", "curves.tsv", "the curves' data"},
     {RunFile::kCurvesScript, "CURVES_SCRIPT", "curves.gp", "the curves' gnuplot script"},
+    {RunFile::kTensorBoard, "TENSORBOARD", "tb",
+     "TensorBoard event files, the same values as metrics.jsonl (tensorboard --logdir)"},
+    {RunFile::kActors, "ACTORS", "actors.jsonl",
+     "one JSON object per actor report: id, host, pid, env steps/s, snapshot, lag, last seen"},
+    {RunFile::kMetricsEndpoint, "METRICS_ENDPOINT", "metrics.endpoint",
+     "the lead learner's Prometheus address (http://host:port/metrics), while it serves one"},
 };
 
 // The path of `file` relative to a run folder, as kRunFiles has it.
@@ -100,6 +109,9 @@ class RunDir {
   std::string curve_client_keys() const { return Path(RunFile::kCurveClientKeys); }
   std::string logs() const { return Path(RunFile::kLogs); }
   std::string learner_log() const { return Path(RunFile::kLearnerLog); }
+  std::string tensorboard() const { return Path(RunFile::kTensorBoard); }
+  std::string actors() const { return Path(RunFile::kActors); }
+  std::string metrics_endpoint() const { return Path(RunFile::kMetricsEndpoint); }
   std::string actor_log(int id) const { return Path(RunFile::kActorLog, id); }
 
   // The run's id: the folder's own name.

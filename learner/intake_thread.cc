@@ -63,16 +63,22 @@ void IntakeThread::Loop() {
         continue;
       }
     }
+    const double decoded_before = receiver_->decode_s();
     auto trajectory = receiver_->Receive(common::After(kPollSeconds));
     received_.store(receiver_->received(), std::memory_order_relaxed);
     decode_errors_.store(receiver_->decode_errors(), std::memory_order_relaxed);
+    AddBusy(receiver_->decode_s() - decoded_before);
     if (!trajectory) continue;
+    const auto offered = common::Clock::now();
     const uint64_t version = version_.load(std::memory_order_acquire);
     {
       std::lock_guard<std::mutex> lock(mutex_);
       intake_.Offer(std::move(*trajectory), version, &pending_);
     }
-    if (!intake_.Ready()) continue;
+    if (!intake_.Ready()) {
+      AddBusy(common::SecondsSince(offered));
+      continue;
+    }
     RankReport unused_lags;  // lags are taken when the batch is trained (Next's caller)
     Staged staged = Make(intake_.Take(version, &unused_lags));
     {
@@ -80,8 +86,13 @@ void IntakeThread::Loop() {
       staged.ready.report = std::exchange(pending_, RankReport());
       ready_.push_back(std::move(staged));
     }
+    AddBusy(common::SecondsSince(offered));
     ready_cv_.notify_one();
   }
+}
+
+void IntakeThread::AddBusy(double seconds) {
+  busy_ns_.fetch_add(static_cast<uint64_t>(seconds * 1e9), std::memory_order_relaxed);
 }
 
 IntakeThread::Staged IntakeThread::Make(const std::vector<common::Trajectory>& trajectories) {

@@ -78,6 +78,9 @@ class IntakeThread {
 
   uint64_t received() const { return received_.load(std::memory_order_relaxed); }
   uint64_t decode_errors() const { return decode_errors_.load(std::memory_order_relaxed); }
+  // Seconds the thread has been busy (decoding, admitting, stacking and copying batches), not
+  // waiting for trajectories or for room: its share of a window is the learner's decode share.
+  double busy_s() const { return 1e-9 * double(busy_ns_.load(std::memory_order_relaxed)); }
 
  private:
   // A ready batch and, on CUDA, the event recorded after its copy was queued.
@@ -90,6 +93,8 @@ class IntakeThread {
   void Loop();
   // `trajectories` stacked for the device, or why they could not be.
   Staged Make(const std::vector<common::Trajectory>& trajectories);
+  // Adds `seconds` to busy_s().
+  void AddBusy(double seconds);
   void Stop();
 
   std::unique_ptr<TrajectoryReceiver> receiver_;
@@ -98,6 +103,7 @@ class IntakeThread {
   BatchIntake intake_;           // the intake thread's alone
   std::atomic<uint64_t> version_;
   std::atomic<uint64_t> received_{0}, decode_errors_{0};
+  std::atomic<uint64_t> busy_ns_{0};
   std::atomic<bool> stopping_{false};
 
   std::mutex mutex_;

@@ -10,12 +10,13 @@ LeadServer::LeadServer(const common::ZmqContext& context,
                        const common::RunConfig::Transport& transport, const common::RunDir& run_dir,
                        const LearnerPorts& ports, std::vector<std::string> trajectory_endpoints,
                        std::shared_ptr<const common::SnapshotBlob> first,
-                       const common::SocketSecurity& security)
+                       const common::SocketSecurity& security, double actor_timeout_s)
     : publisher_(context, BindEndpoint(transport.host, ports.weights),
                  size_t(transport.weights_chunk_kib) * 1024, transport.weights_republish_s,
                  security, first->bytes.size()),
       control_(context, BindEndpoint(transport.host, ports.control), security),
-      run_dir_(run_dir) {
+      run_dir_(run_dir),
+      health_(run_dir.actors(), actor_timeout_s) {
   publisher_.Publish(std::move(first));
   info_.run_id = run_dir.run_id();
   info_.weights_endpoint = Advertise(publisher_.endpoint(), transport);
@@ -37,7 +38,15 @@ void LeadServer::Serve(const TrainingCounters& counters) {
   info_.updates = counters.updates;
   info_.env_steps = counters.env_steps;
   control_.Serve(info_, common::Clock::now());
+  TakeReports();
   publisher_.RepublishIfDue();
+}
+
+void LeadServer::TakeReports() {
+  const auto now = common::Clock::now();
+  for (const auto& report : control_.TakeReports()) {
+    health_.Add(report, info_.latest_version, now);
+  }
 }
 
 void LeadServer::Publish(std::shared_ptr<const common::SnapshotBlob> snapshot) {
@@ -49,6 +58,7 @@ void LeadServer::EndRun(const std::string& reason) {
     publisher_.PublishRunEnded(info_.run_id, reason);
     control_.Serve(info_, common::After(0.1));
   }
+  TakeReports();
   std::error_code ec;
   std::filesystem::remove(run_dir_.control_endpoint(), ec);
 }

@@ -9,6 +9,7 @@
 #include "common/run_dir.h"
 #include "common/weights_codec.h"
 #include "common/zmq_socket.h"
+#include "learner/actor_health.h"
 #include "learner/checkpoint.h"
 #include "learner/endpoints.h"
 #include "learner/weight_publisher.h"
@@ -24,16 +25,20 @@ class LeadServer {
   // Binds the control and weights sockets on transport.host at `ports` (0: free ones),
   // publishes `first`, then writes run_dir's ports file (these ports and every rank's
   // trajectory port, from `trajectory_endpoints`) and, last, its control endpoint file: a
-  // launcher that sees that file can start actors. `context` must outlive this object.
+  // launcher that sees that file can start actors. Actor reports go to run_dir's actors.jsonl;
+  // an actor silent for `actor_timeout_s` is lost (ActorHealth). `context` must outlive this
+  // object.
   LeadServer(const common::ZmqContext& context, const common::RunConfig::Transport& transport,
              const common::RunDir& run_dir, const LearnerPorts& ports,
              std::vector<std::string> trajectory_endpoints,
              std::shared_ptr<const common::SnapshotBlob> first,
-             const common::SocketSecurity& security = {});
+             const common::SocketSecurity& security = {}, double actor_timeout_s = 30);
 
-  // Answers every waiting control request (reporting `counters`) and re-publishes the latest
-  // snapshot when due. Never blocks; call it often.
+  // Answers every waiting control request (reporting `counters`), takes the actors' reports
+  // into health(), and re-publishes the latest snapshot when due. Never blocks; call it often.
   void Serve(const TrainingCounters& counters);
+  // The actors as their reports tell.
+  ActorHealth& health() { return health_; }
   // Publishes `snapshot` (full, or a delta on the version published last) now; joining actors
   // get the latest full one and the deltas since (WeightPublisher).
   void Publish(std::shared_ptr<const common::SnapshotBlob> snapshot);
@@ -60,9 +65,13 @@ class LeadServer {
   size_t actors_seen() const { return control_.actors_seen().size(); }
 
  private:
+  // Hands the reports the control server accepted to health_.
+  void TakeReports();
+
   WeightPublisher publisher_;
   common::ControlServer control_;
   common::RunDir run_dir_;
+  ActorHealth health_;
   common::LearnerInfo info_;
   std::string control_endpoint_;
 };

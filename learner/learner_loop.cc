@@ -2,18 +2,25 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <vector>
 
+#include "common/atomic_file.h"
 #include "common/config.h"
 #include "common/logging.h"
+#include "common/run_files.h"
+#include "common/tensorboard.h"
 #include "learner/batch_intake.h"
 #include "learner/checkpoint_schedule.h"
 #include "learner/endpoints.h"
 #include "learner/intake_thread.h"
 #include "learner/lead_server.h"
+#include "learner/metrics_exporter.h"
 #include "learner/progress_report.h"
 #include "learner/rank_report.h"
 #include "learner/trainer.h"
@@ -47,6 +54,61 @@ TrainingCounters Resume(Trainer& trainer, const common::RunDir& run_dir) {
   return c;
 }
 
+// The lead's TensorBoard file: a fresh one, or on a resume one holding the run's rows up to
+// the checkpoint's update `updates` (common::SurvivingRows); nullptr when run.tensorboard is
+// off or the file cannot be written (logged: training goes on without it).
+std::unique_ptr<common::TensorBoardWriter> OpenTensorBoard(const common::RunConfig& config,
+                                                           const common::RunDir& run_dir,
+                                                           bool resume, uint64_t updates) {
+  if (!config.run.tensorboard) return nullptr;
+  if (!common::TensorBoardWriter::Available()) {
+    RLREC_LOG(Warning) << "no TensorBoard files: this rlrec was built without protobuf";
+    return nullptr;
+  }
+  try {
+    std::vector<common::ScalarRow> history;
+    if (resume) {
+      std::vector<std::string> lines;
+      std::ifstream in(run_dir.metrics());
+      for (std::string line; std::getline(in, line);) lines.push_back(std::move(line));
+      history = common::SurvivingRows(lines, static_cast<int64_t>(updates));
+    }
+    auto writer = std::make_unique<common::TensorBoardWriter>(run_dir.tensorboard(), history);
+    RLREC_LOG(Info) << "TensorBoard events in " << writer->path()
+                    << (resume ? " (" + std::to_string(history.size()) + " earlier rows)" : "");
+    return writer;
+  } catch (const common::Error& e) {
+    RLREC_LOG(Error) << "no TensorBoard files: " << e.what();
+    return nullptr;
+  }
+}
+
+// The lead's Prometheus endpoint when run.metrics_port asks for one, its address written to
+// the run folder; nullptr when off or when it cannot listen (logged: training goes on).
+std::unique_ptr<MetricsExporter> StartExporter(const common::RunConfig& config,
+                                               const common::RunDir& run_dir) {
+  if (config.run.metrics_port == 0) return nullptr;
+  try {
+    auto exporter =
+        std::make_unique<MetricsExporter>(config.transport.host, config.run.metrics_port);
+    common::WriteFileAtomically(run_dir.metrics_endpoint(), {exporter->url(), "\n"});
+    RLREC_LOG(Info) << "Prometheus metrics at " << exporter->url();
+    return exporter;
+  } catch (const common::Error& e) {
+    RLREC_LOG(Error) << e.what() << "; training goes on without it";
+    return nullptr;
+  }
+}
+
+// Seconds since the newest checkpoint in `run_dir` was written; NaN when there is none.
+double CheckpointAge(const common::RunDir& run_dir) {
+  const auto checkpoints = common::ListCheckpoints(run_dir.checkpoints());
+  if (checkpoints.empty()) return std::numeric_limits<double>::quiet_NaN();
+  double age = checkpoints.front().age_s;
+  for (const auto& c : checkpoints) age = std::min(age, c.age_s);
+  return age;
+}
+
 // The lead's server: control and weights bound, the first snapshot published, the run folder
 // told where to connect.
 std::unique_ptr<LeadServer> StartLeadServer(const common::ZmqContext& context,
@@ -56,9 +118,10 @@ std::unique_ptr<LeadServer> StartLeadServer(const common::ZmqContext& context,
                                             const std::vector<std::string>& trajectory_endpoints,
                                             Trainer& trainer, const TrainingCounters& counters,
                                             const common::SocketSecurity& security) {
-  auto server = std::make_unique<LeadServer>(
-      context, config.transport, run_dir, ports, trajectory_endpoints,
-      trainer.Snapshot(run_dir.run_id(), counters.snapshot_version), security);
+  auto server =
+      std::make_unique<LeadServer>(context, config.transport, run_dir, ports, trajectory_endpoints,
+                                   trainer.Snapshot(run_dir.run_id(), counters.snapshot_version),
+                                   security, config.run.actor_timeout_s);
   RLREC_LOG(Info) << "run " << run_dir.run_id() << ": control " << server->control_endpoint()
                   << ", weights " << server->weights_endpoint() << ", "
                   << trajectory_endpoints.size() << " learner rank(s), " << trainer.Describe()
@@ -68,11 +131,42 @@ std::unique_ptr<LeadServer> StartLeadServer(const common::ZmqContext& context,
   return server;
 }
 
+// Where the lead's rows go besides metrics.jsonl: TensorBoard and Prometheus (either may be
+// off). Feeds them from `reporter` for its own lifetime.
+class ReportSinks {
+ public:
+  ReportSinks(const common::RunConfig& config, const common::RunDir& run_dir, bool resume,
+              uint64_t updates, LeadServer& server, ProgressReporter& reporter)
+      : tensorboard_(OpenTensorBoard(config, run_dir, resume, updates)),
+        exporter_(StartExporter(config, run_dir)),
+        server_(server),
+        reporter_(reporter) {
+    reporter_.SetRowSink([this](const common::JsonObject& row) {
+      if (exporter_) {
+        exporter_->Update(row);
+        exporter_->UpdateActors(server_.health().actors(), common::Clock::now());
+      }
+      if (tensorboard_) tensorboard_->Write(common::ScalarRowOf(row));
+    });
+  }
+  ~ReportSinks() { reporter_.SetRowSink({}); }
+  ReportSinks(const ReportSinks&) = delete;
+  ReportSinks& operator=(const ReportSinks&) = delete;
+
+ private:
+  const std::unique_ptr<common::TensorBoardWriter> tensorboard_;
+  const std::unique_ptr<MetricsExporter> exporter_;
+  LeadServer& server_;
+  ProgressReporter& reporter_;
+};
+
 // The run as of now, for a report. A world of one knows its receiver's counts; more ranks
-// report the totals they last agreed on.
+// report the totals they last agreed on. The lead adds its actors' health (checking for lost
+// ones) and the age of its newest checkpoint.
 RunTotals Totals(const ProgressReporter& reporter, const TrainingCounters& counters,
                  const IntakeThread& receiver, const RankReport& agreed,
-                 const CheckpointSchedule& checkpoints, const LeadServer* server, int ranks) {
+                 const CheckpointSchedule& checkpoints, LeadServer* server,
+                 const common::RunDir& run_dir, int ranks) {
   RunTotals t;
   t.time_s = reporter.seconds();
   t.counters = counters;
@@ -83,6 +177,11 @@ RunTotals Totals(const ProgressReporter& reporter, const TrainingCounters& count
   t.failed_checkpoints = checkpoints.failed();
   t.actors_seen = server ? server->actors_seen() : 0;
   t.learner_ranks = ranks;
+  t.intake_busy_s = receiver.busy_s();
+  if (server) {
+    t.actors = server->health().Check(common::Clock::now());
+    t.checkpoint_age_s = CheckpointAge(run_dir);
+  }
   return t;
 }
 
@@ -137,6 +236,8 @@ void FinishRun(const RunTotals& totals, const TrainingCounters& counters, int ra
   reporter.Report(totals, /*final=*/true);
   summary->final_checkpoint_written = SaveFinal(checkpoints, counters.updates, save);
   server->EndRun(summary->stop_reason);
+  std::error_code ec;
+  std::filesystem::remove(run_dir.metrics_endpoint(), ec);
   RLREC_LOG(Info) << "stopped (" << summary->stop_reason << ") after " << counters.updates
                   << " updates, " << counters.env_steps << " env steps; checkpoint "
                   << run_dir.final_checkpoint();
@@ -226,12 +327,20 @@ void AfterUpdate(const common::RunConfig& config, const std::string& run_id,
 }
 
 // This rank's batch for the next update, its report and the lags of its trajectories at
-// `version` added to `mine`; nullopt when none is ready within a short wait. When `mine` wants
+// `version` added to `mine`, and the seconds it waited for data in `waited_s`; nullopt when
+// none is ready within a short wait. When `mine` wants
 // to stop: nullopt, and the intake stopped (what arrived after the last update is not trained
 // on, and does not count: a run's totals are those of its updates, which synchronous runs
 // repeat exactly).
 std::optional<ReadyBatch> NextBatch(IntakeThread& intake, uint64_t version, int rank,
-                                    RankReport* mine) {
+                                    RankReport* mine, double* waited_s) {
+  // Waiting for data is waiting while the intake is idle: time it spends decoding (all of its
+  // work on a CPU learner, which stacks nothing ahead) is its decode share.
+  const auto start = common::Clock::now();
+  const double busy_before = intake.busy_s();
+  const auto waited = [&] {
+    *waited_s = std::max(0.0, common::SecondsSince(start) - (intake.busy_s() - busy_before));
+  };
   if (mine->stop != StopReason::kNone) {
     const RankReport unused = intake.StopAndTakeUnused();
     RLREC_LOG(Info) << "rank " << rank << " stops; " << unused.env_steps
@@ -239,6 +348,7 @@ std::optional<ReadyBatch> NextBatch(IntakeThread& intake, uint64_t version, int 
     return std::nullopt;
   }
   std::optional<ReadyBatch> ready = intake.Next(common::After(0.02));
+  waited();
   if (!ready) return std::nullopt;
   *mine = CombineReports(*mine, ready->report);
   for (uint64_t v : ready->policy_versions) mine->AddLag(double(PolicyLag(version, v)));
@@ -303,8 +413,14 @@ LearnerSummary RunLearner(const common::RunConfig& config, const common::RunDir&
   RankReport mine;    // this rank, since the last update
   RankReport agreed;  // all ranks, at the last update: totals of received and decode errors
   const auto totals = [&] {
-    return Totals(reporter, counters, intake, agreed, checkpoints, server.get(), world.size());
+    return Totals(reporter, counters, intake, agreed, checkpoints, server.get(), run_dir,
+                  world.size());
   };
+  // The lead's rows also go to TensorBoard and Prometheus.
+  const std::unique_ptr<ReportSinks> sinks =
+      server ? std::make_unique<ReportSinks>(config, run_dir, resume, counters.updates, *server,
+                                             reporter)
+             : nullptr;
   const auto save = [&](const std::string& path) { trainer.Save(path, counters, config_ini); };
 
   // A rank lost inside the blocking gradient all-reduce: the lead checkpoints the weights of
@@ -330,13 +446,13 @@ LearnerSummary RunLearner(const common::RunConfig& config, const common::RunDir&
     if (lead && mine.stop == StopReason::kNone && reporter.DueNow(common::Clock::now())) {
       reporter.Report(totals(), false);
     }
+    const double served_s = common::SecondsSince(iteration_start);
 
+    double waited_s = 0;
     std::optional<ReadyBatch> ready =
-        NextBatch(intake, counters.snapshot_version, world.rank(), &mine);
-    if (!ready && mine.stop == StopReason::kNone) {
-      reporter.AddTimes(common::SecondsSince(iteration_start), 0);  // no batch yet
-      continue;
-    }
+        NextBatch(intake, counters.snapshot_version, world.rank(), &mine, &waited_s);
+    reporter.AddTimes(waited_s, 0, served_s);
+    if (!ready && mine.stop == StopReason::kNone) continue;  // no batch yet
 
     // This rank has a batch, or wants to stop: agree with the others on which it is.
     mine.trajectories = double(intake.received());
@@ -364,8 +480,10 @@ LearnerSummary RunLearner(const common::RunConfig& config, const common::RunDir&
       finish();
       throw;  // MpiWorld ends the job: the lost ranks cannot finalise
     }
+    const auto after_start = common::Clock::now();
     AfterUpdate(config, run_dir.run_id(), update, trainer, intake, server.get(), totals, save,
                 reporter, checkpoints, &counters);
+    reporter.AddTimes(0, 0, common::SecondsSince(after_start));
   }
 
   finish();

@@ -1,6 +1,7 @@
 #include "learner/progress_report.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 
@@ -38,21 +39,43 @@ double EnvStepsPerSecond(const ReportWindow& w, const RunTotals& totals,
   return (totals.counters.env_steps - w.env_steps_at_start) / WindowSeconds(w, now);
 }
 
-ReportWindow NewWindow(common::Clock::time_point start, const TrainingCounters& counters) {
+ReportWindow NewWindow(common::Clock::time_point start, const TrainingCounters& counters,
+                       double intake_busy_s = 0) {
   ReportWindow window;
   window.start = start;
   window.env_steps_at_start = counters.env_steps;
   window.updates_at_start = counters.updates;
+  window.intake_busy_at_start = intake_busy_s;
   return window;
 }
 
+double UnixNow() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
 }  // namespace
+
+common::TimeShares SharesOf(const ReportWindow& w, const RunTotals& totals,
+                            common::Clock::time_point now) {
+  common::TimeShares s;
+  s.learner_wait = ShareOf(w.wait_s, w, now);
+  s.learner_decode = ShareOf(totals.intake_busy_s - w.intake_busy_at_start, w, now);
+  s.learner_compute = ShareOf(w.compute_s, w, now);
+  s.learner_publish = ShareOf(w.publish_s, w, now);
+  const bool actors = totals.actors.alive > 0;
+  s.actor_simulate = actors ? totals.actors.simulate_share : kNaN;
+  s.actor_infer = actors ? totals.actors.infer_share : kNaN;
+  s.actor_encode = actors ? totals.actors.encode_share : kNaN;
+  s.actor_send_blocked = actors ? totals.actors.send_blocked_share : kNaN;
+  return s;
+}
 
 common::JsonObject MetricsRow(const ReportWindow& w, const RunTotals& totals, bool vtrace,
                               bool final, common::Clock::time_point now) {
   const double window_s = WindowSeconds(w, now);
   const double n = std::max(1, w.loss_count);
   const bool losses = w.loss_count > 0, lags = w.lag_count > 0;
+  const common::TimeShares shares = SharesOf(w, totals, now);
   common::JsonObject row;
   row.Add("time_s", totals.time_s)
       .Add("update", totals.counters.updates)
@@ -77,8 +100,20 @@ common::JsonObject MetricsRow(const ReportWindow& w, const RunTotals& totals, bo
       .Add("snapshot_version", totals.counters.snapshot_version)
       .Add("actors_seen", totals.actors_seen)
       .Add("learner_ranks", totals.learner_ranks)
-      .Add("learner_wait_share", ShareOf(w.wait_s, w, now))
-      .Add("device_busy_share", ShareOf(w.compute_s, w, now))
+      .Add("learner_wait_share", shares.learner_wait)
+      .Add("device_busy_share", shares.learner_compute)
+      .Add("learner_decode_share", shares.learner_decode)
+      .Add("learner_publish_share", shares.learner_publish)
+      .Add("actors_alive", totals.actors.alive)
+      .Add("actors_lost", totals.actors.lost)
+      .Add("actors_lost_total", totals.actors.lost_ever)
+      .Add("actor_env_steps_per_s", totals.actors.alive > 0 ? totals.actors.env_steps_per_s : kNaN)
+      .Add("actor_simulate_share", shares.actor_simulate)
+      .Add("actor_infer_share", shares.actor_infer)
+      .Add("actor_encode_share", shares.actor_encode)
+      .Add("actor_send_blocked_share", shares.actor_send_blocked)
+      .Add("checkpoint_age_s", totals.checkpoint_age_s)
+      .AddFixed("wall_time", UnixNow(), 3)
       .Add("final", final ? 1 : 0);
   return row;
 }
@@ -99,7 +134,10 @@ std::string ProgressLine(const ReportWindow& w, const RunTotals& totals,
   if (totals.failed_checkpoints > 0) {
     troubles += "  failed_checkpoints " + std::to_string(totals.failed_checkpoints);
   }
-  char line[640];
+  if (totals.actors.lost > 0) troubles += "  actors_lost " + std::to_string(totals.actors.lost);
+  const std::string phrase = common::Diagnose(SharesOf(w, totals, now)).phrase;
+  if (!phrase.empty()) troubles += "  " + phrase;
+  char line[1024];
   std::snprintf(line, sizeof(line),
                 "[learner] %6.1fs  updates %llu  env_steps %s (%s/s)  mean_return %s  "
                 "lag %s  traj %llu  decode_errors %llu  actors %llu  wait %.0f%%  busy %.0f%%%s\n",
@@ -146,9 +184,10 @@ void ProgressReporter::AddUpdate(const LossTerms& terms, const torch::Tensor& ap
   loss_sums_ = loss_sums_.defined() ? loss_sums_ + row : row;
 }
 
-void ProgressReporter::AddTimes(double wait_s, double compute_s) {
+void ProgressReporter::AddTimes(double wait_s, double compute_s, double publish_s) {
   window_.wait_s += wait_s;
   window_.compute_s += compute_s;
+  window_.publish_s += publish_s;
 }
 
 void ProgressReporter::AddSkipped(uint64_t update, const std::string& reason) {
@@ -200,9 +239,10 @@ void ProgressReporter::Report(const RunTotals& run_totals, bool final) {
   RunTotals totals = run_totals;
   totals.skipped_updates += skipped_updates_ - skipped_before;
   const auto now = common::Clock::now();
+  const common::JsonObject row = MetricsRow(window_, totals, vtrace_, final, now);
   if (metrics_) {
     try {
-      metrics_->Write(MetricsRow(window_, totals, vtrace_, final, now));
+      metrics_->Write(row);
     } catch (const common::Error& e) {
       // Training matters more than one row: say so, and go on.
       ++lost_rows_;
@@ -211,9 +251,16 @@ void ProgressReporter::Report(const RunTotals& run_totals, bool final) {
       }
     }
   }
+  if (sink_) {
+    try {
+      sink_(row);
+    } catch (const common::Error& e) {
+      if (sink_log_.Allow()) RLREC_LOG(Error) << "a report's row went no further: " << e.what();
+    }
+  }
   std::fputs(ProgressLine(window_, totals, now).c_str(), out_);
   std::fflush(out_);
-  window_ = NewWindow(now, totals.counters);
+  window_ = NewWindow(now, totals.counters, totals.intake_busy_s);
 }
 
 }  // namespace rlrec::learner

@@ -3,14 +3,17 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <string>
 
+#include "common/bottleneck.h"
 #include "common/config_keys.h"
 #include "common/deadline.h"
 #include "common/logging.h"
 #include "common/metrics.h"
+#include "learner/actor_health.h"
 #include "learner/checkpoint.h"
 #include "learner/loss.h"
 #include "learner/rank_report.h"
@@ -34,6 +37,8 @@ struct ReportWindow {
   uint64_t lag_count = 0;
   double wait_s = 0;     // the learner had no batch to train: waiting for trajectories
   double compute_s = 0;  // inside updates (forward, backward, exchange, step)
+  double publish_s = 0;  // publishing snapshots, answering control, reports and checkpoints
+  double intake_busy_at_start = 0;  // RunTotals::intake_busy_s when the window began
 };
 
 // The run as of a report: counters and totals since its start.
@@ -45,18 +50,30 @@ struct RunTotals {
   uint64_t failed_checkpoints = 0;  // checkpoints that could not be written
   uint64_t actors_seen = 0;
   int learner_ranks = 1;
+  double intake_busy_s = 0;  // the lead's intake thread, since the start (IntakeThread::busy_s)
+  ActorsSummary actors;      // from the actors' reports (ActorHealth::Check)
+  double checkpoint_age_s = std::numeric_limits<double>::quiet_NaN();  // since the last one
 };
+
+// Where the window's time went: the learner's shares, and its actors' from their reports.
+common::TimeShares SharesOf(const ReportWindow& window, const RunTotals& totals,
+                            common::Clock::time_point now);
 
 // The metrics.jsonl row of `window` ending at `now`: rates over the window, mean loss terms
 // (null without updates; mean_rho only for V-trace), mean return of the sessions that ended,
 // policy lag min/mean/max (null without batches), the shares of the window the learner waited
-// for data (learner_wait_share) and computed updates (device_busy_share), the totals, and
-// `final` (1 on the last row).
+// for data (learner_wait_share), computed updates (device_busy_share), published
+// (learner_publish_share) and its intake thread decoded (learner_decode_share), the actors'
+// health (actors_alive, actors_lost now, actors_lost_total) and shares (actor_*_share, means
+// over the alive actors; null before their first reports), the checkpoint's age, the totals,
+// the wall-clock time (wall_time, Unix seconds) and `final` (1 on the last row).
 common::JsonObject MetricsRow(const ReportWindow& window, const RunTotals& totals, bool vtrace,
                               bool final, common::Clock::time_point now);
 
 // The progress line of the same report ("[learner]   2.0s  updates 4  env_steps 10.2k ...");
-// skipped updates and failed checkpoints are named at the end once there are any.
+// skipped updates, failed checkpoints and lost actors are named at the end once there are any,
+// and last comes the diagnosis of the window when one side clearly limits the run
+// (common::Diagnose: "learner-bound: actors blocked 71% on send").
 std::string ProgressLine(const ReportWindow& window, const RunTotals& totals,
                          common::Clock::time_point now);
 
@@ -76,8 +93,12 @@ class ProgressReporter {
   // beside them), or counts it skipped if not: summed where they are (on the device), read at
   // the next report, which logs the skipped ones.
   void AddUpdate(const LossTerms& terms, const torch::Tensor& applied);
-  // Adds `wait_s` seconds spent without a batch to train and `compute_s` seconds in updates.
-  void AddTimes(double wait_s, double compute_s);
+  // Adds `wait_s` seconds spent without a batch to train, `compute_s` seconds in updates and
+  // `publish_s` seconds publishing, serving control, reporting and checkpointing.
+  void AddTimes(double wait_s, double compute_s, double publish_s = 0);
+  // Calls `sink` with every row after it is written to metrics.jsonl (TensorBoard,
+  // Prometheus). A sink that throws common::Error is logged (rate-limited); training goes on.
+  void SetRowSink(std::function<void(const common::JsonObject&)> sink) { sink_ = std::move(sink); }
   // Counts update `update`, skipped for `reason`, and logs it (rate-limited).
   void AddSkipped(uint64_t update, const std::string& reason);
 
@@ -112,7 +133,8 @@ class ProgressReporter {
   uint64_t dropped_stale_ = 0;
   uint64_t skipped_updates_ = 0;
   uint64_t lost_rows_ = 0;  // rows that could not be written (a full disk)
-  common::LogLimiter skip_log_, write_log_;
+  std::function<void(const common::JsonObject&)> sink_;
+  common::LogLimiter skip_log_, write_log_, sink_log_;
 };
 
 }  // namespace rlrec::learner

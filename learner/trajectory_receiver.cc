@@ -23,12 +23,15 @@ std::optional<common::Trajectory> TrajectoryReceiver::Receive(common::Deadline d
     std::shared_ptr<const common::Multipart> message = socket_.Receive(deadline);
     if (!message) return std::nullopt;
     bytes_ += message->total_bytes();
+    const auto arrived = common::Clock::now();
     try {
       common::Trajectory t = common::DecodeTrajectory(message);
       common::CheckTrajectory(t, contract_);
       ++received_;
+      decode_s_ += common::SecondsSince(arrived);
       return t;
     } catch (const common::Error& e) {
+      decode_s_ += common::SecondsSince(arrived);
       ++decode_errors_;
       if (log_limiter_.Allow()) {
         const uint64_t held_back = log_limiter_.TakeSuppressed();

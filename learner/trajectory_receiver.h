@@ -36,6 +36,8 @@ class TrajectoryReceiver {
   // Messages dropped: undecodable, breaking the contract, or over the size limits.
   uint64_t decode_errors() const { return decode_errors_ + socket_.oversized(); }
   uint64_t bytes_received() const { return bytes_; }
+  // Seconds spent decoding and checking what arrived (not waiting for it).
+  double decode_s() const { return decode_s_; }
 
  private:
   common::ZmqSocket socket_;
@@ -45,6 +47,7 @@ class TrajectoryReceiver {
   uint64_t received_ = 0;
   uint64_t decode_errors_ = 0;
   uint64_t bytes_ = 0;
+  double decode_s_ = 0;
 };
 
 }  // namespace rlrec::learner

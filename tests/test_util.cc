@@ -1,9 +1,13 @@
 #include "tests/test_util.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,6 +23,7 @@
 #include "common/checksum.h"
 #include "common/metrics.h"
 #include "common/protocol.h"
+#include "common/run_files.h"
 #include "common/weights.capnp.h"
 #include "launch/cli/child_process.h"
 
@@ -26,6 +31,53 @@ namespace rlrec::testing {
 
 std::string BinDir() { return RLREC_BIN_DIR; }
 std::string SourceDir() { return RLREC_SOURCE_DIR; }
+
+int FreeTcpPort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return 0;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  int port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  ::close(fd);
+  return port;
+}
+
+std::optional<std::string> HttpGet(int port, const std::string& path, double timeout_s) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return std::nullopt;
+  timeval tv{static_cast<time_t>(timeout_s),
+             static_cast<suseconds_t>((timeout_s - static_cast<time_t>(timeout_s)) * 1e6)};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  std::string response;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
+    const std::string request =
+        "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
+        static_cast<ssize_t>(request.size())) {
+      char buf[65536];
+      ssize_t n;
+      while ((n = ::recv(fd, buf, sizeof(buf), 0)) > 0) response.append(buf, n);
+    }
+  }
+  ::close(fd);
+  const size_t body = response.find("\r\n\r\n");
+  if (response.rfind("HTTP/1.", 0) != 0 || response.find(" 200 ") > response.find("\r\n") ||
+      body == std::string::npos) {
+    return std::nullopt;
+  }
+  return response.substr(body + 4);
+}
 
 TempDir::TempDir() {
   char pattern[] = "/tmp/rlrec-test-XXXXXX";
@@ -243,6 +295,20 @@ common::TrajectoryContract TestContract(int T, int C, int F, int K, int H) {
 std::vector<std::string> SmallJobFlags() {
   return {"--sim.users_per_actor=8",   "--actor.unroll=10",        "--learner.batch_trajectories=2",
           "--learner.publish_every=1", "--run.report_every_s=0.5", "--run.budget_seconds=120"};
+}
+
+int NewestCheckpoint(const std::string& run_dir) {
+  const auto checkpoints = common::ListCheckpoints(run_dir + "/checkpoints");
+  return checkpoints.empty() ? -1 : static_cast<int>(checkpoints.back().update);
+}
+
+bool WaitForCheckpoint(const std::string& run_dir, int update, double timeout_s) {
+  const auto deadline = common::After(timeout_s);
+  while (NewestCheckpoint(run_dir) < update) {
+    if (common::Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return true;
 }
 
 std::unique_ptr<launch::ChildProcess> StartLearner(const std::string& run_dir,

@@ -47,6 +47,13 @@ std::string WaitForFirstLine(const std::string& path, double timeout_s);
 // The number stored under "key" in a flat JSON object line, or nullopt (absent or null).
 std::optional<double> JsonNumber(const std::string& line, const std::string& key);
 
+// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released).
+int FreeTcpPort();
+
+// The body of an HTTP GET of `path` from 127.0.0.1:`port` over a real TCP connection, or
+// nullopt when nothing answers with status 200 within `timeout_s`.
+std::optional<std::string> HttpGet(int port, const std::string& path, double timeout_s = 5);
+
 // Delivers messages over a real PUSH/PULL pair on a free loopback TCP port, so tests get the
 // very frames ZeroMQ hands a receiver.
 class LoopbackPipe {
@@ -102,6 +109,11 @@ std::string WaitForControlEndpoint(const std::string& run_dir, double timeout_s 
 std::unique_ptr<launch::ChildProcess> StartActor(const std::string& run_dir,
                                                  const std::string& control, int id,
                                                  const std::vector<std::string>& extra = {});
+
+// The update of the newest checkpoint (checkpoints/ckpt-<update>.pt) of `run_dir`, or -1.
+int NewestCheckpoint(const std::string& run_dir);
+// Waits until `run_dir` holds a checkpoint of update `update` or later; false at the deadline.
+bool WaitForCheckpoint(const std::string& run_dir, int update, double timeout_s = 60);
 
 // The "update" of the newest metrics row of `run_dir`, or -1 when it has none.
 double NewestUpdate(const std::string& run_dir);

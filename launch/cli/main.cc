@@ -10,6 +10,7 @@
 #include "launch/cli/export_command.h"
 #include "launch/cli/plot_command.h"
 #include "launch/cli/serve_check_command.h"
+#include "launch/cli/status_command.h"
 #include "launch/cli/train_command.h"
 
 namespace {
@@ -23,6 +24,7 @@ constexpr char kUsage[] =
     "  export  write a checkpoint's policy as TorchScript in a Triton model repository\n"
     "  serve-check  load an export as a server would; latency and throughput on CPU\n"
     "  plot    draw a run's curves (return, losses, lag, throughput) to RUN/curves.png\n"
+    "  status  a run's state from its folder: running or not, last row, bottleneck, actors\n"
     "  run-dir-layout  the files of a run folder, as shell assignments for scripts\n"
     "\n"
     "`rlrec COMMAND --help` lists the options of a command.\n";
@@ -38,6 +40,7 @@ int LauncherMain(int argc, const char* const* argv) {
   if (command == "export") return rlrec::launch::ExportCommand(argc - 1, argv + 1);
   if (command == "serve-check") return rlrec::launch::ServeCheckCommand(argc - 1, argv + 1);
   if (command == "plot") return rlrec::launch::PlotCommand(argc - 1, argv + 1);
+  if (command == "status") return rlrec::launch::StatusCommand(argc - 1, argv + 1);
   if (command == "run-dir-layout") {
     // Scripts (launch/mpi-train, slurm/train.sbatch) take the run folder's file names from
     // here: eval "$(rlrec run-dir-layout)", then "$RUN_DIR/$RLREC_RUN_CONTROL_ENDPOINT".

@@ -12,11 +12,14 @@
 #include <thread>
 #include <vector>
 
+#include "common/bottleneck.h"
 #include "common/config.h"
 #include "common/deadline.h"
 #include "common/error.h"
 #include "common/memory_plan.h"
+#include "common/metrics.h"
 #include "common/run_dir.h"
+#include "common/run_files.h"
 #include "launch/cli/child_process.h"
 #include "launch/cli/command_flags.h"
 #include "launch/cli/plot_command.h"
@@ -127,6 +130,47 @@ class ActorFleet {
   std::vector<int> restarts_;
 };
 
+// Says once how to relieve the run's bottleneck, when the learner's rows have shown the same
+// side clearly limiting it (common::Diagnose) kHintRows times in a row, past a warm-up.
+class BottleneckHint {
+ public:
+  BottleneckHint(common::RunDir run, int actors) : run_(std::move(run)), actors_(actors) {}
+
+  // Looks at the newest metrics row (at most every 2 s); prints the hint when it is time.
+  void Poll() {
+    if (given_ || common::SecondsSince(last_look_) < 2) return;
+    last_look_ = Clock::now();
+    const auto rows = common::TailLines(run_.metrics(), 64 << 10);
+    if (rows.empty()) return;
+    const std::string& row = rows.back();
+    const double wall_time = common::JsonNumberField(row, "wall_time").value_or(0);
+    if (wall_time == last_row_ || common::JsonNumberField(row, "time_s").value_or(0) < kWarmUpS) {
+      return;
+    }
+    last_row_ = wall_time;
+    const common::Diagnosis diagnosis = common::Diagnose(common::SharesOfRow(row));
+    streak_ = diagnosis.side == side_ ? streak_ + 1 : 1;
+    side_ = diagnosis.side;
+    const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    const std::string relief = common::Relief(side_, actors_, cores);
+    if (streak_ < kHintRows || relief.empty()) return;
+    std::printf("rlrec train: hint: %s; %s\n", diagnosis.phrase.c_str(), relief.c_str());
+    std::fflush(stdout);
+    given_ = true;
+  }
+
+ private:
+  static constexpr double kWarmUpS = 10;
+  static constexpr int kHintRows = 3;
+  const common::RunDir run_;
+  const int actors_;
+  Clock::time_point last_look_{};
+  double last_row_ = 0;
+  common::Bottleneck side_ = common::Bottleneck::kUnknown;
+  int streak_ = 0;
+  bool given_ = false;
+};
+
 // The control endpoint the learner writes once it listens, relaying its output meanwhile;
 // "" when it exits, a signal arrives or kLearnerStartTimeoutS passes first.
 std::string AwaitControlEndpoint(ChildProcess& learner, OutputRelay& relay,
@@ -140,14 +184,17 @@ std::string AwaitControlEndpoint(ChildProcess& learner, OutputRelay& relay,
   return control;
 }
 
-// Relays the learner's output until it exits, keeping the actors going; forwards Ctrl-C (or
+// Relays the learner's output until it exits, keeping the actors going (and saying once what
+// limits the run: BottleneckHint); forwards Ctrl-C (or
 // SIGTERM) to the learner, which writes its checkpoint, and kills it if it takes longer than
 // kLearnerStopTimeoutS. Returns the learner's exit status.
-int SuperviseLearner(ChildProcess& learner, OutputRelay& relay, ActorFleet& actors) {
+int SuperviseLearner(ChildProcess& learner, OutputRelay& relay, ActorFleet& actors,
+                     BottleneckHint& hint) {
   bool forwarded = false;
   Clock::time_point forwarded_at;
   while (learner.running()) {
     relay.Pump(0.2);
+    hint.Poll();
     if (g_signal && !forwarded) {
       std::printf("rlrec train: stopping (signal %d); the learner writes its checkpoint\n",
                   g_signal.load());
@@ -244,7 +291,8 @@ int TrainCommand(int argc, const char* const* argv) {
                  kLearnerStartTimeoutS);
     learner.Signal(SIGTERM);
   }
-  const int learner_status = SuperviseLearner(learner, relay, fleet);
+  BottleneckHint hint(run, actors);
+  const int learner_status = SuperviseLearner(learner, relay, fleet, hint);
   fleet.Stop();
 
   std::printf("rlrec train: learner exited with status %d; run folder %s\n", learner_status,

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cmath>
 #include <thread>
 
 #include "tests/test_util.h"
@@ -105,6 +106,123 @@ TEST(ControlTest, GarbageRequestIsAnsweredWithARefusalAndTheServerGoesOn) {
   }
   ControlClient client(context, server.endpoint(), 2, 1);
   EXPECT_EQ(client.Hello(3).run_id, "run-x");
+}
+
+ActorReport SomeReport(uint32_t id = 4) {
+  ActorReport r;
+  r.actor_id = id;
+  r.host = "host-a";
+  r.pid = 77;
+  r.uptime_s = 10;
+  r.env_steps = 6400;
+  r.unrolls = 20;
+  r.snapshot_version = 9;
+  r.simulate_s = 4;
+  r.infer_s = 3;
+  r.encode_s = 0.5;
+  r.send_blocked_s = 2;
+  return r;
+}
+
+// Serves on this thread until `server` has taken a report or `seconds` pass.
+std::vector<ActorReport> ServeForReports(ControlServer& server, double seconds) {
+  const Deadline deadline = After(seconds);
+  std::vector<ActorReport> reports;
+  while (reports.empty() && Clock::now() < deadline) {
+    server.Serve(SomeInfo(), After(0.05));
+    reports = server.TakeReports();
+  }
+  return reports;
+}
+
+TEST(ControlTest, ActorReportsReachTheServerWithEveryFieldAndAreAnswered) {
+  ZmqContext context;
+  ControlServer server(context, "tcp://127.0.0.1:*");
+  ActorReporter reporter(context, server.endpoint(), /*timeout_s=*/2);
+  // The first post may find the connection not made yet: it does not wait, it tries again.
+  std::vector<ActorReport> reports;
+  const Deadline deadline = After(5);
+  while (reports.empty() && Clock::now() < deadline) {
+    reporter.Post(SomeReport());
+    reports = ServeForReports(server, 0.2);
+  }
+  ASSERT_EQ(reports.size(), 1u);
+  const ActorReport& r = reports[0];
+  EXPECT_EQ(r.actor_id, 4u);
+  EXPECT_EQ(r.host, "host-a");
+  EXPECT_EQ(r.pid, 77u);
+  EXPECT_EQ(r.uptime_s, 10);
+  EXPECT_EQ(r.env_steps, 6400u);
+  EXPECT_EQ(r.unrolls, 20u);
+  EXPECT_EQ(r.snapshot_version, 9u);
+  EXPECT_EQ(r.simulate_s, 4);
+  EXPECT_EQ(r.infer_s, 3);
+  EXPECT_EQ(r.encode_s, 0.5);
+  EXPECT_EQ(r.send_blocked_s, 2);
+  EXPECT_FALSE(r.leaving);
+  // Its answer is collected by the next post, which then goes out.
+  ActorReport leaving = SomeReport();
+  leaving.leaving = true;
+  bool posted = false;
+  for (int i = 0; i < 200 && !posted; ++i) {
+    posted = reporter.Post(leaving);
+    if (!posted) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(posted) << "the first report's answer never came";
+  EXPECT_EQ(reporter.answered(), 1u);
+  reports = ServeForReports(server, 2);
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_TRUE(reports[0].leaving);
+  EXPECT_EQ(reporter.refused(), 0u);
+}
+
+TEST(ControlTest, AReportWithImpossibleContentsIsRefusedAndTheServerGoesOn) {
+  ZmqContext context;
+  ControlServer server(context, "tcp://127.0.0.1:*");
+  ZmqSocket req(context, ZMQ_REQ, "hostile REQ");
+  req.Connect(server.endpoint());
+  ActorReport bad[5] = {SomeReport(), SomeReport(), SomeReport(), SomeReport(), SomeReport()};
+  bad[0].infer_s = std::nan("");
+  bad[1].send_blocked_s = -1;
+  bad[2].simulate_s = 1e6;  // far beyond its uptime
+  bad[3].actor_id = kMaxActorId;
+  bad[4].unrolls = bad[4].env_steps + 1;
+  for (const ActorReport& r : bad) {
+    ASSERT_TRUE(req.Send(EncodeActorReport(r), After(2)));
+    std::shared_ptr<const Multipart> reply;
+    const Deadline deadline = After(5);
+    while (!reply && Clock::now() < deadline) {
+      server.Serve(SomeInfo(), After(0.05));
+      reply = req.Receive(After(0.05));
+    }
+    ASSERT_NE(reply, nullptr);
+    // A refusal, saying why (DecodeWelcome reports refusals with the prefix it is given).
+    try {
+      DecodeWelcome(std::move(reply), "refused: ");
+      ADD_FAILURE() << "accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(std::string(e.what()).rfind("refused: ", 0), 0u) << e.what();
+    }
+  }
+  EXPECT_TRUE(server.TakeReports().empty());
+  EXPECT_EQ(server.refused(), 5u);
+  // A good report still gets through.
+  ASSERT_TRUE(req.Send(EncodeActorReport(SomeReport()), After(2)));
+  EXPECT_EQ(ServeForReports(server, 2).size(), 1u);
+}
+
+TEST(ControlTest, PostingReportsNeverWaitsForAnAbsentLearner) {
+  ZmqContext context;
+  ZmqSocket closed(context, ZMQ_REP, "unanswering REP");
+  const std::string endpoint = closed.Bind("tcp://127.0.0.1:*");
+  ActorReporter reporter(context, endpoint, /*timeout_s=*/0.2);
+  const auto start = Clock::now();
+  int sent = 0;
+  for (int i = 0; i < 50; ++i) sent += reporter.Post(SomeReport()) ? 1 : 0;
+  EXPECT_LT(SecondsSince(start), 0.5);
+  EXPECT_LE(sent, 1) << "a second report went out while the first was unanswered";
+  EXPECT_FALSE(reporter.PostAndWait(SomeReport(), After(0.2)));
+  EXPECT_EQ(reporter.answered(), 0u);
 }
 
 }  // namespace

@@ -13,20 +13,6 @@
 namespace rlrec::testing {
 namespace {
 
-// The update count of the newest checkpoint in `run`, or -1.
-int NewestCheckpoint(const std::string& run) {
-  int newest = -1;
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(run + "/checkpoints", ec)) {
-    std::smatch m;
-    const std::string name = e.path().filename().string();
-    if (std::regex_match(name, m, std::regex(R"(ckpt-(\d+)\.pt)"))) {
-      newest = std::max(newest, std::stoi(m[1]));
-    }
-  }
-  return newest;
-}
-
 TEST(ResumeTest, KilledLearnerResumesFromItsCheckpointAndTheSameActorsCarryOn) {
   TempDir dir;
   const std::string run = dir.path() + "/run";
@@ -41,10 +27,7 @@ TEST(ResumeTest, KilledLearnerResumesFromItsCheckpointAndTheSameActorsCarryOn) {
   auto actor1 = StartActor(run, control, 1);
 
   // Past a couple of checkpoints, then kill it without warning.
-  for (int i = 0; i < 600 && NewestCheckpoint(run) < 20; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  ASSERT_GE(NewestCheckpoint(run), 20) << ReadFile(run + "/learner.log");
+  ASSERT_TRUE(WaitForCheckpoint(run, 20, 30)) << ReadFile(run + "/learner.log");
   learner->Signal(SIGKILL);
   ASSERT_TRUE(learner->WaitFor(10));
   const int checkpoint = NewestCheckpoint(run);

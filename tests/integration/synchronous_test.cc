@@ -48,7 +48,8 @@ std::string TrainSynchronously(const std::string& run, int seed, int updates = k
 // learner counts from zero).
 std::vector<std::string> MetricsWithoutTimes(const std::string& run, double after = -1) {
   static const std::regex timed(
-      R"re("(time_s|env_steps_per_s|updates_per_s|learner_wait_share|device_busy_share)":[^,}]*,?)re");
+      R"re("(time_s|wall_time|env_steps_per_s|updates_per_s|learner_\w+_share|device_busy_share|)re"
+      R"re(actors_alive|actors_lost|actor_\w+|checkpoint_age_s)":[^,}]*,?)re");
   static const std::regex received(R"re("trajectories_received":[^,}]*,?)re");
   std::vector<std::string> rows;
   for (const auto& row : ReadLines(run + "/metrics.jsonl")) {

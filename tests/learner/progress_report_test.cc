@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "common/error.h"
 #include "tests/test_util.h"
 
 namespace rlrec::learner {
@@ -147,6 +148,86 @@ TEST(ProgressReporterTest, ReportsByTimeOrByUpdatesAndWritesOneRowEach) {
   char line[512] = {};
   ASSERT_NE(std::fgets(line, sizeof(line), out), nullptr);
   EXPECT_EQ(std::string(line).rfind("[learner]", 0), 0u) << line;
+  std::fclose(out);
+}
+
+// Two actors reporting, 80% of their time blocked on send; one more lost.
+RunTotals WithActors() {
+  RunTotals t = Totals();
+  t.actors.alive = 2;
+  t.actors.lost = 1;
+  t.actors.lost_ever = 3;
+  t.actors.env_steps_per_s = 5000;
+  t.actors.simulate_share = 0.1;
+  t.actors.infer_share = 0.05;
+  t.actors.encode_share = 0.02;
+  t.actors.send_blocked_share = 0.8;
+  t.intake_busy_s = 10.5;
+  t.checkpoint_age_s = 42;
+  return t;
+}
+
+TEST(ProgressReportTest, RowsCarryWhereTheTimeWentOnBothSidesAndTheActorsHealth) {
+  const auto start = Clock::now();
+  ReportWindow w = TwoUpdates(start);
+  w.wait_s = 0.1;
+  w.publish_s = 0.2;
+  w.intake_busy_at_start = 10;  // 0.5 s busy of the 2 s window
+  const std::string row =
+      MetricsRow(w, WithActors(), true, false, start + std::chrono::seconds(2)).str();
+  EXPECT_DOUBLE_EQ(JsonNumber(row, "learner_wait_share").value(), 0.05);
+  EXPECT_DOUBLE_EQ(JsonNumber(row, "learner_decode_share").value(), 0.25);
+  EXPECT_DOUBLE_EQ(JsonNumber(row, "learner_publish_share").value(), 0.1);
+  EXPECT_EQ(JsonNumber(row, "actors_alive"), 2);
+  EXPECT_EQ(JsonNumber(row, "actors_lost"), 1);
+  EXPECT_EQ(JsonNumber(row, "actors_lost_total"), 3);
+  EXPECT_EQ(JsonNumber(row, "actor_env_steps_per_s"), 5000);
+  EXPECT_EQ(JsonNumber(row, "actor_simulate_share"), 0.1);
+  EXPECT_EQ(JsonNumber(row, "actor_infer_share"), 0.05);
+  EXPECT_EQ(JsonNumber(row, "actor_encode_share"), 0.02);
+  EXPECT_EQ(JsonNumber(row, "actor_send_blocked_share"), 0.8);
+  EXPECT_EQ(JsonNumber(row, "checkpoint_age_s"), 42);
+  EXPECT_GT(JsonNumber(row, "wall_time").value_or(0), 1.6e9);
+  // Before any actor reports, their shares are unknown.
+  const std::string early = MetricsRow(w, Totals(), true, false, start).str();
+  EXPECT_NE(early.find("\"actor_send_blocked_share\":null"), std::string::npos) << early;
+  EXPECT_NE(early.find("\"checkpoint_age_s\":null"), std::string::npos) << early;
+}
+
+TEST(ProgressReportTest, TheLineEndsWithWhatLimitsTheRunAndNamesLostActors) {
+  const auto start = Clock::now();
+  ReportWindow w = TwoUpdates(start);
+  w.wait_s = 0.1;
+  const std::string line = ProgressLine(w, WithActors(), start + std::chrono::seconds(2));
+  EXPECT_NE(line.find("  actors_lost 1  learner-bound: actors blocked 80% on send\n"),
+            std::string::npos)
+      << line;
+  // A learner that waits most of the time, its actors never blocked: actor-bound.
+  RunTotals starved = WithActors();
+  starved.actors.send_blocked_share = 0;
+  starved.actors.lost = 0;
+  w.wait_s = 1.5;
+  w.intake_busy_at_start = starved.intake_busy_s;
+  EXPECT_NE(ProgressLine(w, starved, start + std::chrono::seconds(2))
+                .find("  actor-bound: learner waits 75%\n"),
+            std::string::npos);
+}
+
+TEST(ProgressReporterTest, EveryRowAlsoGoesToTheRowSink) {
+  common::RunConfig config;
+  std::FILE* out = std::tmpfile();
+  ProgressReporter reporter(config, "", {}, out);
+  std::vector<std::string> seen;
+  reporter.SetRowSink([&](const common::JsonObject& row) {
+    seen.push_back(row.str());
+    if (seen.size() == 2) throw common::Unavailable("a full disk, say");
+  });
+  reporter.Report(Totals(), false);
+  reporter.Report(Totals(), false);  // the sink's error is logged, not thrown
+  reporter.Report(Totals(), true);
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(JsonNumber(seen[2], "final"), 1);
+  EXPECT_EQ(JsonNumber(seen[0], "update"), 12);
   std::fclose(out);
 }
 

@@ -1,0 +1,129 @@
+#include "learner/actor_health.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+
+#include "common/error.h"
+
+namespace rlrec::learner {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+double UnixNow() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// `part` seconds as a share of `whole`, in [0, 1].
+double Share(double part, double whole) {
+  return whole > 0 ? std::clamp(part / whole, 0.0, 1.0) : 0.0;
+}
+
+}  // namespace
+
+ActorHealth::ActorHealth(const std::string& actors_path, double timeout_s) : timeout_s_(timeout_s) {
+  if (!actors_path.empty()) rows_ = std::make_unique<common::MetricsWriter>(actors_path);
+}
+
+void ActorHealth::Add(const common::ActorReport& report, uint64_t latest_version,
+                      common::Clock::time_point now) {
+  auto [it, fresh] = actors_.try_emplace(report.actor_id);
+  ActorState& actor = it->second;
+  // Rates over the window since its previous report; since it joined after its first, or
+  // after a restart (another process under the same id, or an uptime that went back).
+  common::ActorReport before;
+  if (!fresh && actor.last.pid == report.pid && actor.last.host == report.host &&
+      report.uptime_s >= actor.last.uptime_s) {
+    before = actor.last;
+  }
+  const double window_s = report.uptime_s - before.uptime_s;
+  const double unrolls = double(report.unrolls) - double(before.unrolls);
+  if (window_s > 0) {
+    actor.env_steps_per_s = (double(report.env_steps) - double(before.env_steps)) / window_s;
+    actor.simulate_share = Share(report.simulate_s - before.simulate_s, window_s);
+    actor.infer_share = Share(report.infer_s - before.infer_s, window_s);
+    actor.encode_share = Share(report.encode_s - before.encode_s, window_s);
+    actor.send_blocked_share = Share(report.send_blocked_s - before.send_blocked_s, window_s);
+    actor.infer_ms_per_unroll = unrolls > 0 ? 1e3 * (report.infer_s - before.infer_s) / unrolls : 0;
+  }
+  actor.lag =
+      latest_version > report.snapshot_version ? latest_version - report.snapshot_version : 0;
+  actor.last = report;
+  actor.last_seen = now;
+  actor.last_seen_unix = UnixNow();
+  actor.left = report.leaving;
+  if (actor.lost) {
+    actor.lost = false;
+    RLREC_LOG(Info) << "actor " << report.actor_id << " (" << report.host << ", pid " << report.pid
+                    << ") reports again";
+  }
+  WriteRow(actor, report.leaving ? "leaving" : "alive");
+}
+
+ActorsSummary ActorHealth::Check(common::Clock::time_point now) {
+  ActorsSummary s;
+  s.simulate_share = s.infer_share = s.encode_share = s.send_blocked_share = 0;
+  for (auto& [id, actor] : actors_) {
+    if (actor.left) continue;
+    const double silent_s = std::chrono::duration<double>(now - actor.last_seen).count();
+    if (silent_s > timeout_s_) {
+      if (!actor.lost) {
+        actor.lost = true;
+        ++lost_ever_;
+        if (lost_log_.Allow()) {
+          RLREC_LOG(Warning) << "actor " << id << " (" << actor.last.host << ", pid "
+                             << actor.last.pid << ") lost: no report for " << silent_s
+                             << " s (run.actor_timeout_s " << timeout_s_ << "); " << lost_ever_
+                             << " lost so far";
+        }
+        WriteRow(actor, "lost");
+      }
+      ++s.lost;
+      continue;
+    }
+    ++s.alive;
+    s.env_steps_per_s += actor.env_steps_per_s;
+    s.simulate_share += actor.simulate_share;
+    s.infer_share += actor.infer_share;
+    s.encode_share += actor.encode_share;
+    s.send_blocked_share += actor.send_blocked_share;
+  }
+  s.lost_ever = lost_ever_;
+  for (double* share :
+       {&s.simulate_share, &s.infer_share, &s.encode_share, &s.send_blocked_share}) {
+    *share = s.alive > 0 ? *share / double(s.alive) : kNaN;
+  }
+  return s;
+}
+
+void ActorHealth::WriteRow(const ActorState& actor, const char* state) {
+  if (!rows_) return;
+  common::JsonObject row;
+  row.AddFixed("time", UnixNow(), 3)
+      .Add("actor_id", uint64_t{actor.last.actor_id})
+      .Add("host", actor.last.host)
+      .Add("pid", uint64_t{actor.last.pid})
+      .Add("state", state)
+      .Add("uptime_s", actor.last.uptime_s)
+      .Add("env_steps", actor.last.env_steps)
+      .Add("env_steps_per_s", actor.env_steps_per_s)
+      .Add("snapshot_version", actor.last.snapshot_version)
+      .Add("lag", actor.lag)
+      .Add("simulate_share", actor.simulate_share)
+      .Add("infer_share", actor.infer_share)
+      .Add("encode_share", actor.encode_share)
+      .Add("send_blocked_share", actor.send_blocked_share)
+      .Add("infer_ms_per_unroll", actor.infer_ms_per_unroll)
+      .AddFixed("last_seen", actor.last_seen_unix, 3);
+  try {
+    rows_->Write(row);
+  } catch (const common::Error& e) {
+    ++lost_rows_;
+    if (write_log_.Allow())
+      RLREC_LOG(Error) << "lost actors row " << lost_rows_ << ": " << e.what();
+  }
+}
+
+}  // namespace rlrec::learner
