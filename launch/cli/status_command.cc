@@ -63,7 +63,7 @@ double ReportEverySeconds(const common::RunDir& run) {
   return 2;
 }
 
-std::string ActorLines(const common::RunDir& run, double now_unix) {
+std::string ActorLines(const common::RunDir& run, double now_unix, bool live) {
   std::map<uint64_t, std::string> newest;  // by actor id
   for (const auto& row : common::TailLines(run.actors(), 4 << 20)) {
     const double id = Field(row, "actor_id");
@@ -88,7 +88,10 @@ std::string ActorLines(const common::RunDir& run, double now_unix) {
     head += (first ? "" : ", ") + std::to_string(n) + " " + state;
     first = false;
   }
-  return head + "; states as of each actor's last row)\n" + lines;
+  return head +
+         (live ? "; states as of each actor's last row)\n"
+               : " as of their last rows; the run is not running now)\n") +
+         lines;
 }
 
 std::string CheckpointLines(const common::RunDir& run) {
@@ -182,7 +185,7 @@ std::string DescribeRun(const common::RunDir& run) {
                                                                             : "not known")
               : diagnosis.phrase) +
          "\n";
-  out += ActorLines(run, now_unix);
+  out += ActorLines(run, now_unix, state.rfind("running", 0) == 0);
   out += CheckpointLines(run);
   if (fs::exists(run.tensorboard()))
     out += "tensorboard: tensorboard --logdir " + run.tensorboard() + "\n";
