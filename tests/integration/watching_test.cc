@@ -193,7 +193,8 @@ TEST(WatchingTest, PrometheusAndStatusFollowTheRunAndASilentActorIsLost) {
   EXPECT_FALSE(std::filesystem::exists(run + "/metrics.endpoint"));
   const auto metrics = ReadLines(run + "/metrics.jsonl");
   ASSERT_FALSE(metrics.empty());
-  EXPECT_EQ(JsonNumber(metrics.back(), "actors_lost_total"), 1);
+  // At least actor 1; a slow (sanitized) actor 0 may also miss run.actor_timeout_s once.
+  EXPECT_GE(JsonNumber(metrics.back(), "actors_lost_total").value_or(0), 1);
   EXPECT_NE(Status(run).output.find(": finished"), std::string::npos);
   const CommandResult nothing = Status(dir.path() + "/no-such-run");
   EXPECT_EQ(nothing.exit_code, 2) << nothing.output;
