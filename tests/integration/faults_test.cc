@@ -140,8 +140,9 @@ TEST(FaultsTest, AFullDiskCostsCheckpointsNotTheRun) {
   ASSERT_FALSE(learner::ListCheckpoints(run + "/checkpoints").empty()) << ReadFile(log);
 
   FillDisk(dir.path() + "/disk/filler");
-  while (ReadFile(log).find("No space left on device") == std::string::npos &&
-         common::Clock::now() < deadline) {
+  // Wait for a checkpoint to fail: TensorBoard and actors.jsonl rows hit the full disk too,
+  // and their errors can come first.
+  while (ReadFile(log).find("failed (") == std::string::npos && common::Clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   EXPECT_NE(ReadFile(log).find("No space left on device"), std::string::npos) << ReadFile(log);
