@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <fstream>
 #include <sstream>
 #include <utility>
@@ -108,16 +109,27 @@ void WriteCheckpointFile(const std::string& path, torch::serialize::OutputArchiv
   file.Append(std::string_view(reinterpret_cast<const char*>(&header), sizeof(header)));
   Checksum64Stream checksum;
   uint64_t payload_bytes = 0;
+  // A write that fails (a full disk) must not throw through LibTorch: its zip writer finishes
+  // the archive from its destructor, calling this function again while the exception unwinds,
+  // and a second failure there ends the process (std::terminate). So the first failure is
+  // kept, the rest of the archive is taken and dropped, and the failure is thrown after.
+  std::exception_ptr write_failure;
   try {
     archive.save_to([&](const void* data, size_t size) {
-      checksum.Update(data, size);
-      payload_bytes += size;
-      file.Append(std::string_view(static_cast<const char*>(data), size));
+      if (write_failure) return size;
+      try {
+        checksum.Update(data, size);
+        payload_bytes += size;
+        file.Append(std::string_view(static_cast<const char*>(data), size));
+      } catch (...) {
+        write_failure = std::current_exception();
+      }
       return size;
     });
   } catch (const c10::Error& e) {
     throw Unavailable("cannot serialise checkpoint '" + path + "': " + e.what_without_backtrace());
   }
+  if (write_failure) std::rethrow_exception(write_failure);
   std::memcpy(header.magic, kMagic, sizeof(kMagic));
   header.schema_version = kCheckpointSchemaVersion;
   header.payload_bytes = payload_bytes;
