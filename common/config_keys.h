@@ -74,7 +74,10 @@ constexpr Range ClosedOpen(double low, double high) {
     "port of the lead learner's Prometheus /metrics on transport.host (0: off)")                   \
   X(run, actor_timeout_s, double, 30, OpenClosed(0, 86400),                                        \
     "an actor that sends no report for this long is logged as lost (actors report every "         \
-    "run.report_every_s)")
+    "run.report_every_s)")                                                                    \
+  X(run, actors_log_mb, double, 256, Closed(0.001, 1e6),                                           \
+    "actors.jsonl moves to actors.jsonl.1 (replacing it) when it passes this many MiB, so the "    \
+    "two hold at most about twice this")
 
 #define RLREC_SIM_KEYS(X)                                                                          \
   X(sim, users_per_actor, int, 32, Closed(1, 65536), "users each actor steps as one batch (E)")    \

@@ -30,6 +30,7 @@ enum class RunFile {
   kCurvesScript,
   kTensorBoard,
   kActors,
+  kActorsPrevious,
   kMetricsEndpoint,
 };
 
@@ -73,6 +74,8 @@ inline constexpr RunFileSpec kRunFiles[] = {
      "TensorBoard event files, the same values as metrics.jsonl (tensorboard --logdir)"},
     {RunFile::kActors, "ACTORS", "actors.jsonl",
      "one JSON object per actor report: id, host, pid, env steps/s, snapshot, lag, last seen"},
+    {RunFile::kActorsPrevious, "ACTORS_PREVIOUS", "actors.jsonl.1",
+     "actors.jsonl's older rows, moved aside when it passed run.actors_log_mb"},
     {RunFile::kMetricsEndpoint, "METRICS_ENDPOINT", "metrics.endpoint",
      "the lead learner's Prometheus address (http://host:port/metrics), while it serves one"},
 };
@@ -111,6 +114,7 @@ class RunDir {
   std::string learner_log() const { return Path(RunFile::kLearnerLog); }
   std::string tensorboard() const { return Path(RunFile::kTensorBoard); }
   std::string actors() const { return Path(RunFile::kActors); }
+  std::string actors_previous() const { return Path(RunFile::kActorsPrevious); }
   std::string metrics_endpoint() const { return Path(RunFile::kMetricsEndpoint); }
   std::string actor_log(int id) const { return Path(RunFile::kActorLog, id); }
 

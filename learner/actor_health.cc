@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <limits>
 
 #include "common/error.h"
@@ -23,8 +26,13 @@ double Share(double part, double whole) {
 
 }  // namespace
 
-ActorHealth::ActorHealth(const std::string& actors_path, double timeout_s) : timeout_s_(timeout_s) {
-  if (!actors_path.empty()) rows_ = std::make_unique<common::MetricsWriter>(actors_path);
+ActorHealth::ActorHealth(const std::string& actors_path, double timeout_s, uint64_t rotate_bytes)
+    : timeout_s_(timeout_s), path_(actors_path), rotate_bytes_(rotate_bytes) {
+  if (path_.empty()) return;
+  rows_ = std::make_unique<common::MetricsWriter>(path_);
+  std::error_code error;
+  const auto size = std::filesystem::file_size(path_, error);
+  if (!error) bytes_ = size;
 }
 
 void ActorHealth::Add(const common::ActorReport& report, uint64_t latest_version,
@@ -99,7 +107,17 @@ ActorsSummary ActorHealth::Check(common::Clock::time_point now) {
 }
 
 void ActorHealth::WriteRow(const ActorState& actor, const char* state) {
-  if (!rows_) return;
+  if (path_.empty()) return;
+  if (!rows_) {
+    try {
+      rows_ = std::make_unique<common::MetricsWriter>(path_);
+    } catch (const common::Error& e) {
+      ++lost_rows_;
+      if (write_log_.Allow())
+        RLREC_LOG(Error) << "lost actors row " << lost_rows_ << ": " << e.what();
+      return;
+    }
+  }
   common::JsonObject row;
   row.AddFixed("time", UnixNow(), 3)
       .Add("actor_id", uint64_t{actor.last.actor_id})
@@ -119,10 +137,32 @@ void ActorHealth::WriteRow(const ActorState& actor, const char* state) {
       .AddFixed("last_seen", actor.last_seen_unix, 3);
   try {
     rows_->Write(row);
+    bytes_ += row.str().size() + 1;
   } catch (const common::Error& e) {
     ++lost_rows_;
     if (write_log_.Allow())
       RLREC_LOG(Error) << "lost actors row " << lost_rows_ << ": " << e.what();
+  }
+  if (rotate_bytes_ > 0 && bytes_ > rotate_bytes_) Rotate();
+}
+
+void ActorHealth::Rotate() {
+  const std::string previous = path_ + ".1";
+  rows_.reset();
+  if (std::rename(path_.c_str(), previous.c_str()) != 0) {
+    const int error = errno;
+    if (rotate_log_.Allow()) {
+      RLREC_LOG(Error) << "cannot move '" << path_ << "' to '" << previous
+                       << "': " << std::strerror(error) << "; its rows go on in it";
+    }
+  } else {
+    bytes_ = 0;
+  }
+  try {
+    rows_ = std::make_unique<common::MetricsWriter>(path_);
+  } catch (const common::Error& e) {
+    // No file now: the next row opens one again (a row it cannot write is counted lost).
+    if (rotate_log_.Allow()) RLREC_LOG(Error) << e.what();
   }
 }
 

@@ -45,9 +45,11 @@ struct ActorsSummary {
 // back if it reports again). Not thread-safe: the learner's main loop owns it.
 class ActorHealth {
  public:
-  // Rows go to `actors_path` (appended; none when empty). Throws Error(kUnavailable) when the
-  // file cannot be opened.
-  ActorHealth(const std::string& actors_path, double timeout_s);
+  // Rows go to `actors_path` (appended; none when empty). Once the file holds more than
+  // `rotate_bytes` (0: no limit) it is renamed to `actors_path` + ".1", replacing the one
+  // before, and a new file starts, so the two hold at most about twice that. Throws
+  // Error(kUnavailable) when the file cannot be opened.
+  ActorHealth(const std::string& actors_path, double timeout_s, uint64_t rotate_bytes = 0);
 
   // Takes `report`, received at `now` while the lead's newest snapshot was `latest_version`,
   // and writes its row (a row that cannot be written is logged and lost).
@@ -62,13 +64,19 @@ class ActorHealth {
 
  private:
   void WriteRow(const ActorState& actor, const char* state);
+  // Moves a full actors.jsonl aside and starts a new one; failures are logged and the rows go
+  // on into the file there is.
+  void Rotate();
 
   const double timeout_s_;
+  const std::string path_;
+  const uint64_t rotate_bytes_;
+  uint64_t bytes_ = 0;  // in the current file
   std::unique_ptr<common::MetricsWriter> rows_;
   std::map<uint32_t, ActorState> actors_;
   uint64_t lost_ever_ = 0;
   uint64_t lost_rows_ = 0;
-  common::LogLimiter write_log_, lost_log_;
+  common::LogLimiter write_log_, lost_log_, rotate_log_;
 };
 
 }  // namespace rlrec::learner

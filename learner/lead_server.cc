@@ -10,13 +10,14 @@ LeadServer::LeadServer(const common::ZmqContext& context,
                        const common::RunConfig::Transport& transport, const common::RunDir& run_dir,
                        const LearnerPorts& ports, std::vector<std::string> trajectory_endpoints,
                        std::shared_ptr<const common::SnapshotBlob> first,
-                       const common::SocketSecurity& security, double actor_timeout_s)
+                       const common::SocketSecurity& security, double actor_timeout_s,
+                       uint64_t actors_log_bytes)
     : publisher_(context, BindEndpoint(transport.host, ports.weights),
                  size_t(transport.weights_chunk_kib) * 1024, transport.weights_republish_s,
                  security, first->bytes.size()),
       control_(context, BindEndpoint(transport.host, ports.control), security),
       run_dir_(run_dir),
-      health_(run_dir.actors(), actor_timeout_s) {
+      health_(run_dir.actors(), actor_timeout_s, actors_log_bytes) {
   publisher_.Publish(std::move(first));
   info_.run_id = run_dir.run_id();
   info_.weights_endpoint = Advertise(publisher_.endpoint(), transport);

@@ -25,14 +25,15 @@ class LeadServer {
   // Binds the control and weights sockets on transport.host at `ports` (0: free ones),
   // publishes `first`, then writes run_dir's ports file (these ports and every rank's
   // trajectory port, from `trajectory_endpoints`) and, last, its control endpoint file: a
-  // launcher that sees that file can start actors. Actor reports go to run_dir's actors.jsonl;
-  // an actor silent for `actor_timeout_s` is lost (ActorHealth). `context` must outlive this
-  // object.
+  // launcher that sees that file can start actors. Actor reports go to run_dir's actors.jsonl,
+  // moved aside past `actors_log_bytes` (0: never); an actor silent for `actor_timeout_s` is
+  // lost (ActorHealth). `context` must outlive this object.
   LeadServer(const common::ZmqContext& context, const common::RunConfig::Transport& transport,
              const common::RunDir& run_dir, const LearnerPorts& ports,
              std::vector<std::string> trajectory_endpoints,
              std::shared_ptr<const common::SnapshotBlob> first,
-             const common::SocketSecurity& security = {}, double actor_timeout_s = 30);
+             const common::SocketSecurity& security = {}, double actor_timeout_s = 30,
+             uint64_t actors_log_bytes = 0);
 
   // Answers every waiting control request (reporting `counters`), takes the actors' reports
   // into health(), and re-publishes the latest snapshot when due. Never blocks; call it often.

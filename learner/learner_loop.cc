@@ -118,10 +118,10 @@ std::unique_ptr<LeadServer> StartLeadServer(const common::ZmqContext& context,
                                             const std::vector<std::string>& trajectory_endpoints,
                                             Trainer& trainer, const TrainingCounters& counters,
                                             const common::SocketSecurity& security) {
-  auto server =
-      std::make_unique<LeadServer>(context, config.transport, run_dir, ports, trajectory_endpoints,
-                                   trainer.Snapshot(run_dir.run_id(), counters.snapshot_version),
-                                   security, config.run.actor_timeout_s);
+  auto server = std::make_unique<LeadServer>(
+      context, config.transport, run_dir, ports, trajectory_endpoints,
+      trainer.Snapshot(run_dir.run_id(), counters.snapshot_version), security,
+      config.run.actor_timeout_s, uint64_t(config.run.actors_log_mb * 1024 * 1024));
   RLREC_LOG(Info) << "run " << run_dir.run_id() << ": control " << server->control_endpoint()
                   << ", weights " << server->weights_endpoint() << ", "
                   << trajectory_endpoints.size() << " learner rank(s), " << trainer.Describe()

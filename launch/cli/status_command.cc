@@ -65,9 +65,13 @@ double ReportEverySeconds(const common::RunDir& run) {
 
 std::string ActorLines(const common::RunDir& run, double now_unix, bool live) {
   std::map<uint64_t, std::string> newest;  // by actor id
-  for (const auto& row : common::TailLines(run.actors(), 4 << 20)) {
-    const double id = Field(row, "actor_id");
-    if (!std::isnan(id)) newest[static_cast<uint64_t>(id)] = row;
+  // actors.jsonl.1 (moved aside past run.actors_log_mb) first: an actor silent since then has
+  // its last row there; the current file's rows replace the older ones.
+  for (const std::string& path : {run.actors_previous(), run.actors()}) {
+    for (const auto& row : common::TailLines(path, 4 << 20)) {
+      const double id = Field(row, "actor_id");
+      if (!std::isnan(id)) newest[static_cast<uint64_t>(id)] = row;
+    }
   }
   if (newest.empty()) return "actors: no reports (actors.jsonl is empty or missing)\n";
   std::map<std::string, int> states;

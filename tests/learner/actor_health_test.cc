@@ -3,6 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <utility>
+#include <vector>
 
 #include "tests/test_util.h"
 
@@ -96,6 +100,69 @@ TEST(ActorHealthTest, ASilentActorIsLostOnceAndOneThatSaidGoodbyeIsNot) {
   const std::string rows = testing::ReadFile(path);
   EXPECT_NE(rows.find(R"("state":"lost")"), std::string::npos) << rows;
   EXPECT_NE(rows.find(R"("state":"leaving")"), std::string::npos) << rows;
+}
+
+// Rows of `lines` as (actor id, uptime) pairs; fails the test on a line that is not a row.
+std::vector<std::pair<double, double>> Rows(const std::vector<std::string>& lines) {
+  std::vector<std::pair<double, double>> rows;
+  for (const auto& line : lines) {
+    const auto id = testing::JsonNumber(line, "actor_id");
+    const auto uptime = testing::JsonNumber(line, "uptime_s");
+    EXPECT_TRUE(id && uptime) << "not a whole row: " << line;
+    if (id && uptime) rows.emplace_back(*id, *uptime);
+  }
+  return rows;
+}
+
+TEST(ActorHealthTest, AFullActorsFileMovesAsideAndTheTwoKeepTheNewestRowsInOrder) {
+  testing::TempDir dir;
+  const std::string path = dir.path() + "/actors.jsonl";
+  const std::string previous = path + ".1";
+  constexpr uint64_t kLimit = 2000;  // bytes: a few rows of ~350
+  {
+    // A resumed run's file counts from the size it already has.
+    std::ofstream(path) << std::string(kLimit - 100, ' ') << "\n";
+  }
+  ActorHealth health(path, /*timeout_s=*/30, kLimit);
+  const auto t0 = Clock::now();
+  constexpr int kReports = 60;
+  for (int i = 1; i <= kReports; ++i) {
+    health.Add(Report(uint32_t(i % 4), /*uptime_s=*/i, 100 * i, 0), 1, t0 + milliseconds(i));
+    if (i == 1) {
+      EXPECT_TRUE(std::filesystem::exists(previous)) << "the old rows pushed it past the limit";
+    }
+  }
+  const auto current = Rows(testing::ReadLines(path));
+  const auto moved = Rows(testing::ReadLines(previous));
+  ASSERT_FALSE(current.empty());
+  ASSERT_FALSE(moved.empty());
+  EXPECT_LE(std::filesystem::file_size(path), kLimit + 400);
+  EXPECT_GT(std::filesystem::file_size(previous), kLimit) << "moved once it passed the limit";
+  EXPECT_LE(std::filesystem::file_size(previous), kLimit + 400);
+  // The two files hold the newest reports, each once, in order, up to the last one.
+  std::vector<std::pair<double, double>> all = moved;
+  all.insert(all.end(), current.begin(), current.end());
+  EXPECT_EQ(all.back().second, kReports);
+  for (size_t i = 1; i < all.size(); ++i) {
+    EXPECT_EQ(all[i].second, all[i - 1].second + 1) << "row " << i << " follows the one before";
+  }
+  EXPECT_GT(all.size(), 6u);
+}
+
+TEST(ActorHealthTest, AFileThatCannotMoveAsideKeepsTakingRows) {
+  testing::TempDir dir;
+  const std::string path = dir.path() + "/actors.jsonl";
+  // A non-empty folder where the moved file would go: rename() fails.
+  std::filesystem::create_directories(path + ".1/x");
+  ActorHealth health(path, /*timeout_s=*/30, /*rotate_bytes=*/500);
+  const auto t0 = Clock::now();
+  for (int i = 1; i <= 10; ++i) {
+    health.Add(Report(0, i, 100 * i, 0), 1, t0 + milliseconds(i));
+  }
+  const auto rows = Rows(testing::ReadLines(path));
+  ASSERT_EQ(rows.size(), 10u) << "no row lost";
+  EXPECT_EQ(rows.back().second, 10);
+  EXPECT_TRUE(std::filesystem::is_directory(path + ".1"));
 }
 
 }  // namespace
