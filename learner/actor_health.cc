@@ -108,16 +108,6 @@ ActorsSummary ActorHealth::Check(common::Clock::time_point now) {
 
 void ActorHealth::WriteRow(const ActorState& actor, const char* state) {
   if (path_.empty()) return;
-  if (!rows_) {
-    try {
-      rows_ = std::make_unique<common::MetricsWriter>(path_);
-    } catch (const common::Error& e) {
-      ++lost_rows_;
-      if (write_log_.Allow())
-        RLREC_LOG(Error) << "lost actors row " << lost_rows_ << ": " << e.what();
-      return;
-    }
-  }
   common::JsonObject row;
   row.AddFixed("time", UnixNow(), 3)
       .Add("actor_id", uint64_t{actor.last.actor_id})
@@ -136,6 +126,8 @@ void ActorHealth::WriteRow(const ActorState& actor, const char* state) {
       .Add("infer_ms_per_unroll", actor.infer_ms_per_unroll)
       .AddFixed("last_seen", actor.last_seen_unix, 3);
   try {
+    // Opened again after a rotation (or after an open that failed).
+    if (!rows_) rows_ = std::make_unique<common::MetricsWriter>(path_);
     rows_->Write(row);
     bytes_ += row.str().size() + 1;
   } catch (const common::Error& e) {
@@ -157,12 +149,6 @@ void ActorHealth::Rotate() {
     }
   } else {
     bytes_ = 0;
-  }
-  try {
-    rows_ = std::make_unique<common::MetricsWriter>(path_);
-  } catch (const common::Error& e) {
-    // No file now: the next row opens one again (a row it cannot write is counted lost).
-    if (rotate_log_.Allow()) RLREC_LOG(Error) << e.what();
   }
 }
 

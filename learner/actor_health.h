@@ -64,8 +64,8 @@ class ActorHealth {
 
  private:
   void WriteRow(const ActorState& actor, const char* state);
-  // Moves a full actors.jsonl aside and starts a new one; failures are logged and the rows go
-  // on into the file there is.
+  // Moves a full actors.jsonl aside; the next row starts a new one. A failure is logged and the
+  // rows go on into the file there is.
   void Rotate();
 
   const double timeout_s_;
