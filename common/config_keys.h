@@ -174,7 +174,10 @@ constexpr Range ClosedOpen(double low, double high) {
     "the actors of a host act on one shared copy of the policy in actor.shm_dir, filled by one "   \
     "of them (false: each actor receives and holds its own)")                                      \
   X(actor, shm_dir, std::string, "/dev/shm", NotEmpty(),                                           \
-    "folder (a tmpfs) of the host's shared snapshot files")
+    "folder (a tmpfs) of the host's shared snapshot files")                                        \
+  X(actor, lag_warning, int, 50, Closed(1, 1e9),                                                   \
+    "an actor whose weights are this many snapshots behind the learner's newest (as the answers "  \
+    "to its reports tell) says so in its log, at most every 10 s")
 
 #define RLREC_TRANSPORT_KEYS(X)                                                                    \
   X(transport, host, std::string, "127.0.0.1", NotEmpty(),                                         \

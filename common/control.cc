@@ -3,7 +3,9 @@
 #include <kj/exception.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cmath>
+#include <thread>
 
 #include "common/capnp_frames.h"
 #include "common/control.capnp.h"
@@ -138,21 +140,32 @@ ControlClient::ControlClient(const ZmqContext& context, std::string endpoint, do
 
 std::unique_ptr<Multipart> ControlClient::Request(const OutgoingMessage& request,
                                                   const char* what) {
+  std::string why;
   for (int attempt = 0; attempt <= retries_; ++attempt) {
     // A fresh socket per attempt: a REQ socket whose request went unanswered cannot send again.
     ZmqSocket socket(context_, ZMQ_REQ, "control REQ");
     socket.SetInt(ZMQ_LINGER, 0);
     socket.LimitMessages(kMaxControlMessageBytes, kMaxControlFrames);
+    socket.WatchConnections();
     SecureClient(socket, security_);
     socket.Connect(endpoint_);
     Deadline deadline = After(timeout_s_);
-    if (!socket.Send(request, deadline)) continue;
-    if (auto reply = socket.Receive(deadline)) return reply;
+    if (socket.Send(request, deadline)) {
+      if (auto reply = socket.Receive(deadline)) return reply;
+    }
+    const ConnectionEvents& events = socket.Connections();
+    why = events.Describe(endpoint_);
+    // Refused keys or a failed handshake do not mend by asking again.
+    if (events.refused > 0 || events.failed > 0) {
+      throw InvalidInput(std::string(what) + ": " + why);
+    }
     RLREC_LOG(Warning) << what << " to " << endpoint_ << ": no answer within " << timeout_s_
-                       << " s (attempt " << attempt + 1 << " of " << retries_ + 1 << ")";
+                       << " s (attempt " << attempt + 1 << " of " << retries_ + 1 << "; " << why
+                       << ")";
   }
   throw Timeout(std::string(what) + " to " + endpoint_ + ": no answer after " +
-                std::to_string(retries_ + 1) + " attempts of " + std::to_string(timeout_s_) + " s");
+                std::to_string(retries_ + 1) + " attempts of " + std::to_string(timeout_s_) +
+                " s; " + why);
 }
 
 LearnerInfo ControlClient::Hello(uint32_t actor_id, uint32_t protocol_version) {
@@ -195,26 +208,67 @@ LearnerInfo ControlClient::Status() {
 
 ControlServer::ControlServer(const ZmqContext& context, const std::string& endpoint,
                              const SocketSecurity& security)
-    : socket_(context, ZMQ_REP, "control REP") {
-  socket_.LimitMessages(kMaxControlMessageBytes, kMaxControlFrames);
-  SecureServer(socket_, security);
-  endpoint_ = socket_.Bind(endpoint);
+    : context_(context), security_(security), socket_(MakeSocket()) {
+  endpoint_ = socket_->Bind(endpoint);
 }
 
 int ControlServer::Serve(const LearnerInfo& info, Deadline deadline) {
   int answered = 0;
-  while (std::shared_ptr<const Multipart> request =
-             socket_.Receive(answered == 0 ? deadline : Clock::now())) {
-    // A REP socket must answer before it can receive again; the peer is waiting, so the
-    // send does not block for long.
-    socket_.Send(Answer(std::move(request), info), After(1.0));
-    ++answered;
+  while (true) {
+    try {
+      std::shared_ptr<const Multipart> request =
+          socket_->Receive(answered == 0 ? deadline : Clock::now());
+      if (!request) return answered;
+      // A REP socket must answer before it can receive again; the peer is waiting, so the
+      // send does not block for long (REP drops a reply its peer cannot take, never waits).
+      if (!socket_->Send(Answer(std::move(request), info), After(1.0))) {
+        throw Timeout("the reply could not be queued within 1 s");
+      }
+      ++answered;
+    } catch (const Error& e) {
+      // Whatever went wrong, the socket is made afresh on the same endpoint, so that no
+      // request, however shaped, can leave it unable to answer the next.
+      RLREC_LOG(Error) << "control REP at " << endpoint_ << ": " << e.what()
+                       << "; binding it afresh";
+      Rebind();
+      return answered;
+    }
   }
-  return answered;
+}
+
+void ControlServer::Rebind() {
+  socket_.reset();
+  ++rebinds_;
+  for (int attempt = 0;; ++attempt) {
+    try {
+      socket_ = MakeSocket();
+      socket_->Bind(endpoint_);
+      return;
+    } catch (const Error& e) {
+      // The port is this process's: a retry binds it once the old socket let go of it.
+      if (attempt >= 50) throw;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+}
+
+std::unique_ptr<ZmqSocket> ControlServer::MakeSocket() const {
+  auto socket = std::make_unique<ZmqSocket>(context_, ZMQ_REP, "control REP");
+  socket->LimitMessages(kMaxControlMessageBytes, kMaxControlFrames);
+  SecureServer(*socket, security_);
+  return socket;
 }
 
 OutgoingMessage ControlServer::Answer(std::shared_ptr<const Multipart> request,
                                       const LearnerInfo& info) {
+  if (request->oversized()) {
+    return Refuse("a request of " + std::to_string(request->frames_seen()) + " frames and " +
+                      std::to_string(request->bytes_seen()) +
+                      " bytes is over the control channel's limits of " +
+                      std::to_string(kMaxControlFrames) + " frames and " +
+                      std::to_string(kMaxControlMessageBytes) + " bytes",
+                  "a client");
+  }
   try {
     auto incoming = OpenControl(request, "control request");
     auto root = incoming->reader().getRoot<wire::ControlRequest>();
@@ -224,7 +278,6 @@ OutgoingMessage ControlServer::Answer(std::shared_ptr<const Multipart> request,
                               Printable(hello.getHost().cStr()) + "'";
       const std::string refusal = HelloRefusal(hello.getProtocolVersion(), hello.getActorId());
       if (!refusal.empty()) return Refuse(refusal, "a hello from " + who);
-      actors_seen_.insert(hello.getActorId());
       return WelcomeReply(info);
     }
     if (root.isReport()) {
@@ -317,6 +370,8 @@ bool ActorReporter::Collect(Deadline deadline) {
         ++refused_;
         RLREC_LOG(Warning) << "the learner refused this actor's report: "
                            << Printable(root.getRefused().cStr(), 200);
+      } else if (root.isStatus()) {
+        learner_version_ = root.getStatus().getLatestVersion();
       }
     } catch (const std::exception& e) {
       RLREC_LOG(Warning) << "unreadable answer to a report: " << e.what();

@@ -3,7 +3,6 @@
 
 #include <cstdint>
 #include <memory>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -56,6 +55,8 @@ class ActorReporter {
   bool PostAndWait(const ActorReport& report, Deadline deadline);
   uint64_t answered() const { return answered_; }
   uint64_t refused() const { return refused_; }
+  // The learner's newest snapshot version, as its latest answer said (0 before one).
+  uint64_t learner_version() const { return learner_version_; }
 
  private:
   // Collects the pending answer, if one arrived before `deadline`; replaces the socket once
@@ -71,6 +72,7 @@ class ActorReporter {
   bool pending_ = false;
   Clock::time_point sent_at_;
   uint64_t answered_ = 0, refused_ = 0;
+  uint64_t learner_version_ = 0;
 };
 
 // Client side of the control channel (REQ). Each request has a deadline; an unanswered
@@ -84,7 +86,10 @@ class ControlClient {
 
   // Introduces actor `actor_id` and returns the learner's endpoints. Throws
   // Error(kInvalidInput) with the learner's reason if it refuses (for example a protocol
-  // version mismatch), Error(kTimeout) when no answer came after every retry.
+  // version mismatch), or saying so when the learner's socket refused this process's CURVE
+  // keys or the handshake failed (security on one side only, a wrong server key);
+  // Error(kTimeout) when no answer came after every retry, saying whether anything accepted a
+  // connection.
   LearnerInfo Hello(uint32_t actor_id, uint32_t protocol_version = kProtocolVersion);
 
   // Asks for the learner's counters. Errors as for Hello.
@@ -120,17 +125,20 @@ class ControlServer {
   const std::string& endpoint() const { return endpoint_; }
 
   // Answers every request that is waiting, or that arrives before `deadline`, from `info`.
-  // A malformed request or a protocol mismatch is answered with a refusal and counted;
-  // nothing a client sends can stop the server. Returns the number of requests answered.
+  // A malformed request, one over the channel's limits (kMaxControlFrames frames,
+  // kMaxControlMessageBytes bytes) or a protocol mismatch is answered with a refusal and
+  // counted; nothing a client sends can stop the server: should the socket fail anyway, it is
+  // made afresh on the same endpoint (counted in rebinds()). Returns the number of requests
+  // answered.
   int Serve(const LearnerInfo& info, Deadline deadline);
 
   // The reply to one request, as Serve sends it: a welcome, a status or a refusal saying
   // why. Never throws for anything a client sends.
   OutgoingMessage Answer(std::shared_ptr<const Multipart> request, const LearnerInfo& info);
 
-  // Distinct actor ids that have been welcomed (refused hellos are not counted).
-  const std::set<uint32_t>& actors_seen() const { return actors_seen_; }
   uint64_t refused() const { return refused_; }
+  // Times the socket was made afresh after it failed.
+  uint64_t rebinds() const { return rebinds_; }
   // The actor reports accepted since the last call, oldest first (at most kMaxPendingReports
   // are kept; older ones are dropped). A report with impossible contents (NaN or negative
   // times, times beyond its uptime, an id out of range, an overlong host) is refused, saying
@@ -141,10 +149,15 @@ class ControlServer {
  private:
   // Counts and logs (rate-limited) a refusal of what `who` sent, and returns its reply.
   OutgoingMessage Refuse(const std::string& reason, const std::string& who);
+  std::unique_ptr<ZmqSocket> MakeSocket() const;
+  // Replaces the socket with a fresh one bound to endpoint_.
+  void Rebind();
 
-  ZmqSocket socket_;
+  const ZmqContext& context_;
+  const SocketSecurity security_;
+  std::unique_ptr<ZmqSocket> socket_;
+  uint64_t rebinds_ = 0;
   std::string endpoint_;
-  std::set<uint32_t> actors_seen_;
   std::vector<ActorReport> reports_;
   uint64_t refused_ = 0;
   LogLimiter log_limiter_;

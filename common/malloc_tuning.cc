@@ -2,6 +2,10 @@
 
 #include <malloc.h>
 
+#include <atomic>
+#include <chrono>
+#include <thread>
+
 #include "common/logging.h"
 
 namespace rlrec::common {
@@ -22,6 +26,31 @@ void KeepFreedMemory(KeepFreed keep) {
     RLREC_LOG(Warning) << "the C allocator refused to keep freed memory (mallopt); every update "
                           "may fault its pages in afresh";
   }
+}
+
+void ReturnFreedMemory() {
+  static std::atomic<int64_t> last_ms{-1000};
+  static std::atomic<bool> deferred{false};
+  const auto now_ms = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  };
+  int64_t last = last_ms.load();
+  const int64_t now = now_ms();
+  if (now - last >= 1000 && last_ms.compare_exchange_strong(last, now)) {
+    malloc_trim(0);
+    return;
+  }
+  // Trimmed less than a second ago: once more when the second is over, for what came since (a
+  // burst of several large messages), on a thread of its own.
+  if (deferred.exchange(true)) return;
+  std::thread([now_ms] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+    last_ms.store(now_ms());
+    malloc_trim(0);
+    deferred.store(false);
+  }).detach();
 }
 
 }  // namespace rlrec::common

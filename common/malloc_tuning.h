@@ -23,6 +23,13 @@ enum class KeepFreed {
 // kernel and 1.7 to 3 times its time. Call once, early, from the main thread.
 void KeepFreedMemory(KeepFreed keep = KeepFreed::kSmall);
 
+// Gives the heap's free pages back to the system (malloc_trim), at most once a second per
+// process: calls within a second of the last trim have one more done when the second is over
+// (on a short-lived thread of its own). For after a burst that the process should not keep: a
+// hostile oversized message that ZeroMQ buffered whole, say. Costs a walk over the heap's free
+// blocks. Thread-safe.
+void ReturnFreedMemory();
+
 }  // namespace rlrec::common
 
 #endif  // RLREC_COMMON_MALLOC_TUNING_H_

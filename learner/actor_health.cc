@@ -35,21 +35,63 @@ ActorHealth::ActorHealth(const std::string& actors_path, double timeout_s, uint6
   if (!error) bytes_ = size;
 }
 
-void ActorHealth::Add(const common::ActorReport& report, uint64_t latest_version,
+bool ActorHealth::Add(const common::ActorReport& report, uint64_t latest_version,
                       common::Clock::time_point now) {
-  auto [it, fresh] = actors_.try_emplace(report.actor_id);
-  ActorState& actor = it->second;
+  if (admitted_.count(report.actor_id)) return Take(report, latest_version, now);
+  if (held_.size() >= kMaxHeld && !held_.count(report.actor_id)) {
+    // The stalest goes: a flood of ids that never send a trajectory keeps nothing for long.
+    auto stalest = held_.begin();
+    for (auto it = held_.begin(); it != held_.end(); ++it) {
+      if (it->second.received < stalest->second.received) stalest = it;
+    }
+    held_.erase(stalest);
+    ++held_dropped_;
+  }
+  held_[report.actor_id] = Held{report, latest_version, now};
+  return true;
+}
+
+void ActorHealth::Admit(const std::vector<uint32_t>& ids) {
+  for (uint32_t id : ids) {
+    if (!admitted_.insert(id).second) continue;
+    auto held = held_.find(id);
+    if (held == held_.end()) continue;
+    const Held h = held->second;
+    held_.erase(held);
+    Take(h.report, h.latest_version, h.received);
+  }
+}
+
+void ActorHealth::Restore(const std::vector<uint32_t>& ids) {
+  admitted_.insert(ids.begin(), ids.end());
+}
+
+bool ActorHealth::Take(const common::ActorReport& report, uint64_t latest_version,
+                       common::Clock::time_point now) {
+  auto existing = actors_.find(report.actor_id);
   // Rates over the window since its previous report; since it joined after its first, or
   // after a restart (another process under the same id, or an uptime that went back).
   common::ActorReport before;
-  if (!fresh && actor.last.pid == report.pid && actor.last.host == report.host &&
-      report.uptime_s >= actor.last.uptime_s) {
-    before = actor.last;
+  if (existing != actors_.end() && existing->second.last.pid == report.pid &&
+      existing->second.last.host == report.host &&
+      report.uptime_s >= existing->second.last.uptime_s) {
+    before = existing->second.last;
   }
   const double window_s = report.uptime_s - before.uptime_s;
+  const double steps = double(report.env_steps) - double(before.env_steps);
+  if (steps < 0 || (window_s > 0 ? steps / window_s : steps) > kMaxEnvStepsPerS) {
+    ++refused_;
+    if (refuse_log_.Allow()) {
+      RLREC_LOG(Warning) << "refused a report of actor " << report.actor_id << " (" << report.host
+                         << ", pid " << report.pid << "): " << steps << " env steps in " << window_s
+                         << " s is impossible (" << refused_ << " refused so far)";
+    }
+    return false;
+  }
+  ActorState& actor = actors_[report.actor_id];
   const double unrolls = double(report.unrolls) - double(before.unrolls);
   if (window_s > 0) {
-    actor.env_steps_per_s = (double(report.env_steps) - double(before.env_steps)) / window_s;
+    actor.env_steps_per_s = steps / window_s;
     actor.simulate_share = Share(report.simulate_s - before.simulate_s, window_s);
     actor.infer_share = Share(report.infer_s - before.infer_s, window_s);
     actor.encode_share = Share(report.encode_s - before.encode_s, window_s);
@@ -68,11 +110,29 @@ void ActorHealth::Add(const common::ActorReport& report, uint64_t latest_version
                     << ") reports again";
   }
   WriteRow(actor, report.leaving ? "leaving" : "alive");
+  return true;
 }
 
 ActorsSummary ActorHealth::Check(common::Clock::time_point now) {
   ActorsSummary s;
   s.simulate_share = s.infer_share = s.encode_share = s.send_blocked_share = 0;
+  for (auto held = held_.begin(); held != held_.end();) {
+    const double age_s = std::chrono::duration<double>(now - held->second.received).count();
+    if (age_s <= timeout_s_) {
+      ++held;
+      continue;
+    }
+    held = held_.erase(held);
+    ++held_dropped_;
+  }
+  for (auto it = actors_.begin(); it != actors_.end();) {
+    const double silent_s = std::chrono::duration<double>(now - it->second.last_seen).count();
+    if ((it->second.lost || it->second.left) && silent_s > kForgetAfterTimeouts * timeout_s_) {
+      it = actors_.erase(it);  // gone long ago: its row is in actors.jsonl, its count in lost_ever
+    } else {
+      ++it;
+    }
+  }
   for (auto& [id, actor] : actors_) {
     if (actor.left) continue;
     const double silent_s = std::chrono::duration<double>(now - actor.last_seen).count();

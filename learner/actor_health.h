@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -42,9 +43,22 @@ struct ActorsSummary {
 
 // The lead learner's view of its actors' health: each report updates one actor and appends
 // its row to actors.jsonl; an actor silent for `timeout_s` is logged as lost once (and as
-// back if it reports again). Not thread-safe: the learner's main loop owns it.
+// back if it reports again), and forgotten once it has been silent for kForgetAfterTimeouts
+// times that.
+//
+// Admission. Hellos and reports come over the control channel, which anyone who can connect
+// may use; trajectories that pass the run's contract are what a real actor sends. So an actor
+// id counts (in admitted(), the run's `actors_seen`, and in the summary) only once the lead
+// has taken a trajectory of it (Admit). A report of an id not admitted yet is held, at most
+// kMaxHeld of them for at most the timeout, and taken when the id is admitted; a report whose
+// numbers are impossible (more than kMaxEnvStepsPerS env steps a second) is refused. Not
+// thread-safe: the learner's main loop owns it.
 class ActorHealth {
  public:
+  static constexpr double kForgetAfterTimeouts = 10;
+  static constexpr size_t kMaxHeld = 4096;
+  static constexpr double kMaxEnvStepsPerS = 1e9;
+
   // Rows go to `actors_path` (appended; none when empty). Once the file holds more than
   // `rotate_bytes` (0: no limit) it is renamed to `actors_path` + ".1", replacing the one
   // before, and a new file starts, so the two hold at most about twice that. Throws
@@ -52,9 +66,21 @@ class ActorHealth {
   ActorHealth(const std::string& actors_path, double timeout_s, uint64_t rotate_bytes = 0);
 
   // Takes `report`, received at `now` while the lead's newest snapshot was `latest_version`,
-  // and writes its row (a row that cannot be written is logged and lost).
-  void Add(const common::ActorReport& report, uint64_t latest_version,
+  // and writes its row (a row that cannot be written is logged and lost); holds it instead when
+  // its actor is not admitted yet. Returns false, saying why in the log, for a refused report.
+  bool Add(const common::ActorReport& report, uint64_t latest_version,
            common::Clock::time_point now);
+
+  // Admits the actors of `ids` (ids of trajectories the lead took), taking a report held for
+  // one, as received then.
+  void Admit(const std::vector<uint32_t>& ids);
+  // The actor ids admitted in this run (across resumes: Restore).
+  const std::set<uint32_t>& admitted() const { return admitted_; }
+  // Admits `ids` as a resumed run's earlier ones, reported by none yet.
+  void Restore(const std::vector<uint32_t>& ids);
+  // Reports refused for impossible numbers, and held reports dropped (overflow or age).
+  uint64_t refused() const { return refused_; }
+  uint64_t held_dropped() const { return held_dropped_; }
 
   // Declares the actors silent past the timeout at `now` lost (logged, and a row with state
   // "lost"), and sums up every actor.
@@ -63,7 +89,16 @@ class ActorHealth {
   const std::map<uint32_t, ActorState>& actors() const { return actors_; }
 
  private:
+  struct Held {
+    common::ActorReport report;
+    uint64_t latest_version = 0;
+    common::Clock::time_point received;
+  };
+
   void WriteRow(const ActorState& actor, const char* state);
+  // Takes a report of an admitted actor.
+  bool Take(const common::ActorReport& report, uint64_t latest_version,
+            common::Clock::time_point now);
   // Moves a full actors.jsonl aside; the next row starts a new one. A failure is logged and the
   // rows go on into the file there is.
   void Rotate();
@@ -74,9 +109,12 @@ class ActorHealth {
   uint64_t bytes_ = 0;  // in the current file
   std::unique_ptr<common::MetricsWriter> rows_;
   std::map<uint32_t, ActorState> actors_;
+  std::set<uint32_t> admitted_;
+  std::map<uint32_t, Held> held_;  // reports of actors not admitted yet
+  uint64_t refused_ = 0, held_dropped_ = 0;
   uint64_t lost_ever_ = 0;
   uint64_t lost_rows_ = 0;
-  common::LogLimiter write_log_, lost_log_, rotate_log_;
+  common::LogLimiter write_log_, lost_log_, rotate_log_, refuse_log_;
 };
 
 }  // namespace rlrec::learner

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "common/checkpoint_file.h"
+#include "common/control.h"
 #include "common/error.h"
 
 namespace rlrec::learner {
@@ -14,6 +15,28 @@ constexpr char kPrefix[] = "ckpt-";
 constexpr char kSuffix[] = ".pt";
 
 torch::Tensor Int64(uint64_t value) { return torch::tensor(static_cast<int64_t>(value)); }
+
+// The admitted actor ids a checkpoint holds: none in one of an older rlrec, which has no such
+// entry; Error(kInvalidInput) for an entry that is not a list of actor ids.
+std::vector<uint32_t> ReadActorsSeen(torch::serialize::InputArchive& archive,
+                                     const std::string& path) {
+  torch::Tensor ids;
+  if (!archive.try_read("actors_seen", ids)) return {};
+  if (ids.scalar_type() != torch::kInt64 || ids.dim() != 1 ||
+      ids.numel() > int64_t{common::kMaxActorId}) {
+    throw common::InvalidInput("checkpoint '" + path + "': actors_seen is not a list of actor ids");
+  }
+  std::vector<uint32_t> out;
+  const auto* id = ids.data_ptr<int64_t>();
+  for (int64_t i = 0; i < ids.numel(); ++i) {
+    if (id[i] < 0 || id[i] >= int64_t{common::kMaxActorId}) {
+      throw common::InvalidInput("checkpoint '" + path + "': actors_seen holds " +
+                                 std::to_string(id[i]) + ", not an actor id");
+    }
+    out.push_back(static_cast<uint32_t>(id[i]));
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -29,6 +52,9 @@ void SaveCheckpoint(const std::string& path, torch::nn::Module& model,
   archive.write("updates", Int64(counters.updates));
   archive.write("env_steps", Int64(counters.env_steps));
   archive.write("snapshot_version", Int64(counters.snapshot_version));
+  archive.write("actors_seen", torch::tensor(std::vector<int64_t>(counters.actors_seen.begin(),
+                                                                  counters.actors_seen.end()),
+                                             torch::kInt64));
   archive.write("rng_state", at::detail::getDefaultCPUGenerator().get_state());
   archive.write("config_ini",
                 torch::from_blob(const_cast<char*>(config_ini.data()),
@@ -46,6 +72,7 @@ CheckpointContents LoadCheckpoint(const std::string& path, torch::nn::Module& mo
   contents.counters.env_steps = common::ReadCheckpointCounter(archive, "env_steps", path);
   contents.counters.snapshot_version =
       common::ReadCheckpointCounter(archive, "snapshot_version", path);
+  contents.counters.actors_seen = ReadActorsSeen(archive, path);
   try {
     torch::serialize::InputArchive optimizer_archive;
     archive.read("optimizer", optimizer_archive);

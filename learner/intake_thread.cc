@@ -98,7 +98,10 @@ void IntakeThread::AddBusy(double seconds) {
 IntakeThread::Staged IntakeThread::Make(const std::vector<common::Trajectory>& trajectories) {
   const auto start = common::Clock::now();
   Staged staged;
-  for (const auto& t : trajectories) staged.ready.policy_versions.push_back(t.policy_version);
+  for (const auto& t : trajectories) {
+    staged.ready.policy_versions.push_back(t.policy_version);
+    staged.ready.actor_ids.push_back(t.actor_id);
+  }
   try {
     staged.ready.batch =
         MakeBatch(trajectories, device_, /*pinned=*/copy_stream_.has_value(), distinct_history_);

@@ -33,6 +33,7 @@ struct ReadyBatch {
   // What was offered since the previous ready batch: env steps, sessions, trajectories dropped.
   RankReport report;
   std::vector<uint64_t> policy_versions;  // of its trajectories, for their lags when trained
+  std::vector<uint32_t> actor_ids;        // of its trajectories (the lead admits them)
   double make_s = 0;                      // seconds spent stacking it and starting its copy
 };
 

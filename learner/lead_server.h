@@ -62,8 +62,8 @@ class LeadServer {
   // Endpoints as actors reach them.
   const std::string& control_endpoint() const { return control_endpoint_; }
   const std::string& weights_endpoint() const { return info_.weights_endpoint; }
-  // Distinct actors that have said hello.
-  size_t actors_seen() const { return control_.actors_seen().size(); }
+  // Distinct actors admitted in this run (ActorHealth: the lead took trajectories of theirs).
+  size_t actors_seen() const { return health_.admitted().size(); }
 
  private:
   // Hands the reports the control server accepted to health_.

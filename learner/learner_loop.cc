@@ -397,6 +397,7 @@ LearnerSummary RunLearner(const common::RunConfig& config, const common::RunDir&
       lead ? StartLeadServer(context, config, run_dir, ports, trajectory_endpoints, trainer,
                              counters, guard.security)
            : nullptr;
+  if (server) server->health().Restore(counters.actors_seen);
   RLREC_LOG(Info) << "rank " << world.rank() << " of " << world.size() << ": trajectories at "
                   << trajectory_endpoints[world.rank()];
   // While waiting for other ranks, the lead keeps answering actors.
@@ -421,7 +422,14 @@ LearnerSummary RunLearner(const common::RunConfig& config, const common::RunDir&
       server ? std::make_unique<ReportSinks>(config, run_dir, resume, counters.updates, *server,
                                              reporter)
              : nullptr;
-  const auto save = [&](const std::string& path) { trainer.Save(path, counters, config_ini); };
+  const auto save = [&](const std::string& path) {
+    TrainingCounters saved = counters;
+    if (server) {
+      const auto& admitted = server->health().admitted();
+      saved.actors_seen.assign(admitted.begin(), admitted.end());
+    }
+    trainer.Save(path, saved, config_ini);
+  };
 
   // A rank lost inside the blocking gradient all-reduce: the lead checkpoints the weights of
   // the last update from the watchdog's thread before the job ends.
@@ -452,6 +460,7 @@ LearnerSummary RunLearner(const common::RunConfig& config, const common::RunDir&
     std::optional<ReadyBatch> ready =
         NextBatch(intake, counters.snapshot_version, world.rank(), &mine, &waited_s);
     reporter.AddTimes(waited_s, 0, served_s);
+    if (ready && server) server->health().Admit(ready->actor_ids);
     if (!ready && mine.stop == StopReason::kNone) continue;  // no batch yet
 
     // This rank has a batch, or wants to stop: agree with the others on which it is.

@@ -1,6 +1,7 @@
 // fuzz_decoders: feeds mutated real messages to every decoder a peer can reach — a learner's
 // trajectory intake (decode, then the run's contract), an actor's weight snapshots (chunk
-// assembly, run-ended, the finiteness check), the lead's control server and an actor's
+// assembly, run-ended, the finiteness check), the lead's control server (its answers, and its
+// REP socket fed multi-frame shapes: split, extra, empty and oversized frames) and an actor's
 // reading of its welcome — and counts what each did. A decoder may accept a message or refuse
 // it with common::Error; anything else (another exception, a crash, a sanitizer report) is a
 // defect. Trajectories that pass the contract are also batched and run through the policy
@@ -12,6 +13,7 @@
 //   fuzz_decoders [--messages N] [--seed S] [--json]
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <functional>
@@ -187,8 +189,112 @@ Tally FuzzWeights(uint64_t count, std::mt19937_64& rng) {
   });
 }
 
-// Control: hellos and status requests into the lead's server (answered, never thrown), and
-// its welcome into an actor's reader.
+// Reshapes a request's frames as a hostile client might: a frame split into pieces, extra
+// frames (empty, small, or large enough to pass the channel's byte limit), before the usual
+// mutations.
+Frames ReshapeRequest(const Frames& seed, std::mt19937_64& rng) {
+  Frames frames = seed;
+  switch (rng() % 5) {
+    case 0:
+      if (!frames.empty() && frames[0].size() > 1) {
+        const std::string whole = frames[0];
+        const size_t pieces = 2 + rng() % 12;
+        frames.erase(frames.begin());
+        for (size_t i = 0, step = std::max<size_t>(1, whole.size() / pieces); i < whole.size();
+             i += step) {
+          frames.insert(frames.begin() + static_cast<long>(i / step), whole.substr(i, step));
+        }
+      }
+      break;
+    case 1:
+      for (size_t i = 0, n = 1 + rng() % 12; i < n; ++i) {
+        frames.emplace_back(rng() % 64, static_cast<char>(rng()));
+      }
+      break;
+    case 2:
+      frames.insert(frames.begin() + static_cast<long>(rng() % (frames.size() + 1)), "");
+      break;
+    case 3:
+      // Rarely: frames within the limit, together over it.
+      if (rng() % 50 == 0) {
+        for (int i = 0; i < 5; ++i) frames.emplace_back(size_t{240} << 10, 'x');
+      }
+      break;
+    default:
+      break;
+  }
+  return Mutate(frames, rng);
+}
+
+// The lead's control socket itself: reshaped requests from a DEALER, in batches, into a real
+// REP socket and ControlServer::Serve, which must answer each exactly once (a refusal counts
+// as refused) and go on answering.
+Tally FuzzControlSocket(const std::vector<Frames>& seeds, const common::LearnerInfo& info,
+                        uint64_t count, std::mt19937_64& rng) {
+  common::ZmqContext context;
+  common::ControlServer server(context, "inproc://fuzz-control");
+  common::ZmqSocket dealer(context, ZMQ_DEALER, "fuzz DEALER");
+  dealer.SetInt(ZMQ_SNDHWM, 0);
+  dealer.SetInt(ZMQ_RCVHWM, 0);
+  dealer.Connect(server.endpoint());
+  Tally tally;
+  tally.decoder = "control_socket";
+  constexpr uint64_t kBatch = 64;
+  for (uint64_t done = 0; done < count;) {
+    const uint64_t batch = std::min(kBatch, count - done);
+    for (uint64_t i = 0; i < batch; ++i) {
+      Frames frames = ReshapeRequest(seeds[rng() % seeds.size()], rng);
+      frames.insert(frames.begin(), "");  // the envelope's delimiter, which REP expects
+      for (size_t f = 0; f < frames.size(); ++f) {
+        dealer.SendCopy(frames[f], f + 1 < frames.size(), common::After(5));
+      }
+    }
+    uint64_t answered = 0;
+    const common::Deadline deadline = common::After(30);
+    while (answered < batch && common::Clock::now() < deadline) {
+      server.Serve(info, common::After(0.01));
+      while (auto reply = dealer.Receive(common::Clock::now())) {
+        ++answered;
+        ++tally.messages;
+        if (reply->size() < 2) {
+          ++tally.unexpected;
+          continue;
+        }
+        Frames body;
+        for (size_t f = 1; f < reply->size(); ++f) body.emplace_back(reply->view(f));
+        try {
+          common::DecodeWelcome(ToMultipart(body), "refused: ");
+          ++tally.accepted;
+        } catch (const common::Error& e) {
+          // A refusal, or a status reply ("not a welcome"): answers all the same.
+          const std::string what = e.what();
+          if (what.rfind("refused: ", 0) == 0) {
+            ++tally.refused;
+          } else if (what.find("is not a welcome") != std::string::npos) {
+            ++tally.accepted;
+          } else if (++tally.unexpected <= 5) {
+            std::fprintf(stderr, "control_socket: unreadable reply: %s\n", what.c_str());
+          }
+        }
+      }
+    }
+    if (answered < batch) {
+      tally.unexpected += batch - answered;
+      tally.messages += batch - answered;
+      std::fprintf(stderr, "control_socket: %llu requests went unanswered\n",
+                   static_cast<unsigned long long>(batch - answered));
+    }
+    done += batch;
+  }
+  if (server.rebinds() > 0) {
+    ++tally.unexpected;
+    std::fprintf(stderr, "control_socket: the socket had to be made afresh\n");
+  }
+  return tally;
+}
+
+// Control: hellos and status requests into the lead's server (answered, never thrown), its
+// welcome into an actor's reader, and reshaped requests through its socket.
 std::vector<Tally> FuzzControl(uint64_t count, std::mt19937_64& rng) {
   common::ZmqContext context;
   common::ControlServer server(context, "tcp://127.0.0.1:*");
@@ -222,7 +328,7 @@ std::vector<Tally> FuzzControl(uint64_t count, std::mt19937_64& rng) {
                     [&](std::shared_ptr<const common::Multipart> m) {
                       common::DecodeWelcome(std::move(m), "refused: ");
                     });
-  return {served, read};
+  return {served, read, FuzzControlSocket(requests, info, count, rng)};
 }
 
 }  // namespace

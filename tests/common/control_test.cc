@@ -6,6 +6,7 @@
 #include <cmath>
 #include <thread>
 
+#include "common/zap_handler.h"
 #include "tests/test_util.h"
 
 namespace rlrec::common {
@@ -14,8 +15,8 @@ namespace {
 // Serves control requests on a thread until destroyed.
 class ServerThread {
  public:
-  ServerThread(const ZmqContext& context, LearnerInfo info)
-      : server_(context, "tcp://127.0.0.1:*"), info_(std::move(info)) {
+  ServerThread(const ZmqContext& context, LearnerInfo info, const SocketSecurity& security = {})
+      : server_(context, "tcp://127.0.0.1:*", security), info_(std::move(info)) {
     thread_ = std::thread([this] {
       while (!stop_) server_.Serve(info_, After(0.05));
     });
@@ -170,6 +171,7 @@ TEST(ControlTest, ActorReportsReachTheServerWithEveryFieldAndAreAnswered) {
   }
   ASSERT_TRUE(posted) << "the first report's answer never came";
   EXPECT_EQ(reporter.answered(), 1u);
+  EXPECT_EQ(reporter.learner_version(), 42u) << "the answer carries the learner's version";
   reports = ServeForReports(server, 2);
   ASSERT_EQ(reports.size(), 1u);
   EXPECT_TRUE(reports[0].leaving);
@@ -223,6 +225,118 @@ TEST(ControlTest, PostingReportsNeverWaitsForAnAbsentLearner) {
   EXPECT_LE(sent, 1) << "a second report went out while the first was unanswered";
   EXPECT_FALSE(reporter.PostAndWait(SomeReport(), After(0.2)));
   EXPECT_EQ(reporter.answered(), 0u);
+}
+
+// Sends `frames` frames of `bytes` bytes each as one request and returns the reply, or
+// nullptr when none comes within `seconds`.
+std::unique_ptr<Multipart> RequestShape(const ZmqContext& context, const std::string& endpoint,
+                                        size_t frames, size_t bytes, double seconds) {
+  ZmqSocket req(context, ZMQ_REQ, "shaped REQ");
+  req.SetInt(ZMQ_LINGER, 0);
+  req.Connect(endpoint);
+  const std::string frame(bytes, 'q');
+  for (size_t i = 0; i < frames; ++i) {
+    if (!req.SendCopy(frame, i + 1 < frames, After(5))) return nullptr;
+  }
+  return req.Receive(After(seconds));
+}
+
+TEST(ControlTest, RequestsOverTheFrameOrByteLimitAreRefusedAndTheNextRequestIsAnswered) {
+  ZmqContext context;
+  ServerThread server(context, SomeInfo());
+  ControlClient client(context, server.endpoint(), 2, 1);
+  // One frame too many; then 40 frames of 64 KiB, each within the limit, 2.5 MiB together.
+  const std::pair<size_t, size_t> shapes[] = {{kMaxControlFrames + 1, 8}, {40, size_t{64} << 10}};
+  for (const auto& [frames, bytes] : shapes) {
+    auto reply = RequestShape(context, server.endpoint(), frames, bytes, 5);
+    ASSERT_NE(reply, nullptr) << frames << " frames of " << bytes << " bytes went unanswered";
+    try {
+      DecodeWelcome(std::move(reply), "refused: ");
+      FAIL() << "an oversized request was welcomed";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("is over the control channel's limits of " +
+                                           std::to_string(kMaxControlFrames) + " frames"),
+                std::string::npos)
+          << e.what();
+    }
+    EXPECT_EQ(client.Hello(3).run_id, "run-x");
+  }
+  // One frame over the limit: ZeroMQ drops that connection before the frame is read.
+  EXPECT_EQ(RequestShape(context, server.endpoint(), 1, kMaxControlMessageBytes + 1, 0.5), nullptr);
+  EXPECT_EQ(client.Status().updates, 84u);
+  EXPECT_EQ(server.server().refused(), 2u);
+  EXPECT_EQ(server.server().rebinds(), 0u);
+}
+
+TEST(ControlTest, AnOversizedReplyIsDroppedAndTheRequestAskedAgain) {
+  ZmqContext context;
+  ZmqSocket rep(context, ZMQ_REP, "hostile REP");
+  const std::string endpoint = rep.Bind("tcp://127.0.0.1:*");
+  ControlServer honest(context, "tcp://127.0.0.1:*");
+  std::thread hostile([&] {
+    // The first request gets a reply of too many frames; the second an honest welcome.
+    auto first = rep.Receive(After(10));
+    if (!first) return;
+    const std::string frame(16, 'r');
+    for (size_t i = 0; i <= kMaxControlFrames; ++i) {
+      rep.SendCopy(frame, i < kMaxControlFrames, After(5));
+    }
+    auto second = rep.Receive(After(10));
+    if (second) rep.Send(honest.Answer(std::move(second), SomeInfo()), After(5));
+  });
+  ControlClient client(context, endpoint, /*timeout_s=*/0.5, /*retries=*/2);
+  EXPECT_EQ(client.Hello(5).run_id, "run-x");
+  hostile.join();
+}
+
+TEST(ControlTest, AClientWhoseKeysTheLearnerRefusesIsToldSo) {
+  ZmqContext context;
+  SocketSecurity run;
+  run.curve = true;
+  run.keys = GenerateCurveKeys();
+  ZapHandler zap(context, run.keys.client_public);
+  ServerThread server(context, SomeInfo(), run);
+  // The run's server key, another client pair: the learner's ZAP handler refuses it.
+  SocketSecurity stranger = run;
+  const CurveKeys other = GenerateCurveKeys();
+  stranger.keys.client_public = other.client_public;
+  stranger.keys.client_secret = other.client_secret;
+  ControlClient refused(context, server.endpoint(), 1, 3, stranger);
+  const auto start = Clock::now();
+  try {
+    refused.Hello(1);
+    FAIL() << "a client with another key was welcomed";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kInvalidInput) << e.what();
+    EXPECT_NE(std::string(e.what()).find("refused this process's keys"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_LT(SecondsSince(start), 1.5) << "a refusal of keys is final: no retries";
+  // No CURVE at all against a CURVE learner: the handshake fails, and the client says why.
+  ControlClient plain(context, server.endpoint(), 1, 3);
+  try {
+    plain.Hello(1);
+    FAIL() << "a client without CURVE was welcomed";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("handshake"), std::string::npos) << e.what();
+  }
+  // The run's own client is welcomed.
+  ControlClient member(context, server.endpoint(), 2, 1, run);
+  EXPECT_EQ(member.Hello(2).run_id, "run-x");
+}
+
+TEST(ControlTest, ARequestToAnAddressWhereNothingListensSaysSo) {
+  ZmqContext context;
+  ControlClient client(context, "tcp://127.0.0.1:" + std::to_string(testing::FreeTcpPort()),
+                       /*timeout_s=*/0.3, /*retries=*/0);
+  try {
+    client.Status();
+    FAIL() << "nothing listens, yet an answer came";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kTimeout);
+    EXPECT_NE(std::string(e.what()).find("nothing accepted a connection"), std::string::npos)
+        << e.what();
+  }
 }
 
 }  // namespace

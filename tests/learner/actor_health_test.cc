@@ -37,6 +37,7 @@ TEST(ActorHealthTest, RatesAndSharesComeFromTheWindowBetweenTwoReports) {
   testing::TempDir dir;
   const std::string path = dir.path() + "/actors.jsonl";
   ActorHealth health(path, /*timeout_s=*/30);
+  health.Admit({0, 1, 2, 3});
   const auto t0 = Clock::now();
   health.Add(Report(3, 10, 1000, 1), /*latest_version=*/7, t0);
   // 10 s later: 4000 more steps, 8 of those seconds blocked on send.
@@ -66,6 +67,7 @@ TEST(ActorHealthTest, RatesAndSharesComeFromTheWindowBetweenTwoReports) {
 
 TEST(ActorHealthTest, ARestartedActorStartsAFreshWindow) {
   ActorHealth health("", 30);
+  health.Admit({0, 1, 2, 3});
   const auto t0 = Clock::now();
   health.Add(Report(1, 100, 100000, 0), 5, t0);
   // Another process under the same id: its totals restart.
@@ -78,6 +80,7 @@ TEST(ActorHealthTest, ASilentActorIsLostOnceAndOneThatSaidGoodbyeIsNot) {
   testing::TempDir dir;
   const std::string path = dir.path() + "/actors.jsonl";
   ActorHealth health(path, /*timeout_s=*/5);
+  health.Admit({0, 1, 2, 3});
   const auto t0 = Clock::now();
   health.Add(Report(0, 1, 100, 0), 1, t0);
   common::ActorReport bye = Report(1, 1, 100, 0);
@@ -124,6 +127,7 @@ TEST(ActorHealthTest, AFullActorsFileMovesAsideAndTheTwoKeepTheNewestRowsInOrder
     std::ofstream(path) << std::string(kLimit - 100, ' ') << "\n";
   }
   ActorHealth health(path, /*timeout_s=*/30, kLimit);
+  health.Admit({0, 1, 2, 3});
   const auto t0 = Clock::now();
   constexpr int kReports = 60;
   for (int i = 1; i <= kReports; ++i) {
@@ -155,6 +159,7 @@ TEST(ActorHealthTest, AFileThatCannotMoveAsideKeepsTakingRows) {
   // A non-empty folder where the moved file would go: rename() fails.
   std::filesystem::create_directories(path + ".1/x");
   ActorHealth health(path, /*timeout_s=*/30, /*rotate_bytes=*/500);
+  health.Admit({0, 1, 2, 3});
   const auto t0 = Clock::now();
   for (int i = 1; i <= 10; ++i) {
     health.Add(Report(0, i, 100 * i, 0), 1, t0 + milliseconds(i));
@@ -163,6 +168,60 @@ TEST(ActorHealthTest, AFileThatCannotMoveAsideKeepsTakingRows) {
   ASSERT_EQ(rows.size(), 10u) << "no row lost";
   EXPECT_EQ(rows.back().second, 10);
   EXPECT_TRUE(std::filesystem::is_directory(path + ".1"));
+}
+
+TEST(ActorHealthTest, ReportsOfActorsNotAdmittedAreHeldBoundedAndTakenOnAdmission) {
+  ActorHealth health("", /*timeout_s=*/5);
+  const auto t0 = Clock::now();
+  // A flood of hellos' worth of spoofed ids, then a real actor's report.
+  for (uint32_t id = 100; id < 100 + ActorHealth::kMaxHeld + 500; ++id) {
+    EXPECT_TRUE(health.Add(Report(id, 1, 100, 0), 1, t0));
+  }
+  EXPECT_TRUE(health.Add(Report(7, 1, 100, 0), 1, t0 + milliseconds(1)));
+  EXPECT_TRUE(health.actors().empty()) << "nothing counts before its trajectories arrive";
+  EXPECT_EQ(health.held_dropped(), 501u) << "held reports are bounded";
+  ActorsSummary s = health.Check(t0 + std::chrono::seconds(1));
+  EXPECT_EQ(s.alive, 0u);
+  EXPECT_TRUE(health.admitted().empty());
+  // Its trajectories arrive: its held report is taken as of when it came.
+  health.Admit({7});
+  ASSERT_EQ(health.actors().size(), 1u);
+  EXPECT_EQ(health.actors().count(7), 1u);
+  EXPECT_EQ(health.admitted().size(), 1u);
+  s = health.Check(t0 + std::chrono::seconds(2));
+  EXPECT_EQ(s.alive, 1u);
+  // The other held reports expire with the timeout.
+  health.Check(t0 + std::chrono::seconds(6));
+  EXPECT_EQ(health.held_dropped(), uint64_t{ActorHealth::kMaxHeld} + 500);
+  // An admitted actor's later reports count at once; a resumed run's admitted ids do too.
+  health.Restore({8, 9});
+  EXPECT_EQ(health.admitted().size(), 3u);
+  EXPECT_TRUE(health.Add(Report(9, 1, 100, 0), 1, t0 + std::chrono::seconds(6)));
+  EXPECT_EQ(health.actors().count(9), 1u);
+}
+
+TEST(ActorHealthTest, AReportOfImpossibleRatesIsRefused) {
+  ActorHealth health("", 30);
+  health.Admit({1});
+  const auto t0 = Clock::now();
+  EXPECT_FALSE(health.Add(Report(1, 1, uint64_t{1} << 50, 0), 1, t0));
+  EXPECT_TRUE(health.actors().empty());
+  EXPECT_EQ(health.refused(), 1u);
+  EXPECT_TRUE(health.Add(Report(1, 10, 10000, 0), 1, t0));
+  EXPECT_DOUBLE_EQ(health.actors().at(1).env_steps_per_s, 1000);
+}
+
+TEST(ActorHealthTest, AnActorLostLongAgoIsForgottenButStillCounted) {
+  ActorHealth health("", /*timeout_s=*/5);
+  health.Admit({0});
+  const auto t0 = Clock::now();
+  health.Add(Report(0, 1, 100, 0), 1, t0);
+  EXPECT_EQ(health.Check(t0 + std::chrono::seconds(6)).lost, 1u);
+  EXPECT_EQ(health.actors().size(), 1u);
+  const ActorsSummary s = health.Check(t0 + std::chrono::seconds(5 * 10 + 1));
+  EXPECT_TRUE(health.actors().empty());
+  EXPECT_EQ(s.lost, 0u);
+  EXPECT_EQ(s.lost_ever, 1u);
 }
 
 }  // namespace

@@ -51,7 +51,8 @@ TEST(CheckpointTest, LoadRestoresModelOptimizerCountersRandomStateAndConfig) {
   const std::string path = CheckpointPath(dir.path(), 42);
   torch::manual_seed(99);
   auto rng_before = at::detail::getDefaultCPUGenerator().get_state();
-  SaveCheckpoint(path, *saved.model, *saved.optimizer, {42, 4200, 21}, "[run]\nseed = 3\n");
+  SaveCheckpoint(path, *saved.model, *saved.optimizer, {42, 4200, 21, {3, 9, 70000}},
+                 "[run]\nseed = 3\n");
   torch::rand({10});  // moves the random state on
 
   Trained loaded(16, 2);
@@ -59,6 +60,8 @@ TEST(CheckpointTest, LoadRestoresModelOptimizerCountersRandomStateAndConfig) {
   EXPECT_EQ(contents.counters.updates, 42u);
   EXPECT_EQ(contents.counters.env_steps, 4200u);
   EXPECT_EQ(contents.counters.snapshot_version, 21u);
+  EXPECT_EQ(contents.counters.actors_seen, (std::vector<uint32_t>{3, 9, 70000}))
+      << "a resumed run's actors_seen goes on from the actors admitted before";
   EXPECT_EQ(contents.config_ini, "[run]\nseed = 3\n");
   EXPECT_TRUE(torch::equal(at::detail::getDefaultCPUGenerator().get_state(), rng_before));
   auto a = saved.model->parameters(), b = loaded.model->parameters();

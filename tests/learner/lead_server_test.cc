@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
 #include <thread>
 
@@ -46,17 +47,22 @@ TEST(LeadServerTest, AnswersHellosPublishesSnapshotsAndAnnouncesTheEnd) {
 
   // An actor's hello, answered while the server is served.
   common::LearnerInfo info;
+  std::atomic<bool> welcomed{false};
   std::thread actor([&] {
     common::ControlClient client(context, server.control_endpoint(), 5, 2);
     info = client.Hello(/*actor_id=*/4);
+    welcomed = true;
   });
   const TrainingCounters counters{5, 500, 3};
   const auto deadline = common::After(10);
-  while (server.actors_seen() == 0 && common::Clock::now() < deadline) server.Serve(counters);
+  while (!welcomed && common::Clock::now() < deadline) server.Serve(counters);
   actor.join();
   EXPECT_EQ(info.run_id, "run-a");
   EXPECT_EQ(info.trajectory_endpoints, trajectories);
   EXPECT_EQ(info.weights_endpoint, server.weights_endpoint());
+  // A hello alone does not count an actor: its trajectories do.
+  EXPECT_EQ(server.actors_seen(), 0u);
+  server.health().Admit({4});
   EXPECT_EQ(server.actors_seen(), 1u);
 
   // Snapshots reach a subscriber (the first one through re-publication), then the end.
