@@ -11,6 +11,7 @@
 #include "common/atomic_file.h"
 #include "common/error.h"
 #include "common/run_dir.h"
+#include "common/zap_handler.h"
 
 namespace rlrec::common {
 namespace {
@@ -148,7 +149,13 @@ SocketSecurity ClientSecurity(const RunConfig::Transport& transport) {
 }
 
 void SecureServer(ZmqSocket& socket, const SocketSecurity& security) {
-  if (!security.curve) return;
+  if (!security.curve) {
+    if (!security.guard) return;
+    // NULL handshakes go to the ZAP handler too once a domain is set.
+    socket.SetBytes(ZMQ_ZAP_DOMAIN, kZapDomain);
+    security.guard->WatchAccepts(socket);
+    return;
+  }
   socket.SetInt(ZMQ_CURVE_SERVER, 1);
   SetKey(socket, ZMQ_CURVE_SECRETKEY, security.keys.server_secret);
   socket.SetBytes(ZMQ_ZAP_DOMAIN, kZapDomain);

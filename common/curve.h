@@ -31,10 +31,15 @@ CurveKeys ReadCurveKeys(const std::string& path);
 std::string CurveKeysText(const CurveKeys& keys);
 CurveKeys ParseCurveKeysText(const std::string& text, const std::string& source);
 
-// How a program's sockets authenticate: not at all, or with CURVE and `keys`.
+class ZapHandler;
+
+// How a program's sockets authenticate: with CURVE and `keys`, or not at all. A server's
+// sockets also name the ZAP handler (`guard`, owned elsewhere, outliving them) that admits
+// their peers: without CURVE, it keeps other users of this host out (ZapHandler).
 struct SocketSecurity {
   bool curve = false;
   CurveKeys keys;
+  ZapHandler* guard = nullptr;
 };
 
 // Whether sockets use CURVE: with Security::kAuto, when `host` (the address a learner binds,
@@ -50,8 +55,9 @@ std::string EndpointHost(const std::string& endpoint);
 // needed and no key file is given, or when it does not read.
 SocketSecurity ClientSecurity(const RunConfig::Transport& transport);
 
-// Makes `socket` a CURVE server with the run's server keys (before it binds), or leaves it
-// as it is without CURVE.
+// Makes `socket` a CURVE server with the run's server keys (before it binds); without CURVE,
+// with a guard, has the guard admit its peers (ZapHandler::WatchAccepts); else leaves it as
+// it is.
 void SecureServer(ZmqSocket& socket, const SocketSecurity& security);
 // Makes `socket` a CURVE client of the run's server with the run's client keys (before it
 // connects), or leaves it as it is without CURVE.

@@ -126,9 +126,11 @@ LearnerGuard GuardLearnerSockets(const common::ZmqContext& context,
                                  double timeout_s) {
   LearnerGuard guard;
   guard.security = LearnerSecurity(transport, run_dir, world, timeout_s);
-  if (guard.security.curve) {
-    guard.zap = std::make_unique<common::ZapHandler>(context, guard.security.keys.client_public);
-  }
+  // With CURVE only the run's key holders get in; without, only this user's processes of this
+  // host (and any peer off it: a trusted network).
+  guard.zap = std::make_unique<common::ZapHandler>(
+      context, guard.security.curve ? guard.security.keys.client_public : std::string());
+  guard.security.guard = guard.zap.get();
   return guard;
 }
 

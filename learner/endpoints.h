@@ -80,7 +80,9 @@ struct LearnerGuard {
   common::SocketSecurity security;
   std::unique_ptr<common::ZapHandler> zap;
 };
-// LearnerSecurity, plus the ZAP handler when it says CURVE. Every rank calls it.
+// LearnerSecurity, plus the ZAP handler that admits peers (the run's key holders with CURVE;
+// without, this user's processes, on this host), named in `security.guard`. Every rank calls
+// it; the guard must outlive the sockets made with `security`.
 LearnerGuard GuardLearnerSockets(const common::ZmqContext& context,
                                  const common::RunConfig::Transport& transport,
                                  const common::RunDir& run_dir, const MpiWorld& world,
