@@ -16,6 +16,14 @@
 
 namespace rlrec::testing {
 
+// Whether this build runs under a sanitizer, whose allocator keeps freed memory (ASan's
+// quarantine) and multiplies what memory costs: figures of resident memory mean little there.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+inline constexpr bool kSanitized = true;
+#else
+inline constexpr bool kSanitized = false;
+#endif
+
 // Folder of the built programs (build/bin) and of the source tree.
 std::string BinDir();
 std::string SourceDir();
