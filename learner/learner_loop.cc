@@ -173,6 +173,7 @@ RunTotals Totals(const ProgressReporter& reporter, const TrainingCounters& count
   t.trajectories_received = ranks == 1 ? receiver.received() : uint64_t(agreed.trajectories);
   t.decode_errors = ranks == 1 ? receiver.decode_errors() : uint64_t(agreed.decode_errors);
   t.dropped_stale = reporter.dropped_stale();
+  t.future_versions = reporter.future_versions();
   t.skipped_updates = reporter.skipped_updates();
   t.failed_checkpoints = checkpoints.failed();
   t.actors_seen = server ? server->actors_seen() : 0;
@@ -406,7 +407,7 @@ LearnerSummary RunLearner(const common::RunConfig& config, const common::RunDir&
 
   // Receive, decode, batch and copy to the device on a thread of their own (IntakeThread).
   IntakeThread intake(std::move(receiver), config, trainer.device(), counters.snapshot_version,
-                      IntakeThread::AheadFor(trainer.device()));
+                      IntakeThread::AheadFor(trainer.device()), /*published_ahead=*/lead ? 0 : 1);
   ProgressReporter reporter(config, lead ? run_dir.metrics() : "", counters);
   CheckpointSchedule checkpoints(config.run, run_dir,
                                  resume ? std::optional<uint64_t>(counters.updates) : std::nullopt);

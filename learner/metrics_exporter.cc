@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "learner/metrics_rule.h"
 
 #ifdef RLREC_HAVE_PROMETHEUS
 #include <arpa/inet.h>
@@ -38,6 +39,7 @@ constexpr std::pair<const char*, const char*> kCounters[] = {
     {"trajectories_received", "rlrec_trajectories_total"},
     {"decode_errors", "rlrec_decode_errors_total"},
     {"dropped_stale", "rlrec_dropped_stale_total"},
+    {"future_versions", "rlrec_future_versions_total"},
     {"skipped_updates", "rlrec_skipped_updates_total"},
     {"failed_checkpoints", "rlrec_failed_checkpoints_total"},
     {"actors_lost_total", "rlrec_actors_lost_total"},
@@ -297,18 +299,22 @@ void MetricsExporter::UpdateActors(const std::map<uint32_t, ActorState>& actors,
         a.phases[phase] = &s.phase_family->Add(phase_labels);
       }
     }
-    a.gauges["rlrec_actor_env_steps"]->Set(double(actor.last.env_steps));
-    a.gauges["rlrec_actor_env_steps_per_second"]->Set(actor.env_steps_per_s);
-    a.gauges["rlrec_actor_inference_ms"]->Set(actor.infer_ms_per_unroll);
-    a.gauges["rlrec_actor_snapshot_version"]->Set(double(actor.last.snapshot_version));
-    a.gauges["rlrec_actor_policy_lag"]->Set(double(actor.lag));
+    // What actors report passes the metrics rule too (learner/metrics_rule.h): a value no
+    // actor can produce is no value (NaN).
+    using K = FieldKind;
+    a.gauges["rlrec_actor_env_steps"]->Set(Checked(double(actor.last.env_steps), K::kCount));
+    a.gauges["rlrec_actor_env_steps_per_second"]->Set(Checked(actor.env_steps_per_s, K::kRate));
+    a.gauges["rlrec_actor_inference_ms"]->Set(Checked(actor.infer_ms_per_unroll, K::kSeconds));
+    a.gauges["rlrec_actor_snapshot_version"]->Set(
+        Checked(double(actor.last.snapshot_version), K::kCount));
+    a.gauges["rlrec_actor_policy_lag"]->Set(Checked(double(actor.lag), K::kCount));
     a.gauges["rlrec_actor_seconds_since_report"]->Set(
-        std::chrono::duration<double>(now - actor.last_seen).count());
+        Checked(std::chrono::duration<double>(now - actor.last_seen).count(), K::kSeconds));
     a.gauges["rlrec_actor_up"]->Set(actor.lost || actor.left ? 0 : 1);
-    a.phases["simulate"]->Set(actor.simulate_share);
-    a.phases["infer"]->Set(actor.infer_share);
-    a.phases["encode"]->Set(actor.encode_share);
-    a.phases["send_blocked"]->Set(actor.send_blocked_share);
+    a.phases["simulate"]->Set(Checked(actor.simulate_share, K::kShare));
+    a.phases["infer"]->Set(Checked(actor.infer_share, K::kShare));
+    a.phases["encode"]->Set(Checked(actor.encode_share, K::kShare));
+    a.phases["send_blocked"]->Set(Checked(actor.send_blocked_share, K::kShare));
   }
 }
 
