@@ -12,6 +12,7 @@
 
 #include "common/atomic_file.h"
 #include "common/config.h"
+#include "common/file_modes.h"
 #include "common/logging.h"
 #include "common/run_files.h"
 #include "common/tensorboard.h"
@@ -198,11 +199,13 @@ std::string WhereRanksListen(const RanksLost& lost,
 }
 
 // One learner per run folder: the lead takes the folder's lock (a second learner stops here,
-// before it writes anything), makes the checkpoint folder and writes config.ini.
+// before it writes anything), closes the folder to other users if it was open to them, makes
+// the checkpoint folder and writes config.ini.
 std::unique_ptr<common::RunDirLock> ClaimRunFolder(const common::RunConfig& config,
                                                    const common::RunDir& run_dir, bool lead) {
   if (!lead) return nullptr;
   auto lock = std::make_unique<common::RunDirLock>(run_dir);
+  common::TightenRunFolder(run_dir.path(), config.run.group_readable);
   std::filesystem::create_directories(run_dir.checkpoints());
   run_dir.WriteConfig(config);
   return lock;

@@ -10,6 +10,7 @@
 #include "common/check.h"
 #include "common/compute_threads.h"
 #include "common/config.h"
+#include "common/file_modes.h"
 #include "common/malloc_tuning.h"
 #include "common/memory_plan.h"
 #include "common/metrics.h"
@@ -35,6 +36,8 @@ constexpr char kMemoryHelp[] =
     "(actor.share_snapshot), or about 3 copies per actor without it.\n";
 
 int LearnerMain(int argc, const char* const* argv) {
+  // Nothing of the run is ever readable by other users (common/file_modes.h).
+  rlrec::common::KeepRunFilesPrivate(/*group_readable=*/false);
   namespace po = boost::program_options;
   std::string run_dir;
   po::options_description own("Learner options");
@@ -62,6 +65,7 @@ int LearnerMain(int argc, const char* const* argv) {
   auto args = rlrec::common::ParseArgs(static_cast<int>(args_in.size()), args_in.data(),
                                        "rlrec-learner", usage.c_str(), own);
   if (!args) return 0;
+  rlrec::common::KeepRunFilesPrivate(args->config.run.group_readable);
   const rlrec::common::RunDir run = run_dir.empty() ? rlrec::common::RunDir::ForConfig(args->config)
                                                     : rlrec::common::RunDir(run_dir);
   // Under mpirun or srun, one rank of the learner job; otherwise the only learner.
