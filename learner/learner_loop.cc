@@ -84,18 +84,26 @@ std::unique_ptr<common::TensorBoardWriter> OpenTensorBoard(const common::RunConf
   }
 }
 
-// The lead's Prometheus endpoint when run.metrics_port asks for one, its address written to
-// the run folder; nullptr when off or when it cannot listen (logged: training goes on).
+// The lead's Prometheus endpoint when run.metrics_port asks for one, on run.metrics_host (or
+// transport.host), its address written to the run folder; nullptr when off or when it cannot
+// listen (logged: training goes on). A run.metrics_auth_file that cannot be used is a
+// configuration error: thrown (Error(kInvalidInput)), never served without authentication.
 std::unique_ptr<MetricsExporter> StartExporter(const common::RunConfig& config,
                                                const common::RunDir& run_dir) {
   if (config.run.metrics_port == 0) return nullptr;
+  const std::string& host =
+      config.run.metrics_host.empty() ? config.transport.host : config.run.metrics_host;
   try {
-    auto exporter =
-        std::make_unique<MetricsExporter>(config.transport.host, config.run.metrics_port);
+    auto exporter = std::make_unique<MetricsExporter>(host, config.run.metrics_port,
+                                                      config.run.metrics_auth_file);
     common::WriteFileAtomically(run_dir.metrics_endpoint(), {exporter->url(), "\n"});
-    RLREC_LOG(Info) << "Prometheus metrics at " << exporter->url();
+    RLREC_LOG(Info) << "Prometheus metrics at " << exporter->url()
+                    << (config.run.metrics_auth_file.empty()
+                            ? " (no authentication)"
+                            : " (HTTP basic authentication: run.metrics_auth_file)");
     return exporter;
   } catch (const common::Error& e) {
+    if (e.kind() == common::ErrorKind::kInvalidInput) throw;
     RLREC_LOG(Error) << e.what() << "; training goes on without it";
     return nullptr;
   }
