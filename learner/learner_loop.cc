@@ -219,12 +219,35 @@ std::unique_ptr<common::RunDirLock> ClaimRunFolder(const common::RunConfig& conf
   return lock;
 }
 
-// Writes the checkpoint of `updates` and marks it final; false when it could not be written.
-bool SaveFinal(CheckpointSchedule& checkpoints, uint64_t updates,
-               const std::function<void(const std::string&)>& save) {
-  auto path = checkpoints.TrySave(updates, save);
-  if (path) checkpoints.MarkFinal(*path);
-  return path.has_value();
+// Writes the checkpoint of `updates` and marks it final (checkpoints/final.pt), saying in the
+// log and in `summary` what is true afterwards: the final checkpoint's path, or that it could
+// not be written and which checkpoint is the newest that remains.
+void SaveFinal(CheckpointSchedule& checkpoints, uint64_t updates,
+               const std::function<void(const std::string&)>& save, const common::RunDir& run_dir,
+               LearnerSummary* summary) {
+  const std::optional<std::string> path = checkpoints.TrySave(updates, save);
+  if (path) {
+    summary->final_checkpoint_written = true;
+    summary->final_checkpoint_update = updates;
+    summary->final_checkpoint = run_dir.final_checkpoint();
+    try {
+      checkpoints.MarkFinal(*path);
+    } catch (const common::Error& e) {
+      summary->final_checkpoint = *path;
+      RLREC_LOG(Error) << e.what() << "; the final checkpoint is " << *path;
+    }
+    return;
+  }
+  summary->final_checkpoint_written = false;
+  const auto remaining = common::ListCheckpoints(run_dir.checkpoints());
+  summary->final_checkpoint = remaining.empty() ? "" : remaining.back().path;
+  summary->final_checkpoint_update = remaining.empty() ? 0 : remaining.back().update;
+  RLREC_LOG(Error) << "the final checkpoint (update " << updates << ") could not be written; "
+                   << (remaining.empty()
+                           ? "no checkpoint remains in " + run_dir.checkpoints()
+                           : "the newest that remains is " + summary->final_checkpoint +
+                                 " (update " + std::to_string(summary->final_checkpoint_update) +
+                                 ")");
 }
 
 // The end of a run: `summary` filled in from `totals` and `counters`; on the lead (the one
@@ -246,13 +269,16 @@ void FinishRun(const RunTotals& totals, const TrainingCounters& counters, int ra
     return;
   }
   reporter.Report(totals, /*final=*/true);
-  summary->final_checkpoint_written = SaveFinal(checkpoints, counters.updates, save);
+  SaveFinal(checkpoints, counters.updates, save, run_dir, summary);
   server->EndRun(summary->stop_reason);
   std::error_code ec;
   std::filesystem::remove(run_dir.metrics_endpoint(), ec);
   RLREC_LOG(Info) << "stopped (" << summary->stop_reason << ") after " << counters.updates
-                  << " updates, " << counters.env_steps << " env steps; checkpoint "
-                  << run_dir.final_checkpoint();
+                  << " updates, " << counters.env_steps << " env steps; "
+                  << (summary->final_checkpoint_written   ? "final checkpoint "
+                      : summary->final_checkpoint.empty() ? "no checkpoint"
+                                                          : "no final checkpoint, the newest is ")
+                  << summary->final_checkpoint;
 }
 
 // Gives the world the lead's last words for the life of the loop's state they use.
@@ -435,14 +461,16 @@ LearnerSummary RunLearner(const common::RunConfig& config, const common::RunDir&
              : nullptr;
   const auto save = [&](const std::string& path) { trainer.Save(path, counters, config_ini); };
 
-  // A rank lost inside the blocking gradient all-reduce: the lead checkpoints the weights of
-  // the last update from the watchdog's thread before the job ends.
+  LearnerSummary summary;
+  // A rank lost inside the blocking gradient all-reduce: from the watchdog's thread, while this
+  // one waits in the all-reduce and touches none of it, the lead writes the final metrics row
+  // and checkpoints the weights of the last update before the job ends.
   const LastWords last_words(world, lead, [&](const std::string& why) {
     RLREC_LOG(Error) << why << "; writing a final checkpoint of update " << counters.updates
                      << " and ending the job";
-    SaveFinal(checkpoints, counters.updates, save);
+    reporter.Report(totals(), /*final=*/true);
+    SaveFinal(checkpoints, counters.updates, save, run_dir, &summary);
   });
-  LearnerSummary summary;
   const auto finish = [&] {
     FinishRun(totals(), counters, world.rank(), intake.received(), reporter, checkpoints, save,
               server.get(), run_dir, &summary);

@@ -95,9 +95,13 @@ int LearnerMain(int argc, const char* const* argv) {
       .Add("snapshot_version", summary.snapshot_version);
   std::cout << row.str() << std::endl;
   if (!summary.final_checkpoint_written) {
-    std::cerr << "rlrec-learner: the final checkpoint could not be written (see the log); the "
-                 "newest earlier checkpoint stays in "
-              << run.checkpoints() << std::endl;
+    std::cerr << "rlrec-learner: the final checkpoint (update " << summary.updates
+              << ") could not be written (see the log); "
+              << (summary.final_checkpoint.empty()
+                      ? "no checkpoint remains in " + run.checkpoints()
+                      : "the newest checkpoint that remains is " + summary.final_checkpoint +
+                            " (update " + std::to_string(summary.final_checkpoint_update) + ")")
+              << std::endl;
     return 1;
   }
   return 0;
