@@ -260,7 +260,8 @@ TEST(ProgressReportTest, ValuesNoRunCanProduceAreRefusedBeforeAnySink) {
   ASSERT_FALSE(refused.empty());
   std::string named;
   for (const auto& why : refused) named += why + "\n";
-  EXPECT_NE(named.find("mean_return 3.47e+36 outside [-0.001, 2751.24]"), std::string::npos) << named;
+  EXPECT_NE(named.find("mean_return 3.47e+36 outside [-0.001, 2751.24]"), std::string::npos)
+      << named;
   EXPECT_NE(named.find("actor_env_steps_per_s inf outside [0, 1e+12]"), std::string::npos) << named;
   // The progress line follows the same rule.
   const std::string line = ProgressLine(w, totals, start + std::chrono::seconds(2), bounds);

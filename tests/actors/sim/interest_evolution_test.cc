@@ -421,8 +421,8 @@ TEST(InterestEvolutionTest, EveryValueItProducesLiesWithinTheRangesItDeclares) {
         for (int row = 0; row <= C; ++row) {
           const auto& ranges = row == 0 ? world.user_row : world.candidate_row;
           for (int f = 0; f < F; ++f) {
-            check(arrays.features[(size_t(u) * (C + 1) + row) * F + f], ranges[f], "feature",
-                  row, f);
+            check(arrays.features[(size_t(u) * (C + 1) + row) * F + f], ranges[f], "feature", row,
+                  f);
           }
         }
         for (int j = 0; j < H; ++j) {
