@@ -18,7 +18,8 @@ ValueRange Between(double low, double high) {
 
 WorldRanges InterestEvolutionRanges(const RunConfig& config) {
   const auto& sim = config.sim;
-  const int T = sim.topics, F = ObservationFeatures(T);
+  const auto T = static_cast<size_t>(sim.topics);
+  const auto F = static_cast<size_t>(ObservationFeatures(sim.topics));
   const double D = kDocumentLength;
   const double best_quality = kMaxTopicQuality + kQualityStd * kQualityNoiseLimit;
   const double kept = 1.0 - kUserUpdate * best_quality;       // > 0: every click costs budget
@@ -29,7 +30,7 @@ WorldRanges InterestEvolutionRanges(const RunConfig& config) {
   r.history_response = Between(0, D);
   r.user_row.assign(F, Between(0, 0));
   r.candidate_row.assign(F, Between(0, 0));
-  for (int t = 0; t < T; ++t) {
+  for (size_t t = 0; t < T; ++t) {
     r.user_row[t] =
         sim.observe_interests ? Between(-1, 1) : Between(0, std::max<double>(kWarmHistory, steady));
     r.user_row[T + t] = Between(0, std::max<double>(kWarmHistory, sim.slate_size * steady));
