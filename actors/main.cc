@@ -12,6 +12,7 @@
 #include "common/config.h"
 #include "common/control.h"
 #include "common/error.h"
+#include "common/file_modes.h"
 #include "common/logging.h"
 #include "common/malloc_tuning.h"
 #include "common/memory_plan.h"
@@ -40,6 +41,8 @@ uint32_t RankFromLauncher() {
 }
 
 int ActorMain(int argc, const char* const* argv) {
+  // Nothing of the run is ever readable by other users (common/file_modes.h).
+  rlrec::common::KeepRunFilesPrivate(/*group_readable=*/false);
   namespace po = boost::program_options;
   uint32_t actor_id = 0;
   po::options_description own("Actor options");
@@ -49,6 +52,7 @@ int ActorMain(int argc, const char* const* argv) {
   auto args = rlrec::common::ParseArgs(argc, argv, "rlrec-actor",
                                        "--config FILE --transport.control ENDPOINT [options]", own);
   if (!args) return 0;
+  rlrec::common::KeepRunFilesPrivate(args->config.run.group_readable);
   if (!args->vm.count("actor-id")) actor_id = RankFromLauncher();
   if (actor_id >= rlrec::common::kMaxActorId) {
     throw rlrec::common::InvalidInput("--actor-id " + std::to_string(actor_id) +

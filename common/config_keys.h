@@ -71,7 +71,16 @@ constexpr Range ClosedOpen(double low, double high) {
   X(run, tensorboard, bool, true, Any(),                                                           \
     "the lead learner writes TensorBoard event files into RUN_DIR/tb/ at each report")            \
   X(run, metrics_port, int, 0, Closed(0, 65535),                                                   \
-    "port of the lead learner's Prometheus /metrics on transport.host (0: off)")                   \
+    "port of the lead learner's Prometheus /metrics on run.metrics_host (0: off)")                 \
+  X(run, metrics_host, std::string, "", Any(),                                                     \
+    "address the Prometheus endpoint listens on (empty: transport.host; 0.0.0.0: every "           \
+    "interface, for a Prometheus on another host: then set run.metrics_auth_file too)")            \
+  X(run, metrics_auth_file, std::string, "", Any(),                                                \
+    "file holding user:password (owner-only, chmod 600): /metrics then asks for HTTP basic "       \
+    "authentication with them (empty: no authentication)")                                         \
+  X(run, group_readable, bool, false, Any(),                                                       \
+    "the run's files and folders are readable by the owner's group too (umask 027); otherwise "    \
+    "owner-only (umask 077)")                                                                      \
   X(run, actor_timeout_s, double, 30, OpenClosed(0, 86400),                                        \
     "an actor that sends no report for this long is logged as lost (actors report every "         \
     "run.report_every_s)")                                                                    \

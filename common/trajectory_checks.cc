@@ -1,10 +1,10 @@
 #include "common/trajectory_checks.h"
 
-#include <cmath>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "common/check.h"
 #include "common/error.h"
 #include "common/state_tensors.h"
 
@@ -21,15 +21,52 @@ template <typename T>
   throw InvalidInput(s.str());
 }
 
+std::string InRange(float low, float high, const std::string& what = "") {
+  std::ostringstream range;
+  range << "a finite value in [" << low << ", " << high << "]" << what;
+  return range.str();
+}
+
 void CheckFloats(uint32_t actor, const std::string& name, const TensorView& view, float low,
                  float high) {
   const auto* x = static_cast<const float*>(view.data);
   for (int64_t i = 0, n = view.numel(); i < n; ++i) {
     // The comparison is false for NaN, so NaN is refused too.
-    if (!(x[i] >= low && x[i] <= high)) {
-      std::ostringstream range;
-      range << "a finite value in [" << low << ", " << high << "]";
-      Refuse(actor, name, i, x[i], range.str());
+    if (!(x[i] >= low && x[i] <= high)) Refuse(actor, name, i, x[i], InRange(low, high));
+  }
+}
+
+void CheckFloats(uint32_t actor, const std::string& name, const TensorView& view,
+                 ValueRange range) {
+  CheckFloats(actor, name, view, range.low, range.high);
+}
+
+// Feature rows [..., R, F]: row 0 of each state against `user`, rows 1..R-1 against
+// `candidate` ([F] ranges each), or every feature within kMaxAbsFeature when they are empty.
+void CheckFeatures(uint32_t actor, const std::string& name, const TensorView& view,
+                   const TrajectoryContract& c) {
+  if (c.user_row.empty() || c.candidate_row.empty()) {
+    CheckFloats(actor, name, view, -kMaxAbsFeature, kMaxAbsFeature);
+    return;
+  }
+  const auto* x = static_cast<const float*>(view.data);
+  const int64_t F = view.shape.back(), R = view.shape[view.shape.size() - 2];
+  RLREC_CHECK(c.user_row.size() == size_t(F) && c.candidate_row.size() == size_t(F))
+      << "contract of " << c.user_row.size() << " and " << c.candidate_row.size()
+      << " feature ranges for " << F << " features";
+  const int64_t states = view.numel() / (R * F);
+  for (int64_t s = 0; s < states; ++s) {
+    for (int64_t row = 0; row < R; ++row) {
+      const ValueRange* range = (row == 0 ? c.user_row : c.candidate_row).data();
+      const float* values = x + (s * R + row) * F;
+      for (int64_t f = 0; f < F; ++f) {
+        if (values[f] >= range[f].low && values[f] <= range[f].high) continue;
+        const std::string what = row == 0 ? " (the user row, feature " + std::to_string(f) + ")"
+                                          : " (candidate row " + std::to_string(row) +
+                                                ", feature " + std::to_string(f) + ")";
+        Refuse(actor, name, (s * R + row) * F + f, values[f],
+               InRange(range[f].low, range[f].high, what));
+      }
     }
   }
 }
@@ -49,13 +86,13 @@ void CheckIds(uint32_t actor, const std::string& name, const TensorView& view, i
 void CheckState(uint32_t actor, const char* prefix, const StateViews& state,
                 const TrajectoryContract& contract) {
   const std::string p = prefix;
-  CheckFloats(actor, p + "features", state.features, -kMaxAbsFeature, kMaxAbsFeature);
+  CheckFeatures(actor, p + "features", state.features, contract);
   CheckIds<int64_t>(actor, p + "candidate_items", state.candidate_items, contract.item_id_limit,
                     "corpus");
   CheckIds<int64_t>(actor, p + "history_items", state.history_items, contract.item_id_limit,
                     "corpus");
   CheckIds<int32_t>(actor, p + "history_topics", state.history_topics, contract.topics, "topics");
-  CheckFloats(actor, p + "history_responses", state.history_responses, 0.f, kMaxResponse);
+  CheckFloats(actor, p + "history_responses", state.history_responses, contract.history_response);
 }
 
 void CheckShape(const Trajectory& t, const TrajectoryContract& c) {
@@ -112,6 +149,12 @@ TrajectoryContract TrajectoryContractOf(const RunConfig& config) {
     c.item_id_limit = config.sim.corpus_size;
   }
   c.topics = config.sim.topics;
+  const WorldRanges world = InterestEvolutionRanges(config);
+  c.reward = WithSlack(world.reward);
+  c.episode_return = WithSlack(world.episode_return);
+  c.history_response = WithSlack(world.history_response);
+  for (const ValueRange& r : world.user_row) c.user_row.push_back(WithSlack(r));
+  for (const ValueRange& r : world.candidate_row) c.candidate_row.push_back(WithSlack(r));
   return c;
 }
 
@@ -135,7 +178,7 @@ void CheckTrajectory(const Trajectory& t, const TrajectoryContract& contract) {
   CheckState(actor, "bootstrap.", t.bootstrap, contract);
   CheckSlates(t);
   CheckFloats(actor, "behaviour_log_probs", t.behaviour_log_probs, kMinLogProb, kMaxLogProb);
-  CheckFloats(actor, "rewards", t.rewards, -kMaxAbsReward, kMaxAbsReward);
+  CheckFloats(actor, "rewards", t.rewards, contract.reward);
   const auto* done = static_cast<const uint8_t*>(t.dones.data);
   for (int64_t i = 0, n = t.dones.numel(); i < n; ++i) {
     if (done[i] > 1) Refuse(actor, "dones", i, int{done[i]}, "0 or 1");
@@ -146,10 +189,12 @@ void CheckTrajectory(const Trajectory& t, const TrajectoryContract& contract) {
                        std::to_string(t.episode_returns.size()) + " episode returns in " +
                        std::to_string(steps) + " user steps");
   }
+  const ValueRange returns = contract.episode_return;
   for (size_t i = 0; i < t.episode_returns.size(); ++i) {
     const float r = t.episode_returns[i];
-    if (!std::isfinite(r)) {
-      Refuse(actor, "episode_returns", static_cast<int64_t>(i), r, "a finite return");
+    if (!(r >= returns.low && r <= returns.high)) {
+      Refuse(actor, "episode_returns", static_cast<int64_t>(i), r,
+             InRange(returns.low, returns.high, " (the most a session can return)"));
     }
   }
 }

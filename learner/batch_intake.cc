@@ -9,13 +9,31 @@ uint64_t PolicyLag(uint64_t version, uint64_t policy_version) {
   return version - std::min(policy_version, version);
 }
 
-BatchIntake::BatchIntake(const common::RunConfig& config)
+BatchIntake::BatchIntake(const common::RunConfig& config, uint64_t published_ahead)
     : synchronous_(config.learner.synchronous),
       batch_size_(static_cast<size_t>(synchronous_ ? config.actor.count
                                                    : config.learner.batch_trajectories)),
-      max_policy_lag_(static_cast<uint64_t>(config.learner.max_policy_lag)) {}
+      max_policy_lag_(static_cast<uint64_t>(config.learner.max_policy_lag)),
+      published_ahead_(published_ahead) {}
 
 bool BatchIntake::Offer(common::Trajectory trajectory, uint64_t version, RankReport* report) {
+  // Written so that no sum overflows: version + published_ahead_ may not fit.
+  if (trajectory.policy_version > version &&
+      trajectory.policy_version - version > published_ahead_) {
+    ++report->future_versions;
+    ++future_versions_;
+    if (future_log_.Allow()) {
+      const uint64_t held_back = future_log_.TakeSuppressed();
+      RLREC_LOG(Warning) << "dropped a trajectory of actor " << trajectory.actor_id
+                         << " claiming snapshot " << trajectory.policy_version
+                         << ", never published (this rank is at " << version << "): forged, or "
+                         << "acting on a snapshot of before a resume (" << future_versions_
+                         << " so far"
+                         << (held_back ? ", " + std::to_string(held_back) + " not logged" : "")
+                         << ")";
+    }
+    return false;
+  }
   const uint64_t lag = PolicyLag(version, trajectory.policy_version);
   if (max_policy_lag_ > 0 && lag > max_policy_lag_) {
     ++report->dropped_stale;

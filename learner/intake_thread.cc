@@ -18,11 +18,11 @@ constexpr double kPollSeconds = 0.02;
 
 IntakeThread::IntakeThread(std::unique_ptr<TrajectoryReceiver> receiver,
                            const common::RunConfig& config, torch::Device device, uint64_t version,
-                           size_t ahead)
+                           size_t ahead, uint64_t published_ahead)
     : receiver_(std::move(receiver)),
       device_(device),
       distinct_history_(config.model.user_encoder == common::UserEncoder::kTransformer),
-      intake_(config),
+      intake_(config, published_ahead),
       version_(version),
       ahead_(ahead) {
   if (device_.is_cuda()) {

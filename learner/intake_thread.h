@@ -55,9 +55,10 @@ class IntakeThread {
   static size_t AheadFor(torch::Device device) { return device.is_cuda() ? 1 : 0; }
 
   // Starts the thread on `receiver` (bound; owned from now on), admitting at `version`,
-  // stacking at most `ahead` batches before the learner asks.
+  // stacking at most `ahead` batches before the learner asks; `published_ahead`: how many
+  // versions past this rank's the lead may have published (BatchIntake: 0 on the lead).
   IntakeThread(std::unique_ptr<TrajectoryReceiver> receiver, const common::RunConfig& config,
-               torch::Device device, uint64_t version, size_t ahead);
+               torch::Device device, uint64_t version, size_t ahead, uint64_t published_ahead = 0);
   // Stops and joins the thread.
   ~IntakeThread();
   IntakeThread(const IntakeThread&) = delete;

@@ -12,6 +12,7 @@
 
 #include "common/atomic_file.h"
 #include "common/config.h"
+#include "common/file_modes.h"
 #include "common/logging.h"
 #include "common/run_files.h"
 #include "common/tensorboard.h"
@@ -83,18 +84,26 @@ std::unique_ptr<common::TensorBoardWriter> OpenTensorBoard(const common::RunConf
   }
 }
 
-// The lead's Prometheus endpoint when run.metrics_port asks for one, its address written to
-// the run folder; nullptr when off or when it cannot listen (logged: training goes on).
+// The lead's Prometheus endpoint when run.metrics_port asks for one, on run.metrics_host (or
+// transport.host), its address written to the run folder; nullptr when off or when it cannot
+// listen (logged: training goes on). A run.metrics_auth_file that cannot be used is a
+// configuration error: thrown (Error(kInvalidInput)), never served without authentication.
 std::unique_ptr<MetricsExporter> StartExporter(const common::RunConfig& config,
                                                const common::RunDir& run_dir) {
   if (config.run.metrics_port == 0) return nullptr;
+  const std::string& host =
+      config.run.metrics_host.empty() ? config.transport.host : config.run.metrics_host;
   try {
-    auto exporter =
-        std::make_unique<MetricsExporter>(config.transport.host, config.run.metrics_port);
+    auto exporter = std::make_unique<MetricsExporter>(host, config.run.metrics_port,
+                                                      config.run.metrics_auth_file);
     common::WriteFileAtomically(run_dir.metrics_endpoint(), {exporter->url(), "\n"});
-    RLREC_LOG(Info) << "Prometheus metrics at " << exporter->url();
+    RLREC_LOG(Info) << "Prometheus metrics at " << exporter->url()
+                    << (config.run.metrics_auth_file.empty()
+                            ? " (no authentication)"
+                            : " (HTTP basic authentication: run.metrics_auth_file)");
     return exporter;
   } catch (const common::Error& e) {
+    if (e.kind() == common::ErrorKind::kInvalidInput) throw;
     RLREC_LOG(Error) << e.what() << "; training goes on without it";
     return nullptr;
   }
@@ -173,6 +182,7 @@ RunTotals Totals(const ProgressReporter& reporter, const TrainingCounters& count
   t.trajectories_received = ranks == 1 ? receiver.received() : uint64_t(agreed.trajectories);
   t.decode_errors = ranks == 1 ? receiver.decode_errors() : uint64_t(agreed.decode_errors);
   t.dropped_stale = reporter.dropped_stale();
+  t.future_versions = reporter.future_versions();
   t.skipped_updates = reporter.skipped_updates();
   t.failed_checkpoints = checkpoints.failed();
   t.actors_seen = server ? server->actors_seen() : 0;
@@ -197,22 +207,47 @@ std::string WhereRanksListen(const RanksLost& lost,
 }
 
 // One learner per run folder: the lead takes the folder's lock (a second learner stops here,
-// before it writes anything), makes the checkpoint folder and writes config.ini.
+// before it writes anything), closes the folder to other users if it was open to them, makes
+// the checkpoint folder and writes config.ini.
 std::unique_ptr<common::RunDirLock> ClaimRunFolder(const common::RunConfig& config,
                                                    const common::RunDir& run_dir, bool lead) {
   if (!lead) return nullptr;
   auto lock = std::make_unique<common::RunDirLock>(run_dir);
+  common::TightenRunFolder(run_dir.path(), config.run.group_readable);
   std::filesystem::create_directories(run_dir.checkpoints());
   run_dir.WriteConfig(config);
   return lock;
 }
 
-// Writes the checkpoint of `updates` and marks it final; false when it could not be written.
-bool SaveFinal(CheckpointSchedule& checkpoints, uint64_t updates,
-               const std::function<void(const std::string&)>& save) {
-  auto path = checkpoints.TrySave(updates, save);
-  if (path) checkpoints.MarkFinal(*path);
-  return path.has_value();
+// Writes the checkpoint of `updates` and marks it final (checkpoints/final.pt), saying in the
+// log and in `summary` what is true afterwards: the final checkpoint's path, or that it could
+// not be written and which checkpoint is the newest that remains.
+void SaveFinal(CheckpointSchedule& checkpoints, uint64_t updates,
+               const std::function<void(const std::string&)>& save, const common::RunDir& run_dir,
+               LearnerSummary* summary) {
+  const std::optional<std::string> path = checkpoints.TrySave(updates, save);
+  if (path) {
+    summary->final_checkpoint_written = true;
+    summary->final_checkpoint_update = updates;
+    summary->final_checkpoint = run_dir.final_checkpoint();
+    try {
+      checkpoints.MarkFinal(*path);
+    } catch (const common::Error& e) {
+      summary->final_checkpoint = *path;
+      RLREC_LOG(Error) << e.what() << "; the final checkpoint is " << *path;
+    }
+    return;
+  }
+  summary->final_checkpoint_written = false;
+  const auto remaining = common::ListCheckpoints(run_dir.checkpoints());
+  summary->final_checkpoint = remaining.empty() ? "" : remaining.back().path;
+  summary->final_checkpoint_update = remaining.empty() ? 0 : remaining.back().update;
+  RLREC_LOG(Error) << "the final checkpoint (update " << updates << ") could not be written; "
+                   << (remaining.empty()
+                           ? "no checkpoint remains in " + run_dir.checkpoints()
+                           : "the newest that remains is " + summary->final_checkpoint +
+                                 " (update " + std::to_string(summary->final_checkpoint_update) +
+                                 ")");
 }
 
 // The end of a run: `summary` filled in from `totals` and `counters`; on the lead (the one
@@ -234,13 +269,16 @@ void FinishRun(const RunTotals& totals, const TrainingCounters& counters, int ra
     return;
   }
   reporter.Report(totals, /*final=*/true);
-  summary->final_checkpoint_written = SaveFinal(checkpoints, counters.updates, save);
+  SaveFinal(checkpoints, counters.updates, save, run_dir, summary);
   server->EndRun(summary->stop_reason);
   std::error_code ec;
   std::filesystem::remove(run_dir.metrics_endpoint(), ec);
   RLREC_LOG(Info) << "stopped (" << summary->stop_reason << ") after " << counters.updates
-                  << " updates, " << counters.env_steps << " env steps; checkpoint "
-                  << run_dir.final_checkpoint();
+                  << " updates, " << counters.env_steps << " env steps; "
+                  << (summary->final_checkpoint_written   ? "final checkpoint "
+                      : summary->final_checkpoint.empty() ? "no checkpoint"
+                                                          : "no final checkpoint, the newest is ")
+                  << summary->final_checkpoint;
 }
 
 // Gives the world the lead's last words for the life of the loop's state they use.
@@ -407,7 +445,7 @@ LearnerSummary RunLearner(const common::RunConfig& config, const common::RunDir&
 
   // Receive, decode, batch and copy to the device on a thread of their own (IntakeThread).
   IntakeThread intake(std::move(receiver), config, trainer.device(), counters.snapshot_version,
-                      IntakeThread::AheadFor(trainer.device()));
+                      IntakeThread::AheadFor(trainer.device()), /*published_ahead=*/lead ? 0 : 1);
   ProgressReporter reporter(config, lead ? run_dir.metrics() : "", counters);
   CheckpointSchedule checkpoints(config.run, run_dir,
                                  resume ? std::optional<uint64_t>(counters.updates) : std::nullopt);
@@ -431,14 +469,16 @@ LearnerSummary RunLearner(const common::RunConfig& config, const common::RunDir&
     trainer.Save(path, saved, config_ini);
   };
 
-  // A rank lost inside the blocking gradient all-reduce: the lead checkpoints the weights of
-  // the last update from the watchdog's thread before the job ends.
+  LearnerSummary summary;
+  // A rank lost inside the blocking gradient all-reduce: from the watchdog's thread, while this
+  // one waits in the all-reduce and touches none of it, the lead writes the final metrics row
+  // and checkpoints the weights of the last update before the job ends.
   const LastWords last_words(world, lead, [&](const std::string& why) {
     RLREC_LOG(Error) << why << "; writing a final checkpoint of update " << counters.updates
                      << " and ending the job";
-    SaveFinal(checkpoints, counters.updates, save);
+    reporter.Report(totals(), /*final=*/true);
+    SaveFinal(checkpoints, counters.updates, save, run_dir, &summary);
   });
-  LearnerSummary summary;
   const auto finish = [&] {
     FinishRun(totals(), counters, world.rank(), intake.received(), reporter, checkpoints, save,
               server.get(), run_dir, &summary);

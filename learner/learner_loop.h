@@ -21,6 +21,10 @@ struct LearnerSummary {
   uint64_t snapshot_version = 0;
   std::string stop_reason;
   bool final_checkpoint_written = true;  // false: the lead could not write its last checkpoint
+  // The lead's final checkpoint and its update; when it could not be written, the newest
+  // checkpoint that remains ("" when none does).
+  std::string final_checkpoint;
+  uint64_t final_checkpoint_update = 0;
 };
 
 // Checks what a learner job needs beyond each key's own range: a synchronous run takes one

@@ -10,6 +10,7 @@
 #include "common/check.h"
 #include "common/compute_threads.h"
 #include "common/config.h"
+#include "common/file_modes.h"
 #include "common/malloc_tuning.h"
 #include "common/memory_plan.h"
 #include "common/metrics.h"
@@ -35,6 +36,8 @@ constexpr char kMemoryHelp[] =
     "(actor.share_snapshot), or about 3 copies per actor without it.\n";
 
 int LearnerMain(int argc, const char* const* argv) {
+  // Nothing of the run is ever readable by other users (common/file_modes.h).
+  rlrec::common::KeepRunFilesPrivate(/*group_readable=*/false);
   namespace po = boost::program_options;
   std::string run_dir;
   po::options_description own("Learner options");
@@ -62,6 +65,7 @@ int LearnerMain(int argc, const char* const* argv) {
   auto args = rlrec::common::ParseArgs(static_cast<int>(args_in.size()), args_in.data(),
                                        "rlrec-learner", usage.c_str(), own);
   if (!args) return 0;
+  rlrec::common::KeepRunFilesPrivate(args->config.run.group_readable);
   const rlrec::common::RunDir run = run_dir.empty() ? rlrec::common::RunDir::ForConfig(args->config)
                                                     : rlrec::common::RunDir(run_dir);
   // Under mpirun or srun, one rank of the learner job; otherwise the only learner.
@@ -91,9 +95,13 @@ int LearnerMain(int argc, const char* const* argv) {
       .Add("snapshot_version", summary.snapshot_version);
   std::cout << row.str() << std::endl;
   if (!summary.final_checkpoint_written) {
-    std::cerr << "rlrec-learner: the final checkpoint could not be written (see the log); the "
-                 "newest earlier checkpoint stays in "
-              << run.checkpoints() << std::endl;
+    std::cerr << "rlrec-learner: the final checkpoint (update " << summary.updates
+              << ") could not be written (see the log); "
+              << (summary.final_checkpoint.empty()
+                      ? "no checkpoint remains in " + run.checkpoints()
+                      : "the newest checkpoint that remains is " + summary.final_checkpoint +
+                            " (update " + std::to_string(summary.final_checkpoint_update) + ")")
+              << std::endl;
     return 1;
   }
   return 0;

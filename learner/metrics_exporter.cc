@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "learner/metrics_rule.h"
 
 #ifdef RLREC_HAVE_PROMETHEUS
 #include <arpa/inet.h>
@@ -16,12 +17,18 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <thread>
+#include <vector>
 
 #include "common/logging.h"
 #endif
@@ -38,6 +45,7 @@ constexpr std::pair<const char*, const char*> kCounters[] = {
     {"trajectories_received", "rlrec_trajectories_total"},
     {"decode_errors", "rlrec_decode_errors_total"},
     {"dropped_stale", "rlrec_dropped_stale_total"},
+    {"future_versions", "rlrec_future_versions_total"},
     {"skipped_updates", "rlrec_skipped_updates_total"},
     {"failed_checkpoints", "rlrec_failed_checkpoints_total"},
     {"actors_lost_total", "rlrec_actors_lost_total"},
@@ -64,12 +72,8 @@ constexpr std::pair<const char*, const char*> kActorGauges[] = {
 };
 constexpr const char* kPhases[] = {"simulate", "infer", "encode", "send_blocked"};
 
-// How long one scrape may take to send its request, and to be answered; a client slower than
-// this is dropped.
-constexpr double kScrapeDeadlineS = 2;
-constexpr size_t kMaxRequestBytes = 8192;
-
-// A listening TCP socket on `host`:`port`; throws Error(kUnavailable) saying why not.
+// A listening TCP socket on `host`:`port`, non-blocking; throws Error(kUnavailable) saying why
+// not.
 int Listen(const std::string& host, int port, int* bound_port) {
   addrinfo hints{};
   hints.ai_family = AF_INET;
@@ -80,7 +84,7 @@ int Listen(const std::string& host, int port, int* bound_port) {
   if (const int rc = ::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found)) {
     throw common::Unavailable("cannot serve metrics on " + where + ": " + ::gai_strerror(rc));
   }
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   const int one = 1;
   std::string failed;
   if (fd < 0) {
@@ -89,7 +93,9 @@ int Listen(const std::string& host, int port, int* bound_port) {
     failed = std::string("setsockopt: ") + std::strerror(errno);
   } else if (::bind(fd, found->ai_addr, found->ai_addrlen) != 0) {
     failed = std::string("bind: ") + std::strerror(errno);
-  } else if (::listen(fd, 16) != 0) {
+  } else if (::listen(fd, SOMAXCONN) != 0) {
+    // A deep backlog: a burst of idle connections waits in the kernel, not in front of a
+    // scrape's handshake.
     failed = std::string("listen: ") + std::strerror(errno);
   }
   ::freeaddrinfo(found);
@@ -106,91 +112,282 @@ int Listen(const std::string& host, int port, int* bound_port) {
   return fd;
 }
 
-// Waits for `events` on `fd` until `deadline`; false on timeout or error.
-bool WaitFor(int fd, short events, common::Deadline deadline) {
-  while (true) {
-    const int ms = common::MillisLeft(deadline);
-    if (ms <= 0) return false;
-    pollfd p{fd, events, 0};
-    const int rc = ::poll(&p, 1, ms);
-    if (rc > 0) return (p.revents & events) != 0;
-    if (rc == 0 || errno != EINTR) return false;
+std::string Base64(const std::string& bytes) {
+  static constexpr char kDigits[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  for (size_t i = 0; i < bytes.size(); i += 3) {
+    uint32_t word = uint32_t(static_cast<unsigned char>(bytes[i])) << 16;
+    if (i + 1 < bytes.size()) word |= uint32_t(static_cast<unsigned char>(bytes[i + 1])) << 8;
+    if (i + 2 < bytes.size()) word |= uint32_t(static_cast<unsigned char>(bytes[i + 2]));
+    out += kDigits[(word >> 18) & 63];
+    out += kDigits[(word >> 12) & 63];
+    out += i + 1 < bytes.size() ? kDigits[(word >> 6) & 63] : '=';
+    out += i + 2 < bytes.size() ? kDigits[word & 63] : '=';
   }
+  return out;
 }
 
-// Sends all of `bytes` before `deadline`; false when the client is gone or too slow.
-bool SendAll(int fd, const std::string& bytes, common::Deadline deadline) {
-  size_t sent = 0;
-  while (sent < bytes.size()) {
-    if (!WaitFor(fd, POLLOUT, deadline)) return false;
-    const ssize_t n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-    if (n < 0 && errno != EINTR && errno != EAGAIN) return false;
-    if (n > 0) sent += static_cast<size_t>(n);
-  }
-  return true;
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
 }
 
-// The request line's path of an HTTP request read from `fd` before `deadline`, or "" when
-// none came whole (too slow, too large, not HTTP).
-std::string ReadRequestPath(int fd, common::Deadline deadline) {
-  std::string request;
-  while (request.find("\r\n\r\n") == std::string::npos && request.size() < kMaxRequestBytes) {
-    if (!WaitFor(fd, POLLIN, deadline)) return "";
-    char buf[1024];
-    const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
-    if (n <= 0) {
-      if (n < 0 && errno == EINTR) continue;
-      return "";
+std::string Trim(const std::string& s) {
+  const size_t first = s.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos) return "";
+  return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
+}
+
+// Whether `a` and `b` are equal, in a time that does not depend on where they differ.
+bool SameSecret(const std::string& a, const std::string& b) {
+  unsigned diff = a.size() == b.size() ? 0 : 1;
+  for (size_t i = 0; i < std::max(a.size(), b.size()); ++i) {
+    diff |= static_cast<unsigned char>(i < a.size() ? a[i] : 0) ^
+            static_cast<unsigned char>(i < b.size() ? b[i] : 0);
+  }
+  return diff == 0;
+}
+
+// The Authorization header's value that run.metrics_auth_file's user:password calls for
+// ("Basic " and its base64), checked as MetricsExporter's constructor says.
+std::string ExpectedCredentials(const std::string& path) {
+  const std::string what = "run.metrics_auth_file '" + path + "'";
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    throw common::InvalidInput(what + ": " + std::strerror(errno));
+  }
+  if (!S_ISREG(st.st_mode)) throw common::InvalidInput(what + " is not a file");
+  if (st.st_uid != ::geteuid()) {
+    throw common::InvalidInput(what + " belongs to user " + std::to_string(st.st_uid) +
+                               ", not to the user the learner runs as");
+  }
+  if ((st.st_mode & 077) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof(mode), "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    throw common::InvalidInput(what + " has mode " + mode +
+                               ": a password file must be its owner's alone (chmod 600 it)");
+  }
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  line = Trim(line);
+  const size_t colon = line.find(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == line.size()) {
+    throw common::InvalidInput(what + " must hold user:password on its first line");
+  }
+  return Base64(line);
+}
+
+// The parts of an HTTP request the endpoint looks at.
+struct Request {
+  std::string path;         // of a GET; "" for anything else
+  std::string credentials;  // the Authorization header's basic credentials (base64), if any
+};
+
+Request ParseRequest(const std::string& bytes) {
+  Request r;
+  std::istringstream lines(bytes.substr(0, bytes.find("\r\n\r\n")));
+  std::string line;
+  std::getline(lines, line);
+  if (line.rfind("GET ", 0) == 0) {
+    const size_t end = line.find(' ', 4);
+    if (end != std::string::npos) r.path = line.substr(4, end - 4);
+  }
+  while (std::getline(lines, line)) {
+    const size_t colon = line.find(':');
+    if (colon == std::string::npos || Lower(Trim(line.substr(0, colon))) != "authorization") {
+      continue;
     }
-    request.append(buf, static_cast<size_t>(n));
+    const std::string value = Trim(line.substr(colon + 1));
+    if (Lower(value.substr(0, 6)) == "basic ") r.credentials = Trim(value.substr(6));
   }
-  if (request.rfind("GET ", 0) != 0) return "";
-  const size_t end = request.find(' ', 4);
-  return end == std::string::npos ? "" : request.substr(4, end - 4);
+  return r;
 }
 
-std::string HttpResponse(const char* status, const char* type, const std::string& body) {
+std::string HttpResponse(const char* status, const char* type, const std::string& body,
+                         const std::string& headers = "") {
   return std::string("HTTP/1.1 ") + status + "\r\nContent-Type: " + type +
-         "\r\nContent-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" +
-         body;
+         "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" + headers +
+         "Connection: close\r\n\r\n" + body;
 }
+
+// One client of the endpoint: reading its request until `deadline`, then sending `answer`.
+struct Connection {
+  int fd = -1;
+  common::Clock::time_point accepted;
+  common::Deadline deadline;
+  std::string request;  // received so far, at most kMaxRequestBytes
+  std::string answer;   // not empty once the request is whole
+  size_t sent = 0;
+  bool answering() const { return !answer.empty(); }
+};
 
 }  // namespace
 
 struct MetricsExporter::State {
   std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
-  // The listening socket and the thread that answers scrapes, one connection at a time, each
-  // within kScrapeDeadlineS: a hung client delays a scrape, never training.
+  // The listening socket and the thread that answers scrapes (Serve): every connection polled
+  // at once, each within its deadlines, so no client delays another's scrape.
   int listen_fd = -1;
+  std::string credentials;  // expected basic credentials (base64); empty: no authentication
   std::atomic<bool> stopping{false};
   std::thread server;
-  uint64_t refused_requests = 0;
-  common::LogLimiter log_limiter;
+  // The server thread's own.
+  std::vector<Connection> open;
+  uint64_t refused_requests = 0, unauthorized = 0, dropped = 0;
+  common::LogLimiter log_limiter, auth_limiter, drop_limiter;
+  common::Clock::time_point accept_again{};  // out of descriptors: no accept before then
 
-  void Serve() {
-    while (!stopping.load()) {
-      if (!WaitFor(listen_fd, POLLIN, common::After(0.1))) continue;
-      const int client = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
-      if (client < 0) continue;
-      const common::Deadline deadline = common::After(kScrapeDeadlineS);
-      const std::string path = ReadRequestPath(client, deadline);
-      std::string response;
-      if (path == "/metrics" || path.rfind("/metrics?", 0) == 0) {
-        std::ostringstream body;
-        prometheus::TextSerializer().Serialize(body, registry->Collect());
-        response = HttpResponse("200 OK", "text/plain; version=0.0.4; charset=utf-8", body.str());
-      } else {
-        ++refused_requests;
-        if (log_limiter.Allow()) {
-          RLREC_LOG(Warning) << "metrics endpoint: refused a request for '"
-                             << common::Printable(path) << "' (" << refused_requests
-                             << " so far; only GET /metrics is served)";
-        }
-        response = HttpResponse("404 Not Found", "text/plain", "only /metrics is served here\n");
+  // The answer to a whole request.
+  std::string Answer(const std::string& bytes) {
+    const Request request = ParseRequest(bytes);
+    if (!credentials.empty() && !SameSecret(request.credentials, credentials)) {
+      ++unauthorized;
+      if (auth_limiter.Allow()) {
+        RLREC_LOG(Warning) << "metrics endpoint: refused a request without valid credentials ("
+                           << unauthorized << " so far; run.metrics_auth_file)";
       }
-      SendAll(client, response, deadline);
-      ::close(client);
+      return HttpResponse("401 Unauthorized", "text/plain", "credentials required\n",
+                          "WWW-Authenticate: Basic realm=\"rlrec\", charset=\"UTF-8\"\r\n");
     }
+    const std::string& path = request.path;
+    if (path == "/metrics" || path.rfind("/metrics?", 0) == 0) {
+      std::ostringstream body;
+      prometheus::TextSerializer().Serialize(body, registry->Collect());
+      return HttpResponse("200 OK", "text/plain; version=0.0.4; charset=utf-8", body.str());
+    }
+    ++refused_requests;
+    if (log_limiter.Allow()) {
+      RLREC_LOG(Warning) << "metrics endpoint: refused a request for '" << common::Printable(path)
+                         << "' (" << refused_requests << " so far; only GET /metrics is served)";
+    }
+    return HttpResponse("404 Not Found", "text/plain", "only /metrics is served here\n");
+  }
+
+  void Close(Connection& c) {
+    if (c.fd >= 0) ::close(c.fd);
+    c.fd = -1;
+  }
+
+  // Drops `c` before it was answered: too slow, too large, or pushed out by a newer client.
+  void Drop(Connection& c, const char* why) {
+    Close(c);
+    ++dropped;
+    if (drop_limiter.Allow()) {
+      const uint64_t held_back = drop_limiter.TakeSuppressed();
+      RLREC_LOG(Warning) << "metrics endpoint: dropped a client (" << why << "; " << dropped
+                         << " so far"
+                         << (held_back ? ", " + std::to_string(held_back) + " not logged" : "")
+                         << ")";
+    }
+  }
+
+  // Reads what `c` sent and sends what it can of its answer, without waiting; closes it once
+  // answered or gone.
+  void Progress(Connection& c, common::Clock::time_point now) {
+    while (!c.answering()) {
+      char buf[2048];
+      const ssize_t n = ::recv(c.fd, buf, sizeof(buf), 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+      if (n <= 0) return Close(c);  // gone
+      c.request.append(buf, static_cast<size_t>(n));
+      if (c.request.find("\r\n\r\n") != std::string::npos) {
+        c.answer = Answer(c.request);
+        c.deadline = now + std::chrono::duration_cast<common::Clock::duration>(
+                               std::chrono::duration<double>(kAnswerDeadlineS));
+      } else if (c.request.size() >= kMaxRequestBytes) {
+        return Drop(c, "a request past 8 KiB");
+      }
+    }
+    while (c.sent < c.answer.size()) {
+      const ssize_t n =
+          ::send(c.fd, c.answer.data() + c.sent, c.answer.size() - c.sent, MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+      if (n <= 0) return Close(c);
+      c.sent += static_cast<size_t>(n);
+    }
+    Close(c);  // answered whole
+  }
+
+  // Takes the connections waiting to be accepted (a bounded number per round), each served at
+  // once if its request is there; past kMaxConnections the oldest still reading goes.
+  void AcceptWaiting(common::Clock::time_point now) {
+    for (int round = 0; round < 1024; ++round) {
+      const int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) {
+        if (errno == EINTR || errno == ECONNABORTED) continue;
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+          accept_again = now + std::chrono::milliseconds(50);
+          if (drop_limiter.Allow()) {
+            RLREC_LOG(Warning) << "metrics endpoint: cannot accept: " << std::strerror(errno);
+          }
+        }
+        return;
+      }
+      Connection c;
+      c.fd = fd;
+      c.accepted = now;
+      c.deadline = now + std::chrono::duration_cast<common::Clock::duration>(
+                             std::chrono::duration<double>(kRequestDeadlineS));
+      Progress(c, now);
+      if (c.fd < 0) continue;  // answered already
+      if (open.size() >= kMaxConnections) {
+        auto oldest = open.begin();
+        for (auto it = open.begin(); it != open.end(); ++it) {
+          const bool better = (it->answering() == oldest->answering())
+                                  ? it->accepted < oldest->accepted
+                                  : !it->answering();
+          if (better) oldest = it;
+        }
+        Drop(*oldest, "more than 64 connections at once: the oldest goes");
+        open.erase(oldest);
+      }
+      open.push_back(std::move(c));
+    }
+  }
+
+  // Data path: poll(listen + every client) → accept (answer at once when the request is
+  // there) → read requests → answer → send → close; clients past their deadlines dropped.
+  void Serve() {
+    std::vector<pollfd> fds;
+    while (!stopping.load()) {
+      auto now = common::Clock::now();
+      for (Connection& c : open) {
+        if (now >= c.deadline) {
+          Drop(c,
+               c.answering() ? "its answer not taken within 5 s" : "no whole request within 1 s");
+        }
+      }
+      open.erase(std::remove_if(open.begin(), open.end(), [](const auto& c) { return c.fd < 0; }),
+                 open.end());
+      common::Deadline wake = now + std::chrono::milliseconds(100);
+      fds.clear();
+      fds.push_back({listen_fd, static_cast<short>(now >= accept_again ? POLLIN : 0), 0});
+      for (const Connection& c : open) {
+        fds.push_back({c.fd, static_cast<short>(c.answering() ? POLLOUT : POLLIN), 0});
+        wake = std::min(wake, c.deadline);
+      }
+      if (now < accept_again) wake = std::min(wake, accept_again);
+      const int ms = static_cast<int>(std::max<long>(1, common::MillisLeft(wake)));
+      const int rc = ::poll(fds.data(), fds.size(), ms);
+      if (rc < 0 && errno != EINTR) {
+        RLREC_LOG(Error) << "metrics endpoint: poll: " << std::strerror(errno);
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+      if (rc <= 0) continue;
+      now = common::Clock::now();
+      for (size_t i = 1; i < fds.size(); ++i) {
+        if (fds[i].revents != 0) Progress(open[i - 1], now);
+      }
+      open.erase(std::remove_if(open.begin(), open.end(), [](const auto& c) { return c.fd < 0; }),
+                 open.end());
+      if (fds[0].revents & POLLIN) AcceptWaiting(now);
+    }
+    for (Connection& c : open) Close(c);
+    open.clear();
   }
 
   std::map<std::string, prometheus::Counter*> counters;
@@ -215,9 +412,10 @@ struct MetricsExporter::State {
   }
 };
 
-MetricsExporter::MetricsExporter(const std::string& host, int port)
+MetricsExporter::MetricsExporter(const std::string& host, int port, const std::string& auth_file)
     : state_(std::make_unique<State>()) {
   const std::string bind_host = host == "*" ? "0.0.0.0" : host;
+  if (!auth_file.empty()) state_->credentials = ExpectedCredentials(auth_file);
   int bound = 0;
   state_->listen_fd = Listen(bind_host, port, &bound);
   url_ = "http://" + bind_host + ":" + std::to_string(bound) + "/metrics";
@@ -297,18 +495,22 @@ void MetricsExporter::UpdateActors(const std::map<uint32_t, ActorState>& actors,
         a.phases[phase] = &s.phase_family->Add(phase_labels);
       }
     }
-    a.gauges["rlrec_actor_env_steps"]->Set(double(actor.last.env_steps));
-    a.gauges["rlrec_actor_env_steps_per_second"]->Set(actor.env_steps_per_s);
-    a.gauges["rlrec_actor_inference_ms"]->Set(actor.infer_ms_per_unroll);
-    a.gauges["rlrec_actor_snapshot_version"]->Set(double(actor.last.snapshot_version));
-    a.gauges["rlrec_actor_policy_lag"]->Set(double(actor.lag));
+    // What actors report passes the metrics rule too (learner/metrics_rule.h): a value no
+    // actor can produce is no value (NaN).
+    using K = FieldKind;
+    a.gauges["rlrec_actor_env_steps"]->Set(Checked(double(actor.last.env_steps), K::kCount));
+    a.gauges["rlrec_actor_env_steps_per_second"]->Set(Checked(actor.env_steps_per_s, K::kRate));
+    a.gauges["rlrec_actor_inference_ms"]->Set(Checked(actor.infer_ms_per_unroll, K::kSeconds));
+    a.gauges["rlrec_actor_snapshot_version"]->Set(
+        Checked(double(actor.last.snapshot_version), K::kCount));
+    a.gauges["rlrec_actor_policy_lag"]->Set(Checked(double(actor.lag), K::kCount));
     a.gauges["rlrec_actor_seconds_since_report"]->Set(
-        std::chrono::duration<double>(now - actor.last_seen).count());
+        Checked(std::chrono::duration<double>(now - actor.last_seen).count(), K::kSeconds));
     a.gauges["rlrec_actor_up"]->Set(actor.lost || actor.left ? 0 : 1);
-    a.phases["simulate"]->Set(actor.simulate_share);
-    a.phases["infer"]->Set(actor.infer_share);
-    a.phases["encode"]->Set(actor.encode_share);
-    a.phases["send_blocked"]->Set(actor.send_blocked_share);
+    a.phases["simulate"]->Set(Checked(actor.simulate_share, K::kShare));
+    a.phases["infer"]->Set(Checked(actor.infer_share, K::kShare));
+    a.phases["encode"]->Set(Checked(actor.encode_share, K::kShare));
+    a.phases["send_blocked"]->Set(Checked(actor.send_blocked_share, K::kShare));
   }
 }
 
@@ -316,7 +518,7 @@ void MetricsExporter::UpdateActors(const std::map<uint32_t, ActorState>& actors,
 
 struct MetricsExporter::State {};
 
-MetricsExporter::MetricsExporter(const std::string& host, int port) {
+MetricsExporter::MetricsExporter(const std::string& host, int port, const std::string&) {
   throw common::Unavailable("run.metrics_port " + std::to_string(port) + " on " + host +
                             ": this rlrec was built without prometheus-cpp (Debian's "
                             "prometheus-cpp-dev; launch/setup installs it)");

@@ -6,11 +6,19 @@
 #include <cstdio>
 
 #include "common/error.h"
+#include "common/trajectory_checks.h"
 
 namespace rlrec::learner {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// The window's mean return by MetricsRow's rule: NaN without sessions or outside `bounds`.
+double MeanReturn(const ReportWindow& w, const RowBounds& bounds) {
+  if (w.episodes == 0) return kNaN;
+  return Checked(w.return_sum / static_cast<double>(w.episodes),
+                 FieldRange{bounds.return_low, bounds.return_high});
+}
 
 // "12.3k", "1.05M", "950".
 std::string Human(double x) {
@@ -70,58 +78,70 @@ common::TimeShares SharesOf(const ReportWindow& w, const RunTotals& totals,
   return s;
 }
 
+RowBounds RowBounds::Of(const common::RunConfig& config) {
+  const common::ValueRange returns = common::TrajectoryContractOf(config).episode_return;
+  return {returns.low, returns.high};
+}
+
 common::JsonObject MetricsRow(const ReportWindow& w, const RunTotals& totals, bool vtrace,
-                              bool final, common::Clock::time_point now) {
+                              bool final, common::Clock::time_point now, const RowBounds& bounds,
+                              std::vector<std::string>* refused) {
   const double window_s = WindowSeconds(w, now);
   const double n = std::max(1, w.loss_count);
   const bool losses = w.loss_count > 0, lags = w.lag_count > 0;
   const common::TimeShares shares = SharesOf(w, totals, now);
-  common::JsonObject row;
-  row.Add("time_s", totals.time_s)
-      .Add("update", totals.counters.updates)
-      .Add("env_steps", totals.counters.env_steps)
-      .Add("env_steps_per_s", EnvStepsPerSecond(w, totals, now))
-      .Add("updates_per_s", (totals.counters.updates - w.updates_at_start) / window_s)
-      .Add("policy_loss", losses ? w.policy_loss / n : kNaN)
-      .Add("value_loss", losses ? w.value_loss / n : kNaN)
-      .Add("entropy", losses ? w.entropy / n : kNaN)
-      .Add("total_loss", losses ? w.total_loss / n : kNaN)
-      .Add("mean_return", w.episodes ? w.return_sum / w.episodes : kNaN)
-      .Add("episodes", w.episodes)
-      .Add("policy_lag_min", lags ? double(w.lag_min) : kNaN)
-      .Add("policy_lag_mean", lags ? w.lag_sum / w.lag_count : kNaN)
-      .Add("policy_lag_max", lags ? double(w.lag_max) : kNaN)
-      .Add("trajectories_received", totals.trajectories_received)
-      .Add("decode_errors", totals.decode_errors)
-      .Add("dropped_stale", totals.dropped_stale)
-      .Add("skipped_updates", totals.skipped_updates)
-      .Add("failed_checkpoints", totals.failed_checkpoints)
-      .Add("mean_rho", vtrace && losses ? w.rho_sum / n : kNaN)
-      .Add("snapshot_version", totals.counters.snapshot_version)
-      .Add("actors_seen", totals.actors_seen)
-      .Add("learner_ranks", totals.learner_ranks)
-      .Add("learner_wait_share", shares.learner_wait)
-      .Add("device_busy_share", shares.learner_compute)
-      .Add("learner_decode_share", shares.learner_decode)
-      .Add("learner_publish_share", shares.learner_publish)
-      .Add("actors_alive", totals.actors.alive)
-      .Add("actors_lost", totals.actors.lost)
-      .Add("actors_lost_total", totals.actors.lost_ever)
-      .Add("actor_env_steps_per_s", totals.actors.alive > 0 ? totals.actors.env_steps_per_s : kNaN)
-      .Add("actor_simulate_share", shares.actor_simulate)
-      .Add("actor_infer_share", shares.actor_infer)
-      .Add("actor_encode_share", shares.actor_encode)
-      .Add("actor_send_blocked_share", shares.actor_send_blocked)
-      .Add("checkpoint_age_s", totals.checkpoint_age_s)
-      .AddFixed("wall_time", UnixNow(), 3)
-      .Add("final", final ? 1 : 0);
-  return row;
+  using K = FieldKind;
+  CheckedRow row(refused);
+  row.Add("time_s", totals.time_s, K::kSeconds)
+      .Count("update", totals.counters.updates)
+      .Count("env_steps", totals.counters.env_steps)
+      .Add("env_steps_per_s", EnvStepsPerSecond(w, totals, now), K::kRate)
+      .Add("updates_per_s", (totals.counters.updates - w.updates_at_start) / window_s, K::kUpdates)
+      .Add("policy_loss", losses ? w.policy_loss / n : kNaN, K::kLoss)
+      .Add("value_loss", losses ? w.value_loss / n : kNaN, K::kLoss)
+      .Add("entropy", losses ? w.entropy / n : kNaN, K::kLoss)
+      .Add("total_loss", losses ? w.total_loss / n : kNaN, K::kLoss)
+      .Add("mean_return", w.episodes ? w.return_sum / double(w.episodes) : kNaN,
+           FieldRange{bounds.return_low, bounds.return_high})
+      .Count("episodes", w.episodes)
+      .Add("policy_lag_min", lags ? double(w.lag_min) : kNaN, K::kCount)
+      .Add("policy_lag_mean", lags ? w.lag_sum / double(w.lag_count) : kNaN, K::kCount)
+      .Add("policy_lag_max", lags ? double(w.lag_max) : kNaN, K::kCount)
+      .Count("trajectories_received", totals.trajectories_received)
+      .Count("decode_errors", totals.decode_errors)
+      .Count("dropped_stale", totals.dropped_stale)
+      .Count("future_versions", totals.future_versions)
+      .Count("skipped_updates", totals.skipped_updates)
+      .Count("failed_checkpoints", totals.failed_checkpoints)
+      .Add("mean_rho", vtrace && losses ? w.rho_sum / n : kNaN, K::kLoss)
+      .Count("snapshot_version", totals.counters.snapshot_version)
+      .Count("actors_seen", totals.actors_seen)
+      .Count("learner_ranks", totals.learner_ranks)
+      .Add("learner_wait_share", shares.learner_wait, K::kShare)
+      .Add("device_busy_share", shares.learner_compute, K::kShare)
+      .Add("learner_decode_share", shares.learner_decode, K::kShare)
+      .Add("learner_publish_share", shares.learner_publish, K::kShare)
+      .Count("actors_alive", totals.actors.alive)
+      .Count("actors_lost", totals.actors.lost)
+      .Count("actors_lost_total", totals.actors.lost_ever)
+      .Add("actor_env_steps_per_s", totals.actors.alive > 0 ? totals.actors.env_steps_per_s : kNaN,
+           K::kRate)
+      .Add("actor_simulate_share", shares.actor_simulate, K::kShare)
+      .Add("actor_infer_share", shares.actor_infer, K::kShare)
+      .Add("actor_encode_share", shares.actor_encode, K::kShare)
+      .Add("actor_send_blocked_share", shares.actor_send_blocked, K::kShare)
+      .Add("checkpoint_age_s", totals.checkpoint_age_s, K::kSeconds)
+      .AddFixed("wall_time", UnixNow(), 3, K::kSeconds)
+      .Count("final", final ? 1 : 0);
+  return row.Take();
 }
 
 std::string ProgressLine(const ReportWindow& w, const RunTotals& totals,
-                         common::Clock::time_point now) {
-  const std::string mean_return =
-      w.episodes ? std::to_string(w.return_sum / w.episodes).substr(0, 6) : "-";
+                         common::Clock::time_point now, const RowBounds& bounds) {
+  const double mean = MeanReturn(w, bounds);
+  const std::string mean_return = std::isnan(mean) ? "-" : std::to_string(mean).substr(0, 6);
+  const double rate = Checked(EnvStepsPerSecond(w, totals, now), FieldKind::kRate);
+  const std::string per_s = std::isnan(rate) ? "-" : Human(rate);
   const std::string lag = w.lag_count > 0
                               ? std::to_string(w.lag_min) + "/" +
                                     std::to_string(w.lag_sum / w.lag_count).substr(0, 4) + "/" +
@@ -134,6 +154,9 @@ std::string ProgressLine(const ReportWindow& w, const RunTotals& totals,
   if (totals.failed_checkpoints > 0) {
     troubles += "  failed_checkpoints " + std::to_string(totals.failed_checkpoints);
   }
+  if (totals.future_versions > 0) {
+    troubles += "  future_versions " + std::to_string(totals.future_versions);
+  }
   if (totals.actors.lost > 0) troubles += "  actors_lost " + std::to_string(totals.actors.lost);
   const std::string phrase = common::Diagnose(SharesOf(w, totals, now)).phrase;
   if (!phrase.empty()) troubles += "  " + phrase;
@@ -142,9 +165,8 @@ std::string ProgressLine(const ReportWindow& w, const RunTotals& totals,
                 "[learner] %6.1fs  updates %llu  env_steps %s (%s/s)  mean_return %s  "
                 "lag %s  traj %llu  decode_errors %llu  actors %llu  wait %.0f%%  busy %.0f%%%s\n",
                 totals.time_s, static_cast<unsigned long long>(totals.counters.updates),
-                Human(totals.counters.env_steps).c_str(),
-                Human(EnvStepsPerSecond(w, totals, now)).c_str(), mean_return.c_str(), lag.c_str(),
-                static_cast<unsigned long long>(totals.trajectories_received),
+                Human(totals.counters.env_steps).c_str(), per_s.c_str(), mean_return.c_str(),
+                lag.c_str(), static_cast<unsigned long long>(totals.trajectories_received),
                 static_cast<unsigned long long>(totals.decode_errors),
                 static_cast<unsigned long long>(totals.actors_seen),
                 100 * ShareOf(w.wait_s, w, now), 100 * ShareOf(w.compute_s, w, now),
@@ -159,6 +181,7 @@ ProgressReporter::ProgressReporter(const common::RunConfig& config, const std::s
                      : config.learner.synchronous        ? 10
                                                          : 0),
       vtrace_(config.learner.objective == common::Objective::kVTrace),
+      bounds_(RowBounds::Of(config)),
       start_(common::Clock::now()),
       out_(out),
       window_(NewWindow(start_, counters)) {
@@ -169,6 +192,7 @@ void ProgressReporter::AddAgreed(const RankReport& agreed) {
   window_.return_sum += agreed.return_sum;
   window_.episodes += static_cast<uint64_t>(agreed.episodes);
   dropped_stale_ += static_cast<uint64_t>(agreed.dropped_stale);
+  future_versions_ += static_cast<uint64_t>(agreed.future_versions);
   if (agreed.stop != StopReason::kNone || agreed.lag_count <= 0) return;
   window_.lag_min = std::min(window_.lag_min, static_cast<uint64_t>(agreed.lag_min));
   window_.lag_max = std::max(window_.lag_max, static_cast<uint64_t>(agreed.lag_max));
@@ -239,7 +263,15 @@ void ProgressReporter::Report(const RunTotals& run_totals, bool final) {
   RunTotals totals = run_totals;
   totals.skipped_updates += skipped_updates_ - skipped_before;
   const auto now = common::Clock::now();
-  const common::JsonObject row = MetricsRow(window_, totals, vtrace_, final, now);
+  std::vector<std::string> refused;
+  const common::JsonObject row =
+      MetricsRow(window_, totals, vtrace_, final, now, bounds_, &refused);
+  if (!refused.empty() && refused_log_.Allow()) {
+    std::string fields;
+    for (const auto& why : refused) fields += (fields.empty() ? "" : "; ") + why;
+    RLREC_LOG(Warning) << "metrics row of update " << totals.counters.updates
+                       << ": refused (written as null) " << fields;
+  }
   if (metrics_) {
     try {
       metrics_->Write(row);
@@ -258,7 +290,7 @@ void ProgressReporter::Report(const RunTotals& run_totals, bool final) {
       if (sink_log_.Allow()) RLREC_LOG(Error) << "a report's row went no further: " << e.what();
     }
   }
-  std::fputs(ProgressLine(window_, totals, now).c_str(), out_);
+  std::fputs(ProgressLine(window_, totals, now, bounds_).c_str(), out_);
   std::fflush(out_);
   window_ = NewWindow(now, totals.counters, totals.intake_busy_s);
 }

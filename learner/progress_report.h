@@ -7,6 +7,7 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/bottleneck.h"
 #include "common/config_keys.h"
@@ -16,6 +17,7 @@
 #include "learner/actor_health.h"
 #include "learner/checkpoint.h"
 #include "learner/loss.h"
+#include "learner/metrics_rule.h"
 #include "learner/rank_report.h"
 
 namespace rlrec::learner {
@@ -46,6 +48,7 @@ struct RunTotals {
   double time_s = 0;  // since the learner started training
   TrainingCounters counters;
   uint64_t trajectories_received = 0, decode_errors = 0, dropped_stale = 0;
+  uint64_t future_versions = 0;     // trajectories of snapshots never published (BatchIntake)
   uint64_t skipped_updates = 0;     // updates that left the weights unchanged (GuardedUpdate)
   uint64_t failed_checkpoints = 0;  // checkpoints that could not be written
   uint64_t actors_seen = 0;
@@ -59,23 +62,40 @@ struct RunTotals {
 common::TimeShares SharesOf(const ReportWindow& window, const RunTotals& totals,
                             common::Clock::time_point now);
 
+// What the fields of a run's metrics rows may hold, beyond the bounds that hold for every run
+// (see MetricsRow): the mean return lies within the world's episode returns.
+struct RowBounds {
+  double return_low = -1e6, return_high = 1e6;  // as a contract not made from a config
+  // The bounds of the run `config` describes (its TrajectoryContractOf's episode returns).
+  static RowBounds Of(const common::RunConfig& config);
+};
+
 // The metrics.jsonl row of `window` ending at `now`: rates over the window, mean loss terms
 // (null without updates; mean_rho only for V-trace), mean return of the sessions that ended,
 // policy lag min/mean/max (null without batches), the shares of the window the learner waited
 // for data (learner_wait_share), computed updates (device_busy_share), published
 // (learner_publish_share) and its intake thread decoded (learner_decode_share), the actors'
 // health (actors_alive, actors_lost now, actors_lost_total) and shares (actor_*_share, means
-// over the alive actors; null before their first reports), the checkpoint's age, the totals,
-// the wall-clock time (wall_time, Unix seconds) and `final` (1 on the last row).
+// over the alive actors; null before their first reports), the checkpoint's age, the totals
+// (future_versions: trajectories refused for a snapshot never published), the wall-clock time
+// (wall_time, Unix seconds) and `final` (1 on the last row).
+//
+// Every field passes the rule of learner/metrics_rule.h before the row reaches any sink
+// (metrics.jsonl, then the row sink's TensorBoard and Prometheus; ProgressLine follows it
+// too): within its kind's range (mean_return within `bounds`), or refused, written as null
+// and named in `refused` ("mean_return 3.4e+36 outside [0, 2751]") when given.
 common::JsonObject MetricsRow(const ReportWindow& window, const RunTotals& totals, bool vtrace,
-                              bool final, common::Clock::time_point now);
+                              bool final, common::Clock::time_point now,
+                              const RowBounds& bounds = RowBounds(),
+                              std::vector<std::string>* refused = nullptr);
 
 // The progress line of the same report ("[learner]   2.0s  updates 4  env_steps 10.2k ...");
-// skipped updates, failed checkpoints and lost actors are named at the end once there are any,
-// and last comes the diagnosis of the window when one side clearly limits the run
-// (common::Diagnose: "learner-bound: actors blocked 71% on send").
+// skipped updates, failed checkpoints, trajectories of future versions and lost actors are
+// named at the end once there are any, and last comes the diagnosis of the window when one
+// side clearly limits the run (common::Diagnose: "learner-bound: actors blocked 71% on
+// send"). Its rate and mean return follow MetricsRow's rule ("-" when refused).
 std::string ProgressLine(const ReportWindow& window, const RunTotals& totals,
-                         common::Clock::time_point now);
+                         common::Clock::time_point now, const RowBounds& bounds = RowBounds());
 
 // Collects report windows and writes them: rows to `metrics_path` (appended; none when empty,
 // as on the learner ranks that are not the lead), lines to `out`. Reports come every
@@ -111,9 +131,11 @@ class ProgressReporter {
   // is logged and lost; training goes on.
   void Report(const RunTotals& totals, bool final);
 
-  // Seconds since this reporter (the training loop) started; trajectories dropped so far.
+  // Seconds since this reporter (the training loop) started; trajectories dropped so far
+  // (stale, and of future versions).
   double seconds() const { return common::SecondsSince(start_); }
   uint64_t dropped_stale() const { return dropped_stale_; }
+  uint64_t future_versions() const { return future_versions_; }
   uint64_t skipped_updates() const { return skipped_updates_; }
 
  private:
@@ -123,6 +145,7 @@ class ProgressReporter {
   const double every_s_;
   const uint64_t every_updates_;  // 0: by time
   const bool vtrace_;
+  const RowBounds bounds_;
   const common::Clock::time_point start_;
   std::unique_ptr<common::MetricsWriter> metrics_;
   std::FILE* out_;
@@ -131,10 +154,11 @@ class ProgressReporter {
   // and how many skipped; undefined before the first.
   torch::Tensor loss_sums_;
   uint64_t dropped_stale_ = 0;
+  uint64_t future_versions_ = 0;
   uint64_t skipped_updates_ = 0;
   uint64_t lost_rows_ = 0;  // rows that could not be written (a full disk)
   std::function<void(const common::JsonObject&)> sink_;
-  common::LogLimiter skip_log_, write_log_, sink_log_;
+  common::LogLimiter skip_log_, write_log_, sink_log_, refused_log_;
 };
 
 }  // namespace rlrec::learner

@@ -19,6 +19,7 @@ const char* StopReasonName(StopReason reason);
 struct RankReport {
   StopReason stop = StopReason::kNone;
   double env_steps = 0, episodes = 0, return_sum = 0, dropped_stale = 0;
+  double future_versions = 0;  // trajectories of snapshots never published (BatchIntake)
   double lag_min = std::numeric_limits<double>::infinity(), lag_max = 0;
   double lag_sum = 0, lag_count = 0;
   double trajectories = 0, decode_errors = 0;  // this rank's totals so far
@@ -42,6 +43,7 @@ inline constexpr RankReportField kRankReportFields[] = {
     {"episodes", &RankReport::episodes, Combine::kSum},
     {"return_sum", &RankReport::return_sum, Combine::kSum},
     {"dropped_stale", &RankReport::dropped_stale, Combine::kSum},
+    {"future_versions", &RankReport::future_versions, Combine::kSum},
     {"lag_min", &RankReport::lag_min, Combine::kMin},
     {"lag_max", &RankReport::lag_max, Combine::kMax},
     {"lag_sum", &RankReport::lag_sum, Combine::kSum},

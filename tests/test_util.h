@@ -84,6 +84,12 @@ common::Trajectory MakeTestTrajectory(int T, int E, int C, int F, int K, uint64_
 // -1, as an actor of a run without a fixed corpus (sim.corpus_size = 0, the default) sends.
 void UseFreshDocuments(common::Trajectory& trajectory);
 
+// Rewrites the feature rows of `trajectory` (which must own its bytes, as MakeTestTrajectory's
+// do) to values the built-in world produces (common/world_ranges.h): every feature 0 but the
+// last of each row, 1. Its other values (rewards in [0, 4], responses in [0, 2], returns 12.5
+// and 40) are the world's already. For trajectories sent to a real learner.
+void KeepWithinWorld(common::Trajectory& trajectory);
+
 // The contract MakeTestTrajectory(T, E, C, F, K, ..., H) keeps (any item id, topics < 4).
 common::TrajectoryContract TestContract(int T = 2, int C = 4, int F = 6, int K = 2, int H = 4);
 

@@ -11,8 +11,9 @@
 namespace rlrec::actors {
 namespace {
 
-constexpr float kHistoryDecay = 0.9f;
-constexpr double kQualityStd = 0.1;
+using common::kHistoryDecay;
+using common::kQualityNoiseLimit;
+using common::kQualityStd;
 
 }  // namespace
 
@@ -174,7 +175,8 @@ double InterestEvolutionSimulator::CandidateQuality(int user, int c) const {
       options_.corpus_size == 0
           ? Normal(Key(user), Draw::kCandidateQuality, c)
           : Normal(StepKey(options_.seed, ~candidate_item(user, c), 0), Draw::kItemQuality);
-  return topic_quality_[topic] + kQualityStd * noise;
+  return topic_quality_[topic] +
+         kQualityStd * std::clamp(noise, -kQualityNoiseLimit, kQualityNoiseLimit);
 }
 
 double InterestEvolutionSimulator::Attractiveness(int user, int c, int position) const {
@@ -204,7 +206,8 @@ void InterestEvolutionSimulator::Observe(const ObservationBuffers& buffers) cons
                 options_.observe_interests ? &interests_[size_t(u) * T] : &clicks_[size_t(u) * T],
                 sizeof(float) * T);
     std::memcpy(row + T, &impressions_[size_t(u) * T], sizeof(float) * T);
-    row[2 * T] = static_cast<float>(session_step_[u] / 100.0);
+    row[2 * T] = static_cast<float>(
+        std::min(static_cast<double>(session_step_[u]), common::kMaxObservedSessionSteps) / 100.0);
     row[2 * T + 1] = 1.f;
     for (int c = 0; c < C; ++c) {
       float* candidate = row + size_t(c + 1) * F;

@@ -11,6 +11,7 @@
 #include "actors/sim/zipf_corpus.h"
 #include "common/choices.h"
 #include "common/state_tensors.h"
+#include "common/world_ranges.h"
 
 namespace rlrec::actors {
 
@@ -22,23 +23,25 @@ struct InterestEvolutionOptions {
   int num_candidates = 10;  // C: documents offered per step
   int num_topics = 20;      // T
   double time_budget = 200;
-  double step_penalty = 0.5;
-  double no_click_mass = 1.0;
-  double user_update = 0.9 / 3.4;  // a: share of watch time given back per unit of quality
-  double document_length = 4.0;
+  // The user model's constants: common/world_ranges.h declares them, and what the simulator
+  // can produce with them.
+  double step_penalty = common::kStepPenalty;
+  double no_click_mass = common::kNoClickMass;
+  double user_update = common::kUserUpdate;  // a: share of watch time given back per quality
+  double document_length = common::kDocumentLength;
   bool observe_interests = false;  // the agent sees true interests instead of its history
 
   using Choice = common::ChoiceModel;  // sim.choice
   Choice choice = Choice::kProportional;
-  double choice_temperature = 1.0;  // multinomial logit only
-  double position_bias = 1.0;       // attractiveness x bias^position; 1: position-blind
-  int corpus_size = 0;              // 0: fresh documents each step; N: a fixed corpus
-  double popularity_skew = 0;       // Zipf exponent of candidate draws from the corpus
-  int item_lifetime = 0;            // corpus: steps before an item is replaced; 0: never
-  double cold_start_rate = 1.0;     // share of users who arrive without history
-  int warm_history = 10;            // past clicks of a user who is not cold
-  double interest_drift = 0;        // per-step std of a random walk of every interest
-  int history_length = 10;          // H: impressions the agent sees of each user's past
+  double choice_temperature = 1.0;          // multinomial logit only
+  double position_bias = 1.0;               // attractiveness x bias^position; 1: position-blind
+  int corpus_size = 0;                      // 0: fresh documents each step; N: a fixed corpus
+  double popularity_skew = 0;               // Zipf exponent of candidate draws from the corpus
+  int item_lifetime = 0;                    // corpus: steps before an item is replaced; 0: never
+  double cold_start_rate = 1.0;             // share of users who arrive without history
+  int warm_history = common::kWarmHistory;  // past clicks of a user who is not cold
+  double interest_drift = 0;                // per-step std of a random walk of every interest
+  int history_length = 10;                  // H: impressions the agent sees of each user's past
 
   uint64_t seed = 1;
   uint64_t first_user = 0;  // slot s starts with user first_user + s, then + E per session
@@ -50,19 +53,19 @@ struct InterestEvolutionOptions {
 // turnover, which follows the batch's clock, a session also depends on when it starts.)
 //
 // Per step, each user is offered C distinct documents (topic uniform over T, one-hot features,
-// quality ~ Normal(m[topic], 0.1) with m = linspace(-3, 0, 14) ++ linspace(0, 3, 6) for
-// T = 20, a linear ramp otherwise). Choice (proportional): item i of the slate scores
-// u[c_i] + 1, no click scores no_click_mass + 1; P(i) = s_i / (sum s + no-click). A click
-// watches min(B, length), the reward; interest in the clicked topic moves by
-// 0.3 (1 - |u|)(1 - u) up with probability (u + 1) / 2, else down; B -= w - a w quality.
-// No click: B -= step_penalty. The session ends when B <= 0 and the slot takes a new user.
+// quality ~ Normal(m[topic], 0.1), cut at 5 standard deviations, with m = linspace(-3, 0, 14)
+// ++ linspace(0, 3, 6) for T = 20, a linear ramp otherwise). Choice (proportional): item i of the
+// slate scores u[c_i] + 1, no click scores no_click_mass + 1; P(i) = s_i / (sum s + no-click). A
+// click watches min(B, length), the reward; interest in the clicked topic moves by 0.3 (1 - |u|)(1
+// - u) up with probability (u + 1) / 2, else down; B -= w - a w quality. No click: B -=
+// step_penalty. The session ends when B <= 0 and the slot takes a new user.
 //
 // Observation rows have F = 2T + 2 features. User row: [0, T) the user's decayed clicks per
 // topic (or the true interests with observe_interests), [T, 2T) decayed impressions per
-// topic, [2T] session steps / 100, [2T + 1] 1. Candidate rows: one-hot topic, then at [2T]
-// the item's log popularity weight (fixed corpus), [2T + 1] 1. Besides the rows, the agent
-// sees candidate item ids (fixed corpus) and the user's last H impressions in this session,
-// newest first: (item id, topic, watch time or 0). Not thread-safe.
+// topic, [2T] session steps / 100 (at most kMaxObservedSessionSteps / 100), [2T + 1] 1. Candidate
+// rows: one-hot topic, then at [2T] the item's log popularity weight (fixed corpus), [2T + 1] 1.
+// Besides the rows, the agent sees candidate item ids (fixed corpus) and the user's last H
+// impressions in this session, newest first: (item id, topic, watch time or 0). Not thread-safe.
 class InterestEvolutionSimulator : public UserSimulator {
  public:
   explicit InterestEvolutionSimulator(const InterestEvolutionOptions& options);

@@ -5,6 +5,7 @@
 #include "common/check.h"
 #include "common/config.h"
 #include "common/error.h"
+#include "common/file_modes.h"
 #include "common/run_dir.h"
 #include "launch/cli/eval_command.h"
 #include "launch/cli/export_command.h"
@@ -30,6 +31,9 @@ constexpr char kUsage[] =
     "`rlrec COMMAND --help` lists the options of a command.\n";
 
 int LauncherMain(int argc, const char* const* argv) {
+  // Nothing rlrec writes (run folders, exports, curves) is readable by other users;
+  // `rlrec train` widens this to the group with run.group_readable (common/file_modes.h).
+  rlrec::common::KeepRunFilesPrivate(/*group_readable=*/false);
   if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
     std::cout << kUsage;
     return argc < 2 ? 2 : 0;

@@ -16,6 +16,7 @@
 #include "common/config.h"
 #include "common/deadline.h"
 #include "common/error.h"
+#include "common/file_modes.h"
 #include "common/memory_plan.h"
 #include "common/metrics.h"
 #include "common/run_dir.h"
@@ -245,6 +246,7 @@ int TrainCommand(int argc, const char* const* argv) {
                         "--config FILE [--actors N] [section.key=value ...] | --resume RUN", own);
   if (!parsed) return 0;
   const common::RunConfig& config = parsed->config;
+  common::KeepRunFilesPrivate(config.run.group_readable);
   if (actors < 0) actors = config.actor.count;
   if (actors == 0) actors = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   if (actors > 4096)
@@ -263,6 +265,7 @@ int TrainCommand(int argc, const char* const* argv) {
   // A folder a learner is running in is refused before anything is written into it.
   common::RunDirLock::CheckFree(run);
   fs::create_directories(run.logs());
+  common::TightenRunFolder(run.path(), config.run.group_readable);
   run.WriteConfig(config);
   const std::string bin = ProgramDirectory();
   std::signal(SIGINT, OnSignal);

@@ -1,6 +1,7 @@
 // Operations that fail safe: a killed actor costs the learner nothing and a new one with its
 // id rejoins; a second learner on a run folder is refused and the first goes on untouched; a
-// full disk costs checkpoints (counted, named, retried) but not the run.
+// full disk costs checkpoints (counted, named, retried) but not the run, and a run that ends
+// on a full disk names the newest checkpoint that remains.
 #include <gtest/gtest.h>
 #include <sys/mount.h>
 #include <unistd.h>
@@ -122,6 +123,15 @@ void FillDisk(const std::string& path) {
   }
 }
 
+// How many times `needle` occurs in `text`.
+size_t CountOf(const std::string& text, const std::string& needle) {
+  size_t count = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
+    ++count;
+  }
+  return count;
+}
+
 TEST(FaultsTest, AFullDiskCostsCheckpointsNotTheRun) {
   TempDir dir;
   SmallDisk disk(dir.path() + "/disk", "32m");
@@ -153,22 +163,52 @@ TEST(FaultsTest, AFullDiskCostsCheckpointsNotTheRun) {
   }
   EXPECT_FALSE(learner::ListCheckpoints(run + "/checkpoints").empty());
 
-  // Space again: the next checkpoint is written, and the run ends as usual.
+  // Space again: the next checkpoint is written, and the next row counts the failure.
+  const int before = NewestCheckpoint(run);
   fs::remove(dir.path() + "/disk/filler");
-  std::this_thread::sleep_for(std::chrono::seconds(2));
+  const auto failures_counted = [&] {
+    const auto rows = ReadLines(run + "/metrics.jsonl");
+    return !rows.empty() && JsonNumber(rows.back(), "failed_checkpoints").value_or(0) >= 1;
+  };
+  while ((NewestCheckpoint(run) <= before || !failures_counted()) &&
+         common::Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_GT(NewestCheckpoint(run), before) << ReadFile(log);
+  EXPECT_TRUE(failures_counted()) << ReadLines(run + "/metrics.jsonl").back();
+
+  // Full again when the run ends: the log and the exit message say that the final checkpoint
+  // could not be written and name the newest that remains, not a final.pt that is not there.
+  const size_t failures = CountOf(ReadFile(log), "failed (");
+  FillDisk(dir.path() + "/disk/filler");
+  while (CountOf(ReadFile(log), "failed (") == failures && common::Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
   learner->Signal(SIGTERM);
   const auto status = learner->WaitFor(60);
   ASSERT_TRUE(status);
-  EXPECT_EQ(*status, 0) << ReadFile(log);
+  EXPECT_EQ(*status, 1) << ReadFile(log);
   EXPECT_TRUE(actor->WaitFor(60));
-  EXPECT_TRUE(fs::exists(run + "/checkpoints/final.pt"));
-  const auto rows = ReadLines(run + "/metrics.jsonl");
-  ASSERT_FALSE(rows.empty());
-  const auto failed = JsonNumber(rows.back(), "failed_checkpoints");
-  ASSERT_TRUE(failed) << rows.back();
-  EXPECT_GE(*failed, 1) << rows.back();
+  EXPECT_FALSE(fs::exists(run + "/checkpoints/final.pt"));
+  const std::string text = ReadFile(log);
+  const int newest = NewestCheckpoint(run);
+  ASSERT_GT(newest, before) << text;
+  const std::string remains = learner::CheckpointPath(run + "/checkpoints", newest);
+  EXPECT_NE(text.find(") could not be written; the newest that remains is " + remains +
+                      " (update " + std::to_string(newest) + ")"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("rlrec-learner: the final checkpoint (update "), std::string::npos) << text;
+  EXPECT_NE(text.find("the newest checkpoint that remains is " + remains + " (update " +
+                      std::to_string(newest) + ")"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("final checkpoint " + run + "/checkpoints/final.pt"), std::string::npos)
+      << text;
   // Every row that reached the file is whole.
-  for (const auto& row : rows) EXPECT_TRUE(JsonNumber(row, "update").has_value()) << row;
+  for (const auto& row : ReadLines(run + "/metrics.jsonl")) {
+    EXPECT_TRUE(JsonNumber(row, "update").has_value()) << row;
+  }
 }
 
 }  // namespace

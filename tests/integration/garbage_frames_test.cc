@@ -94,6 +94,7 @@ TEST(StaleTrajectoryTest, TrajectoriesOlderThanMaxPolicyLagAreDroppedAndCounted)
     common::Trajectory stale =
         MakeTestTrajectory(10, 8, 10, 42, 2, /*version=*/0, /*actor_id=*/98, /*H=*/10);
     UseFreshDocuments(stale);
+    KeepWithinWorld(stale);
     ASSERT_TRUE(push.Send(common::EncodeTrajectory(stale), common::After(5)));
   }
   auto status = learner->WaitFor(180);

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -95,23 +96,41 @@ pid_t LearnerRank(const std::string& run, int rank) {
   return 0;
 }
 
+// How rank 1 is lost.
+enum class Fault {
+  kKill,                 // SIGKILL, whenever it lands
+  kStop,                 // SIGSTOP, whenever it lands: between updates, or inside one
+  kStopInsideAllReduce,  // SIGSTOP as it enters its 40th gradient all-reduce
+};
+
 // Two learner ranks under mpirun told to leave a job running when one rank ends (as
-// launch/mpi-train does), training with two actors, until `fault` (a signal) strikes rank 1:
-// the lead must notice within learner.collective_timeout_s, name rank 1, write a final
-// checkpoint of the last update and end the job with a non-zero status.
-void ExpectLeadSurvivesLosingRankOne(int fault) {
+// launch/mpi-train does), training with two actors, until `fault` strikes rank 1: the lead
+// must notice within learner.collective_timeout_s, write a final metrics row and a final
+// checkpoint of the last update and end the job with a non-zero status; a rank lost between
+// updates is named.
+void ExpectLeadSurvivesLosingRankOne(Fault fault) {
   constexpr double kTimeoutS = 5;
   TempDir dir;
   const std::string run = dir.path() + "/run", log = dir.path() + "/learners.log";
   std::filesystem::create_directories(run);
   std::vector<std::string> argv = MpirunPrefix(2);
   argv.insert(argv.end(), {"--mca", "orte_abort_on_non_zero_status", "0"});
+  if (fault == Fault::kStopInsideAllReduce) {
+    // MPI's profiling interface stops rank 1 in MPI_Allreduce (stall_allreduce.cc).
+    const char* asan = std::getenv("ASAN_OPTIONS");
+    argv.insert(argv.end(), {"-x", std::string("LD_PRELOAD=") + RLREC_STALL_ALLREDUCE_LIB, "-x",
+                             "RLREC_STALL_RANK=1", "-x", "RLREC_STALL_AT=40", "-x",
+                             std::string("ASAN_OPTIONS=") + (asan ? std::string(asan) + ":" : "") +
+                                 "verify_asan_link_order=0"});
+  }
   argv.insert(argv.end(), {BinDir() + "/rlrec-learner", "--run-dir", run});
   for (const auto& f : SmallJobFlags()) argv.push_back(f);
   argv.insert(argv.end(), {"--run.max_updates=1000000", "--learner.collective_timeout_s=5"});
   launch::ChildProcess learners(argv, log, false);
   const std::string control = WaitForControlEndpoint(run);
   ASSERT_FALSE(control.empty()) << ReadFile(log);
+  const pid_t victim = LearnerRank(run, 1);
+  ASSERT_GT(victim, 0) << "rank 1's process not found";
   auto actor0 = StartActor(run, control, 0);
   auto actor1 = StartActor(run, control, 1);
   // Train a little first.
@@ -120,18 +139,18 @@ void ExpectLeadSurvivesLosingRankOne(int fault) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   ASSERT_GE(NewestUpdate(run), 5) << ReadFile(log);
-  const pid_t victim = LearnerRank(run, 1);
-  ASSERT_GT(victim, 0) << "rank 1's process not found";
 
-  ASSERT_EQ(::kill(victim, fault), 0);
+  if (fault != Fault::kStopInsideAllReduce) {
+    ASSERT_EQ(::kill(victim, fault == Fault::kKill ? SIGKILL : SIGSTOP), 0);
+  }
   const auto struck = common::Clock::now();
   const auto status = learners.WaitFor(kTimeoutS + 60);
   const double seconds = common::SecondsSince(struck);
-  if (fault == SIGSTOP) ::kill(victim, SIGKILL);  // whatever happened, leave nothing behind
+  ::kill(victim, SIGKILL);  // whatever happened, leave nothing behind
   ASSERT_TRUE(status) << "the learner job did not end\n" << ReadFile(log);
   const std::string text = ReadFile(log);
   EXPECT_NE(*status, 0) << text;
-  std::cout << "rank 1 " << (fault == SIGSTOP ? "stopped" : "killed") << ": the job ended "
+  std::cout << "rank 1 " << (fault == Fault::kKill ? "killed" : "stopped") << ": the job ended "
             << seconds << " s later (collective timeout " << kTimeoutS << " s)" << std::endl;
   EXPECT_LT(seconds, kTimeoutS + 30) << text;
   // Nothing trained is lost: the final checkpoint is of the last update.
@@ -143,30 +162,41 @@ void ExpectLeadSurvivesLosingRankOne(int fault) {
   EXPECT_GE(updates, 5);
   EXPECT_TRUE(std::filesystem::exists(learner::CheckpointPath(run + "/checkpoints", updates)));
   EXPECT_TRUE(std::filesystem::exists(run + "/checkpoints/final.pt"));
+  // Either way the run's last row is a final one, of the last update.
   const auto rows = ReadLines(run + "/metrics.jsonl");
   ASSERT_FALSE(rows.empty());
-  EXPECT_LE(JsonNumber(rows.back(), "update").value_or(1e9), updates) << rows.back();
-  if (text.find("MPI_Allreduce did not complete within 5 s") != std::string::npos) {
+  EXPECT_EQ(JsonNumber(rows.back(), "final"), 1) << rows.back();
+  EXPECT_EQ(JsonNumber(rows.back(), "update"), updates) << rows.back();
+  const bool in_allreduce =
+      text.find("MPI_Allreduce did not complete within 5 s") != std::string::npos;
+  if (fault == Fault::kStopInsideAllReduce) {
+    EXPECT_TRUE(in_allreduce) << text;
+  }
+  if (in_allreduce) {
     // Lost inside the blocking all-reduce (the lead cannot tell which rank): the watchdog
-    // checkpointed and ended the job.
+    // wrote the final row, checkpointed and ended the job.
     std::cout << "rank 1 was lost inside the gradient all-reduce" << std::endl;
     return;
   }
-  // Lost between updates: named, with a final row, and the actors told.
+  // Lost between updates: named, and the actors told.
   EXPECT_NE(text.find("learner rank(s) 1 of 2 did not check in within 5 s"), std::string::npos)
       << text;
   EXPECT_NE(text.find("rank 1 took trajectories at tcp://"), std::string::npos) << text;
-  EXPECT_EQ(JsonNumber(rows.back(), "final"), 1) << rows.back();
-  EXPECT_EQ(JsonNumber(rows.back(), "update"), updates) << rows.back();
   EXPECT_TRUE(actor0->WaitFor(30) && actor1->WaitFor(30)) << "actors outlived the run";
 }
 
 TEST(MpiLearnersTest, AKilledRankIsNamedAndTheLeadCheckpointsThenFailsTheJob) {
-  ExpectLeadSurvivesLosingRankOne(SIGKILL);
+  ExpectLeadSurvivesLosingRankOne(Fault::kKill);
 }
 
 TEST(MpiLearnersTest, AStalledRankIsNamedAndTheLeadCheckpointsThenFailsTheJob) {
-  ExpectLeadSurvivesLosingRankOne(SIGSTOP);
+  ExpectLeadSurvivesLosingRankOne(Fault::kStop);
+}
+
+// The watchdog's path: the lead waits inside the blocking all-reduce, where nothing but the
+// watchdog can act; its last words still write the final row and checkpoint.
+TEST(MpiLearnersTest, ARankStalledInsideTheAllReduceStillGetsTheRunAFinalRowAndCheckpoint) {
+  ExpectLeadSurvivesLosingRankOne(Fault::kStopInsideAllReduce);
 }
 
 }  // namespace

@@ -2,7 +2,10 @@
 // and leaves a complete run folder.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 
+#include <cstdio>
+#include <filesystem>
 #include <sstream>
 #include <thread>
 
@@ -10,6 +13,24 @@
 
 namespace rlrec::testing {
 namespace {
+
+// The paths under `root` (itself included) that users other than the owner may reach, with
+// their modes: "RUN/metrics.jsonl 0644".
+std::string OpenToOthers(const std::string& root) {
+  std::string open;
+  const auto check = [&](const std::filesystem::path& path) {
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0 || S_ISLNK(st.st_mode) || (st.st_mode & 077) == 0) return;
+    char mode[8];
+    std::snprintf(mode, sizeof(mode), "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    open += path.string() + " " + mode + "\n";
+  };
+  check(root);
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(root)) {
+    check(entry.path());
+  }
+  return open;
+}
 
 TEST(TrainCommandTest, SigintStopsEveryProcessAndLeavesACompleteRunFolder) {
   TempDir dir;
@@ -55,6 +76,9 @@ TEST(TrainCommandTest, SigintStopsEveryProcessAndLeavesACompleteRunFolder) {
   // The launcher drew the curves at the end.
   EXPECT_EQ(ReadFile(run + "/curves.png").substr(0, 4), "\x89PNG")
       << ReadFile(dir.path() + "/train.log");
+  // Everything the run wrote (checkpoints, logs, metrics, tb/, keys, ports, curves) is its
+  // owner's alone.
+  EXPECT_EQ(OpenToOthers(run), "");
 }
 
 TEST(TrainCommandTest, ResumeContinuesAFinishedRunWithItsOwnConfig) {
@@ -65,10 +89,15 @@ TEST(TrainCommandTest, ResumeContinuesAFinishedRunWithItsOwnConfig) {
                            "run.max_updates=20", "run.report_every_s=0.5", "sim.users_per_actor=8"},
                           120);
   ASSERT_EQ(first.exit_code, 0) << first.output;
+  // A folder opened to others (by hand, or by an older rlrec) is closed again on the resume.
+  ASSERT_EQ(::chmod(run.c_str(), 0755), 0);
   // No --config: the run's config.ini (users_per_actor 8) is used; the budget is raised.
   auto second = RunCommand(
       {BinDir() + "/rlrec", "train", "--resume", run, "--actors", "2", "run.max_updates=40"}, 120);
   ASSERT_EQ(second.exit_code, 0) << second.output;
+  EXPECT_NE(second.output.find("run folder " + run + " was mode 0755: now 0700"), std::string::npos)
+      << second.output;
+  EXPECT_EQ(OpenToOthers(run), "");
   EXPECT_NE(ReadFile(run + "/logs/learner.log")
                 .find("resumed from " + run + "/checkpoints/ckpt-000000000020.pt"),
             std::string::npos)

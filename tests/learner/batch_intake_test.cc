@@ -54,8 +54,30 @@ TEST(BatchIntakeTest, TrajectoriesOlderThanTheLagBoundAreDroppedAndTheirStepsNot
   EXPECT_FALSE(intake.Ready());
   EXPECT_TRUE(intake.Offer(Unroll(8, 0), 10, &report));  // lag 2: kept
   EXPECT_TRUE(intake.Ready());
-  // A newer version than the learner's (a resumed learner) counts as lag 0.
-  EXPECT_TRUE(intake.Offer(Unroll(12, 0), 10, &report));
+}
+
+TEST(BatchIntakeTest, AVersionNeverPublishedIsRefusedAndCountedNotTakenForLagZero) {
+  // The lead publishes a version after it takes it: anything newer is forged (or from before
+  // a resume), and at lag 0 it would slip past max_policy_lag.
+  BatchIntake lead(Config(/*batch=*/1, /*max_lag=*/2));
+  RankReport report;
+  EXPECT_FALSE(lead.Offer(Unroll(~uint64_t{0}, 0), 10, &report));
+  EXPECT_FALSE(lead.Offer(Unroll(11, 0), 10, &report));
+  EXPECT_EQ(report.future_versions, 2);
+  EXPECT_EQ(report.dropped_stale, 0);
+  EXPECT_EQ(report.env_steps, 0);
+  EXPECT_EQ(report.episodes, 0);
+  EXPECT_FALSE(lead.Ready());
+  EXPECT_TRUE(lead.Offer(Unroll(10, 0), 10, &report));
+  // Another rank may hear of a version one update before it takes it, never two.
+  BatchIntake other(Config(/*batch=*/2, /*max_lag=*/0), /*published_ahead=*/1);
+  RankReport elsewhere;
+  EXPECT_TRUE(other.Offer(Unroll(11, 0), 10, &elsewhere));
+  EXPECT_FALSE(other.Offer(Unroll(12, 0), 10, &elsewhere));
+  EXPECT_EQ(elsewhere.future_versions, 1);
+  // No sum overflows at the top of the range.
+  EXPECT_TRUE(other.Offer(Unroll(~uint64_t{0}, 1), ~uint64_t{0} - 1, &elsewhere));
+  EXPECT_EQ(elsewhere.future_versions, 1);
 }
 
 TEST(BatchIntakeTest, LockstepTakesOneCurrentUnrollPerActorInActorIdOrder) {

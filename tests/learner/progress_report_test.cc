@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <limits>
 #include <thread>
 
 #include "common/error.h"
@@ -228,6 +229,66 @@ TEST(ProgressReporterTest, EveryRowAlsoGoesToTheRowSink) {
   ASSERT_EQ(seen.size(), 3u);
   EXPECT_EQ(JsonNumber(seen[2], "final"), 1);
   EXPECT_EQ(JsonNumber(seen[0], "update"), 12);
+  std::fclose(out);
+}
+
+TEST(ProgressReportTest, ValuesNoRunCanProduceAreRefusedBeforeAnySink) {
+  // The world of the default config pays a session at most 2,724 (2,751 with the slack).
+  common::RunConfig config;
+  const RowBounds bounds = RowBounds::Of(config);
+  EXPECT_NEAR(bounds.return_high, 2751.24, 0.01);
+  const auto start = Clock::now();
+  ReportWindow w = TwoUpdates(start);
+  w.return_sum = 3.47e36;  // one forged session, as if it had passed the trajectory checks
+  w.episodes = 1;
+  w.lag_max = ~uint64_t{0};
+  RunTotals totals = Totals();
+  totals.counters.env_steps = uint64_t{1} << 60;  // past 2^53, and 1e17 steps a second
+  totals.future_versions = 4;
+  totals.actors.alive = 1;
+  totals.actors.env_steps_per_s = std::numeric_limits<double>::infinity();
+  totals.actors.send_blocked_share = -0.5;
+  std::vector<std::string> refused;
+  const std::string row =
+      MetricsRow(w, totals, true, false, start + std::chrono::seconds(2), bounds, &refused).str();
+  for (const char* key : {"mean_return", "env_steps", "env_steps_per_s", "policy_lag_max",
+                          "actor_env_steps_per_s", "actor_send_blocked_share"}) {
+    EXPECT_NE(row.find(std::string("\"") + key + "\":null"), std::string::npos) << key << row;
+  }
+  EXPECT_EQ(JsonNumber(row, "future_versions"), 4);
+  EXPECT_EQ(JsonNumber(row, "update"), 12) << "what is within range stays";
+  ASSERT_FALSE(refused.empty());
+  std::string named;
+  for (const auto& why : refused) named += why + "\n";
+  EXPECT_NE(named.find("mean_return 3.47e+36 outside [-0.001, 2751.24]"), std::string::npos)
+      << named;
+  EXPECT_NE(named.find("actor_env_steps_per_s inf outside [0, 1e+12]"), std::string::npos) << named;
+  // The progress line follows the same rule.
+  const std::string line = ProgressLine(w, totals, start + std::chrono::seconds(2), bounds);
+  EXPECT_NE(line.find("(-/s)  mean_return -  lag"), std::string::npos) << line;
+  EXPECT_NE(line.find("future_versions 4"), std::string::npos) << line;
+  EXPECT_EQ(line.find("3.47"), std::string::npos) << line;
+
+  // A reporter applies the rule to every row it writes and hands on.
+  testing::TempDir dir;
+  std::FILE* out = std::tmpfile();
+  ProgressReporter reporter(config, dir.path() + "/metrics.jsonl", {}, out);
+  std::vector<std::string> seen;
+  reporter.SetRowSink([&](const common::JsonObject& r) { seen.push_back(r.str()); });
+  RankReport forged;
+  forged.return_sum = 1e30;
+  forged.episodes = 2;
+  forged.future_versions = 3;
+  reporter.AddAgreed(forged);
+  EXPECT_EQ(reporter.future_versions(), 3u);
+  totals.future_versions = reporter.future_versions();
+  reporter.Report(totals, true);
+  const auto rows = testing::ReadLines(dir.path() + "/metrics.jsonl");
+  ASSERT_EQ(rows.size(), 1u);
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0], rows[0]);
+  EXPECT_NE(rows[0].find("\"mean_return\":null"), std::string::npos) << rows[0];
+  EXPECT_EQ(JsonNumber(rows[0], "future_versions"), 3) << rows[0];
   std::fclose(out);
 }
 

@@ -2,13 +2,17 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <iostream>
 #include <map>
 #include <set>
+#include <string>
 #include <vector>
 
 #include "actors/sim/simulator_config.h"
 #include "common/config.h"
+#include "common/world_ranges.h"
 
 namespace rlrec::actors {
 namespace {
@@ -372,6 +376,98 @@ TEST(InterestEvolutionTest, ConfigFeatureWidthMatchesTheSimulator) {
   EXPECT_EQ(common::ObservationFeatures(config.sim.topics), sim.feature_dim());
   EXPECT_EQ(sim.user_id(0), uint64_t{3} << 40);
   EXPECT_GT(EvaluationUsers(1), TrainingUsers(4095) + (uint64_t{1} << 40));
+}
+
+// Every value the simulator writes lies within the ranges it declares (common/world_ranges.h:
+// the learner refuses anything outside them), under the default model and under settings
+// that push the bounds: true interests shown and drifting, a large skewed corpus with
+// returning users, every candidate in the slate on a short budget. Slates follow the best
+// quality, so sessions run as long as they can.
+TEST(InterestEvolutionTest, EveryValueItProducesLiesWithinTheRangesItDeclares) {
+  std::vector<common::RunConfig> configs(4);
+  configs[1].sim.observe_interests = true;
+  configs[1].sim.interest_drift = 0.3;
+  configs[2].sim.corpus_size = 1 << 20;
+  configs[2].sim.popularity_skew = 3;
+  configs[2].sim.cold_start_rate = 0;
+  configs[3].sim.slate_size = configs[3].sim.candidates;
+  configs[3].sim.time_budget = 20;
+  configs[3].sim.cold_start_rate = 0;
+  for (const common::RunConfig& config : configs) {
+    const common::WorldRanges world = common::InterestEvolutionRanges(config);
+    const int E = 32, C = config.sim.candidates, K = config.sim.slate_size;
+    const int F = common::ObservationFeatures(config.sim.topics), H = config.sim.history_length;
+    InterestEvolutionSimulator sim(SimulatorOptions(config, 0, E));
+    auto arrays = common::MakeObservationArrays(E, C, F, H);
+    const common::ObservationBuffers buffers = common::PointersOf(arrays);
+    std::string outside;  // the first value outside its range
+    const auto check = [&](float x, common::ValueRange r, const char* what, int row = 0,
+                           int f = 0) {
+      if (outside.empty() && !(x >= r.low && x <= r.high)) {
+        outside = std::string(what) + " (row " + std::to_string(row) + ", feature " +
+                  std::to_string(f) + ") is " + std::to_string(x) + ", outside [" +
+                  std::to_string(r.low) + ", " + std::to_string(r.high) + "]";
+      }
+    };
+    std::vector<double> running(E, 0);
+    std::vector<int32_t> slates(size_t(E) * K);
+    std::vector<float> rewards(E);
+    std::vector<uint8_t> dones(E);
+    double best_return = 0;
+    int sessions = 0;
+    for (int step = 0; step < 1000 && outside.empty(); ++step) {
+      sim.Observe(buffers);
+      for (int u = 0; u < E; ++u) {
+        for (int row = 0; row <= C; ++row) {
+          const auto& ranges = row == 0 ? world.user_row : world.candidate_row;
+          for (int f = 0; f < F; ++f) {
+            check(arrays.features[(size_t(u) * (C + 1) + row) * F + f], ranges[f], "feature", row,
+                  f);
+          }
+        }
+        for (int j = 0; j < H; ++j) {
+          check(arrays.history_responses[size_t(u) * H + j], world.history_response, "response");
+        }
+        // The K candidates of best quality.
+        std::vector<int32_t> order(C);
+        for (int c = 0; c < C; ++c) order[c] = c;
+        std::partial_sort(order.begin(), order.begin() + K, order.end(), [&](int a, int b) {
+          return sim.CandidateQuality(u, a) > sim.CandidateQuality(u, b);
+        });
+        std::copy(order.begin(), order.begin() + K, slates.begin() + size_t(u) * K);
+      }
+      sim.Step(slates.data(), K, rewards.data(), dones.data());
+      for (int u = 0; u < E; ++u) {
+        check(rewards[u], world.reward, "reward");
+        running[u] += rewards[u];
+        if (!dones[u]) continue;
+        check(static_cast<float>(running[u]), world.episode_return, "return");
+        best_return = std::max(best_return, running[u]);
+        ++sessions;
+        running[u] = 0;
+      }
+    }
+    EXPECT_EQ(outside, "") << "time_budget " << config.sim.time_budget;
+    EXPECT_GT(sessions, E) << "sessions end";
+    std::cout << "time_budget " << config.sim.time_budget << ": best of " << sessions << " returns "
+              << best_return << ", bound " << world.episode_return.high << std::endl;
+  }
+}
+
+// A document's quality lies within 5 standard deviations of its topic's: no document gives
+// back more budget than a click on it costs.
+TEST(InterestEvolutionTest, QualityNoiseIsCutAtFiveStandardDeviations) {
+  Options o = Many(4096);
+  InterestEvolutionSimulator sim(o);
+  for (int u = 0; u < o.num_users; ++u) {
+    for (int c = 0; c < o.num_candidates; ++c) {
+      const double noise = sim.CandidateQuality(u, c) - sim.TopicQuality(sim.candidate_topic(u, c));
+      ASSERT_LE(std::fabs(noise), common::kQualityStd * common::kQualityNoiseLimit + 1e-12);
+    }
+  }
+  EXPECT_LT(common::kUserUpdate *
+                (common::kMaxTopicQuality + common::kQualityStd * common::kQualityNoiseLimit),
+            1.0);
 }
 
 }  // namespace
