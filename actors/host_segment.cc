@@ -406,8 +406,8 @@ void HostSegment::Heartbeat() {
 
 double HostSegment::ReceiverSilenceS() const {
   const int64_t stamped = header().heartbeat_ns.load();
-  if (stamped == 0) return 0;
   const int64_t now = NowNs();
+  if (stamped == 0) return std::numeric_limits<double>::infinity();
   if (stamped > now + int64_t{1000000000}) return std::numeric_limits<double>::infinity();
   return static_cast<double>(now - stamped) / 1e9;
 }
@@ -427,6 +427,11 @@ bool HostSegment::TakeOverFromSilentReceiver(double timeout_s, std::string* what
             " s of silence";
     return true;
   }
+  // A receiver that stamps again (it was resumed, or the stamp in the header was not its own)
+  // is not silent: it stamps at least every 0.1 s.
+  const int64_t stamped = header().heartbeat_ns.load();
+  std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  if (header().heartbeat_ns.load() != stamped) return false;
   if (!ProcessHoldsFile(pid, start, fd_)) {
     *what = "the receiver of " + path_ + " has been silent for " + std::string(silent) +
             " s, and the header's receiver pid " + std::to_string(pid) +

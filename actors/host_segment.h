@@ -128,14 +128,15 @@ class HostSegment {
   // Receiver only: stamps the heartbeat (and the receiver's pid and start time, should anyone
   // have written others over them).
   void Heartbeat();
-  // Seconds since the receiver last stamped its heartbeat: 0 before any receiver did, and
-  // practically infinite for a stamp in the future (not one a receiver wrote).
+  // Seconds since the receiver last stamped its heartbeat; infinite before any receiver did
+  // (a receiver stamps as it takes the role) and for a stamp in the future (not one a receiver
+  // wrote).
   double ReceiverSilenceS() const;
-  // Not the receiver: when the receiver has been silent for `timeout_s` or longer, ends it
-  // (SIGKILL, only after checking that the header's pid is still that process) and takes the
-  // role, waiting at most 5 s for the lock. Returns whether this object is now the receiver;
-  // sets `*what` to a line for the log when anything was done or found impossible (a pid that
-  // is not the receiver's), empty otherwise.
+  // Not the receiver: when the receiver has been silent for `timeout_s` or longer, and stays
+  // silent 0.25 s more, ends it (SIGKILL, only after checking that the header's pid is still
+  // that process) and takes the role, waiting at most 5 s for the lock. Returns whether this object
+  // is now the receiver; sets `*what` to a line for the log when anything was done or found
+  // impossible (a pid that is not the receiver's), empty otherwise.
   bool TakeOverFromSilentReceiver(double timeout_s, std::string* what);
 
   // Receiver only. Waits until no reader reads `copy`, then marks it unreadable and returns

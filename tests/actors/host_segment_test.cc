@@ -434,8 +434,9 @@ TEST(HostSegmentTest, AWriterThatIsNotTheReceiverIsClearedAndARebuildAsked) {
 }
 
 // A receiver stopped with SIGSTOP keeps its lock; once silent past the timeout another process
-// ends it, but only when the header's pid and start time still name it and it holds the file;
-// then that process is the receiver and writes on. The stopped one can never write again.
+// ends it, but only when the header's pid and start time still name it and it holds the file,
+// and not when it resumes meanwhile; then that process is the receiver and writes on. The
+// stopped one can never write again.
 TEST(HostSegmentTest, AStoppedReceiverIsEndedAndReplacedOnlyWhenItsPidStillNamesIt) {
   testing::TempDir dir;
   auto segment = HostSegment::Open(dir.path(), kName, "run", Manifest());
@@ -457,7 +458,6 @@ TEST(HostSegmentTest, AStoppedReceiverIsEndedAndReplacedOnlyWhenItsPidStillNames
   EXPECT_FALSE(segment->TakeOverFromSilentReceiver(0.3, &what)) << what;
   ASSERT_EQ(kill(receiver, SIGSTOP), 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  const uint64_t stopped_at = segment->writes();
   EXPECT_FALSE(segment->TakeOverFromSilentReceiver(0.3, &what)) << "not silent long enough yet";
   std::this_thread::sleep_for(std::chrono::milliseconds(400));
   EXPECT_GE(segment->ReceiverSilenceS(), 0.3);
@@ -488,6 +488,12 @@ TEST(HostSegmentTest, AStoppedReceiverIsEndedAndReplacedOnlyWhenItsPidStillNames
   Wait(bystander);
 
   header->receiver_start.store(start);
+  // Resumed just as it is found silent: it stamps again, and is left alone.
+  ASSERT_EQ(kill(receiver, SIGCONT), 0);
+  EXPECT_FALSE(segment->TakeOverFromSilentReceiver(0.3, &what)) << what;
+  ASSERT_EQ(kill(receiver, SIGSTOP), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  const uint64_t stopped_at = segment->writes();
   ASSERT_TRUE(segment->TakeOverFromSilentReceiver(0.3, &what)) << what;
   EXPECT_NE(what.find("took over"), std::string::npos) << what;
   EXPECT_NE(what.find("from receiver pid " + std::to_string(receiver)), std::string::npos) << what;
