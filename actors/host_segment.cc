@@ -405,10 +405,12 @@ void HostSegment::Heartbeat() {
 }
 
 double HostSegment::ReceiverSilenceS() const {
+  // Anyone can write the header: only a stamp a receiver could have made counts.
   const int64_t stamped = header().heartbeat_ns.load();
   const int64_t now = NowNs();
-  if (stamped == 0) return std::numeric_limits<double>::infinity();
-  if (stamped > now + int64_t{1000000000}) return std::numeric_limits<double>::infinity();
+  if (stamped <= 0 || stamped > now + int64_t{1000000000}) {
+    return std::numeric_limits<double>::infinity();
+  }
   return static_cast<double>(now - stamped) / 1e9;
 }
 

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <thread>
 
 #include "actors/owned_files.h"
@@ -431,6 +432,23 @@ TEST(HostSegmentTest, AWriterThatIsNotTheReceiverIsClearedAndARebuildAsked) {
   header->writer.store(segment::WriterWord(getpid(), segment->active()));
   EXPECT_TRUE(segment->ClearStrayWriter());
   EXPECT_EQ(header->writer.load(), 0u);
+}
+
+// Anyone of this user can write the header: a heartbeat no receiver could have stamped (none,
+// one far in the past or the future, a negative one, which overflowed the subtraction under
+// fuzz_decoders) reads as a silent receiver, never as a fresh one.
+TEST(HostSegmentTest, AHeartbeatNoReceiverCouldHaveStampedReadsAsSilence) {
+  testing::TempDir dir;
+  auto segment = ReceiverHoldingVersion1(dir.path());
+  EXPECT_LT(segment->ReceiverSilenceS(), 1.0);
+  RawHeader header(segment->path());
+  for (int64_t stamp : {int64_t{0}, std::numeric_limits<int64_t>::min() + 1, int64_t{-5},
+                        std::numeric_limits<int64_t>::max()}) {
+    header->heartbeat_ns.store(stamp);
+    EXPECT_EQ(segment->ReceiverSilenceS(), std::numeric_limits<double>::infinity()) << stamp;
+  }
+  segment->Heartbeat();
+  EXPECT_LT(segment->ReceiverSilenceS(), 1.0);
 }
 
 // A receiver stopped with SIGSTOP keeps its lock; once silent past the timeout another process

@@ -14,7 +14,7 @@
 // Run it by hand under AddressSanitizer and UndefinedBehaviorSanitizer for the full count
 // (build-asan/bench/fuzz_decoders --messages 1000000); CTest runs a short seeded pass.
 //
-//   fuzz_decoders [--messages N] [--seed S] [--json]
+//   fuzz_decoders [--messages N] [--seed S] [--only DECODER] [--json]
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <torch/torch.h>
@@ -441,6 +441,7 @@ int main(int argc, char** argv) {
   using namespace rlrec;
   uint64_t messages = 100000, seed = 1;
   bool json = false;
+  std::string only;  // one decoder's name, or all
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--json") {
@@ -449,16 +450,29 @@ int main(int argc, char** argv) {
       messages = std::stoull(argv[++i]);
     } else if (a == "--seed" && i + 1 < argc) {
       seed = std::stoull(argv[++i]);
+    } else if (a == "--only" && i + 1 < argc) {
+      only = argv[++i];
     } else {
-      std::fprintf(stderr, "usage: fuzz_decoders [--messages N] [--seed S] [--json]\n");
+      std::fprintf(stderr,
+                   "usage: fuzz_decoders [--messages N] [--seed S] [--only DECODER] [--json]\n");
       return 2;
     }
   }
   std::mt19937_64 rng(seed);
-  std::vector<bench::Tally> tallies = {bench::FuzzTrajectories(messages, rng),
-                                       bench::FuzzWeights(messages, rng)};
-  for (auto& t : bench::FuzzControl(messages, rng)) tallies.push_back(t);
-  tallies.push_back(bench::FuzzHostSegment(messages, rng));
+  const auto wanted = [&](const std::string& decoder) { return only.empty() || only == decoder; };
+  std::vector<bench::Tally> tallies;
+  if (wanted("trajectory")) tallies.push_back(bench::FuzzTrajectories(messages, rng));
+  if (wanted("weights")) tallies.push_back(bench::FuzzWeights(messages, rng));
+  if (only.empty() || only.rfind("control_", 0) == 0) {
+    for (auto& t : bench::FuzzControl(messages, rng)) {
+      if (wanted(t.decoder)) tallies.push_back(t);
+    }
+  }
+  if (wanted("host_segment")) tallies.push_back(bench::FuzzHostSegment(messages, rng));
+  if (tallies.empty()) {
+    std::fprintf(stderr, "fuzz_decoders: no decoder named '%s'\n", only.c_str());
+    return 2;
+  }
   uint64_t unexpected = 0;
   for (const auto& t : tallies) {
     unexpected += t.unexpected;
