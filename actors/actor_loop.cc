@@ -183,6 +183,8 @@ ActorStats RunActor(const common::RunConfig& config, uint32_t actor_id,
   stats.deltas_applied = weights.deltas_applied();
   stats.refused_deltas = weights.refused_deltas();
   stats.refused_segments = weights.refused_segments();
+  stats.refused_states = weights.refused_states();
+  stats.takeovers = weights.takeovers();
   stats.unrolls_sent = sender.sent();
   stats.send_blocked_s = sender.blocked_s();
   return stats;

@@ -18,7 +18,9 @@ struct ActorStats {
   uint64_t snapshots_applied = 0;  // snapshot swaps, the first load included
   uint64_t deltas_applied = 0;     // versions rebuilt from deltas (SnapshotCache)
   uint64_t refused_deltas = 0;     // deltas refused, each followed by a re-sync
-  uint64_t refused_segments = 0;   // host shared snapshots refused (another run's, wrong size)
+  uint64_t refused_segments = 0;   // host shared snapshots refused (another run's or user's...)
+  uint64_t refused_states = 0;     // states of the host's snapshot that failed their seal
+  uint64_t takeovers = 0;          // silent receivers of the host this actor replaced
   bool shared_snapshot = false;    // acted on the host's shared snapshot (actors/host_segment.h)
   bool receiver = false;           // and filled it, at the end
   uint64_t first_version = 0;

@@ -4,6 +4,7 @@
 
 #include <thread>
 
+#include "actors/owned_files.h"
 #include "common/logging.h"
 #include "common/snapshot.h"
 
@@ -18,6 +19,7 @@ ActorWeights::ActorWeights(const common::RunConfig& config, const common::ZmqCon
       max_message_bytes_(
           common::MaxWeightMessageBytes(size_t(config.transport.weights_chunk_kib) << 10)),
       security_(std::move(security)),
+      receiver_timeout_s_(config.actor.receiver_timeout_s),
       model_(model) {
   if (config.actor.share_snapshot) OpenSegment(config);
   if (!segment_) cache_ = MakeCache(nullptr);
@@ -30,26 +32,31 @@ ActorWeights::~ActorWeights() {
 }
 
 void ActorWeights::OpenSegment(const common::RunConfig& config) {
-  const std::string& dir = config.actor.shm_dir;
-  if (const int stale = HostSegment::RemoveStaleSegments(dir); stale > 0) {
-    RLREC_LOG(Info) << "removed " << stale << " stale shared snapshot(s) from " << dir;
-  }
   const std::string name = HostSegment::NameFor(rules_.run_id, weights_endpoint_);
-  for (int attempt = 0; attempt < 2 && !segment_; ++attempt) {
+  // A few tries: the last actor of a run removes the folder as this one starts.
+  for (int attempt = 0; attempt < 3 && !segment_; ++attempt) {
+    std::string folder;
     try {
-      segment_ = HostSegment::Open(dir, name, rules_.run_id, rules_.manifest);
+      folder = MakePrivateFolder(config.actor.shm_dir);
+      if (attempt == 0) {
+        if (const int stale = HostSegment::RemoveStaleSegments(folder); stale > 0) {
+          RLREC_LOG(Info) << "removed " << stale << " stale shared snapshot(s) from " << folder;
+        }
+      }
+      segment_ = HostSegment::Open(folder, name, rules_.run_id, rules_.manifest,
+                                   static_cast<uint32_t>(config.actor.snapshot_copies));
     } catch (const common::Error& e) {
       if (e.kind() == common::ErrorKind::kInvalidInput) {
         ++refused_segments_;
-        const bool removed = HostSegment::RemoveIfUnused(dir + "/" + name);
+        const bool removed = !folder.empty() && HostSegment::RemoveIfUnused(folder + "/" + name);
         RLREC_LOG(Warning) << "refused " << e.what()
                            << (removed ? "; removed it, making it afresh"
-                                       : "; it is in use, so it stays");
+                                       : "; left where it is (in use, or not this user's)");
         if (removed) continue;
-      } else {
-        RLREC_LOG(Warning) << e.what();
+        break;
       }
-      break;
+      RLREC_LOG(Warning) << e.what();
+      if (e.kind() != common::ErrorKind::kUnavailable) break;
     }
   }
   if (!segment_) {
@@ -69,30 +76,71 @@ bool ActorWeights::run_ended() const {
   return (segment_ && segment_->run_ended()) || (cache_ && cache_->run_ended());
 }
 
-bool ActorWeights::TryAcquireShared(std::optional<uint64_t> newer_than) {
-  if (!segment_->receiver() && segment_->TryBecomeReceiver()) {
-    RLREC_LOG(Info) << "this actor receives the host's shared snapshot " << segment_->path()
-                    << (segment_->readable()
-                            ? " (holding version " + std::to_string(segment_->version()) + ")"
-                            : std::string());
-    cache_ = MakeCache(segment_);
+void ActorWeights::TakeReceiverRole() {
+  std::string how;
+  if (segment_->TryBecomeReceiver()) {
+    how = segment_->readable() ? " (holding version " + std::to_string(segment_->version()) + ")"
+                               : std::string();
+  } else {
+    // Cheap (an atomic and the clock) until the receiver is silent; then at most once a second.
+    if (common::Clock::now() < next_silence_check_ ||
+        segment_->ReceiverSilenceS() < receiver_timeout_s_) {
+      return;
+    }
+    next_silence_check_ = common::After(1.0);
+    std::string what;
+    const bool took = segment_->TakeOverFromSilentReceiver(receiver_timeout_s_, &what);
+    if (!took) {
+      if (!what.empty() && silence_log_.Allow()) {
+        RLREC_LOG(Warning) << what << "; this actor acts on version " << version_
+                           << ", which grows stale";
+      }
+      return;
+    }
+    ++takeovers_;
+    RLREC_LOG(Warning) << what;
+    how = " in place of a silent receiver";
   }
+  RLREC_LOG(Info) << "this actor receives the host's shared snapshot " << segment_->path() << how;
+  cache_ = MakeCache(segment_);
+}
+
+bool ActorWeights::TryAcquireShared(std::optional<uint64_t> newer_than) {
+  if (!segment_->receiver()) TakeReceiverRole();
   if (!reader_->TryBegin()) return false;
-  const uint64_t version = segment_->version(), publisher = segment_->publisher();
+  const uint32_t copy = reader_->copy();
+  const uint64_t version = segment_->version(copy), publisher = segment_->publisher(copy);
   if (newer_than && version <= *newer_than) {
     reader_->End();
     return false;
   }
-  if (!viewing_segment_) {
-    // Once: the segment's bytes stay where they are; only what they hold changes, between reads.
-    common::ViewModelOnBytes(segment_->manifest(), version, segment_->data(), segment_, model_);
-    viewing_segment_ = true;
+  // A new state: checked against its seal before anything acts on it.
+  const std::pair<int, uint64_t> state{static_cast<int>(copy), segment_->stamp(copy)};
+  if (state != checked_) {
+    std::string why;
+    if (state == refused_ || !reader_->Check(&why)) {
+      reader_->End();
+      if (state != refused_) {
+        refused_ = state;
+        ++refused_states_;
+        segment_->RequestRebuild();
+        RLREC_LOG(Warning) << "not acting on the host's shared snapshot: " << why
+                           << "; asked its receiver to check it and re-sync";
+      }
+      return false;
+    }
+    checked_ = state;
   }
-  if (version != version_ || publisher != publisher_ || swaps_ == 0) {
-    version_ = version;
-    publisher_ = publisher;
+  if (viewed_copy_ != static_cast<int>(copy)) {
+    // Once per copy: its bytes stay where they are; only what they hold changes, between reads.
+    common::ViewModelOnBytes(segment_->manifest(), version, segment_->data(copy), segment_, model_);
+    viewed_copy_ = static_cast<int>(copy);
+    ++swaps_;
+  } else if (version != version_ || publisher != publisher_ || swaps_ == 0) {
     ++swaps_;
   }
+  version_ = version;
+  publisher_ = publisher;
   return true;
 }
 

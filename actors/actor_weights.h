@@ -6,11 +6,13 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "actors/host_segment.h"
 #include "actors/snapshot_cache.h"
 #include "common/config.h"
 #include "common/curve.h"
+#include "common/logging.h"
 #include "common/zmq_socket.h"
 
 namespace torch::nn {
@@ -22,13 +24,21 @@ namespace rlrec::actors {
 // The weights an actor's policy acts with, held still for one unroll at a time.
 //
 // With actor.share_snapshot (the default), they are the host's shared snapshot
-// (actors/host_segment.h) in actor.shm_dir: the first actor of the host to find no live
-// receiver becomes it (a SnapshotCache that writes into the segment), the others only map it,
-// and every actor's model is a view of it, so the host holds one copy however many actors it
-// runs. When the receiver dies, the next actor to look takes over. A segment of the wrong size
-// or of another run where this run's should be is refused (logged, counted), removed when no
-// process holds it and made afresh; if it cannot be, this actor falls back to a private cache.
-// Without actor.share_snapshot, a private SnapshotCache, the model a view of its newest blob.
+// (actors/host_segment.h) in this user's private folder of actor.shm_dir: the first actor of the
+// host to find no live receiver becomes it (a SnapshotCache that writes into the segment), the
+// others only map it, and every actor's model is a view of the copy readers read, so the host
+// holds actor.snapshot_copies copies however many actors it runs. The model is pointed at the
+// other copy when the receiver makes it active. When the receiver dies, the next actor to look
+// takes over; when it has been silent for actor.receiver_timeout_s (stopped or stalled), the
+// next actor to look ends it and takes over, and logs who took over from whom and why. At each
+// swap to a new state, the actor checks it against its seal (HostSegment::Reader::Check) and
+// does not act on one that fails: it waits, and asks the receiver to check the state and
+// re-sync. A segment of the wrong size or of another run where this run's should be is refused
+// (logged, counted), removed when no process holds it and made afresh; a folder or file that is
+// not this user's alone (another user's, a symlink, a mode wider than 0700 or 0600) is refused
+// (logged naming its owner and mode, counted) and left alone; either way, if no segment can be
+// had, this actor falls back to a private cache. Without actor.share_snapshot, a private
+// SnapshotCache, the model a view of its newest blob.
 //
 // Not thread-safe: one actor loop uses it. `context` and `model` must outlive it.
 class ActorWeights {
@@ -65,10 +75,16 @@ class ActorWeights {
   uint64_t deltas_applied() const { return cache_ ? cache_->deltas_applied() : 0; }
   uint64_t refused_deltas() const { return cache_ ? cache_->refused_deltas() : 0; }
   uint64_t refused_segments() const { return refused_segments_; }
+  // States of the host's segment not acted on because they failed their seal; silent receivers
+  // this actor replaced.
+  uint64_t refused_states() const { return refused_states_; }
+  uint64_t takeovers() const { return takeovers_; }
 
  private:
   void OpenSegment(const common::RunConfig& config);
   std::unique_ptr<SnapshotCache> MakeCache(std::shared_ptr<HostSegment> segment) const;
+  // Becomes the receiver when there is none, or in place of a silent one.
+  void TakeReceiverRole();
   // One attempt: true when weights newer than `newer_than` are held.
   bool TryAcquireShared(std::optional<uint64_t> newer_than);
   bool TryAcquirePrivate(std::optional<uint64_t> newer_than);
@@ -78,13 +94,20 @@ class ActorWeights {
   const common::SnapshotRules rules_;
   const size_t max_message_bytes_;
   const common::SocketSecurity security_;
+  const double receiver_timeout_s_;
   torch::nn::Module& model_;
   std::shared_ptr<HostSegment> segment_;
   std::unique_ptr<HostSegment::Reader> reader_;
   std::unique_ptr<SnapshotCache> cache_;
   std::shared_ptr<const common::SnapshotBlob> held_;  // private mode
-  bool viewing_segment_ = false;
+  // The copy of the segment the model views (-1: none yet); the last state checked against its
+  // seal, and the last refused, as (copy, stamp).
+  int viewed_copy_ = -1;
+  std::pair<int, uint64_t> checked_{-1, 0}, refused_{-1, 0};
+  common::Clock::time_point next_silence_check_{};
+  common::LogLimiter silence_log_{1, 30.0};  // a silent receiver that cannot be replaced
   uint64_t version_ = 0, publisher_ = 0, swaps_ = 0, refused_segments_ = 0;
+  uint64_t refused_states_ = 0, takeovers_ = 0;
 };
 
 }  // namespace rlrec::actors

@@ -83,6 +83,8 @@ int ActorMain(int argc, const char* const* argv) {
       .Add("shared_snapshot", stats.shared_snapshot)
       .Add("receiver", stats.receiver)
       .Add("refused_segments", stats.refused_segments)
+      .Add("refused_states", stats.refused_states)
+      .Add("takeovers", stats.takeovers)
       .Add("first_version", stats.first_version)
       .Add("last_version", stats.last_version)
       .Add("send_blocked_s", stats.send_blocked_s)

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <utility>
 
 #include "common/blob_recycler.h"
@@ -36,6 +37,10 @@ class SnapshotStore {
   // The newest snapshot for readers of this process, when the store keeps it as a blob.
   virtual std::shared_ptr<const common::SnapshotBlob> Latest() const { return nullptr; }
   virtual void MarkRunEnded() {}
+  // The receiving thread's first turn, and its turn at least every 0.1 s after (Tend): Tend
+  // returns true when the state held was found damaged and a re-sync is wanted.
+  virtual void Recover() {}
+  virtual bool Tend() { return false; }
 };
 
 namespace {
@@ -79,7 +84,9 @@ class PrivateStore : public SnapshotStore {
   std::shared_ptr<const common::SnapshotBlob> latest_;  // guarded by mu_
 };
 
-// The state in a host segment, written in place while its readers wait between unrolls.
+// The state in a host segment: full snapshots assembled into the copy readers do not read (with
+// two copies; in place with one), deltas applied in place on the active copy while its readers
+// wait between unrolls. Made, used and let go of on the receiving thread.
 class SegmentStore : public SnapshotStore {
  public:
   SegmentStore(std::shared_ptr<HostSegment> segment, const std::atomic<bool>& stop)
@@ -90,22 +97,30 @@ class SegmentStore : public SnapshotStore {
     return {true, segment_->version(), segment_->publisher()};
   }
   void ApplyDelta(const common::SnapshotBlob& delta) override {
-    const common::HeldState held{segment_->run_id(), segment_->version(), segment_->publisher(),
-                                 segment_->manifest(), segment_->bytes()};
+    const uint32_t copy = segment_->active();
+    const common::HeldState held{segment_->run_id(), segment_->version(copy),
+                                 segment_->publisher(copy), segment_->manifest(),
+                                 segment_->bytes()};
     common::CheckDeltaApplies(held, delta);  // before readers are made to wait
-    BeginWrite(delta.version);
+    BeginWrite(copy, delta.version);
+    HostSegment::Ranges written;
     try {
-      common::ApplyDeltaInPlace(held, delta, segment_->mutable_data());
+      common::ApplyDeltaInPlace(
+          held, delta, segment_->mutable_data(copy),
+          [&](size_t offset, size_t bytes) { written.emplace_back(offset, bytes); });
     } catch (...) {
-      segment_->AbandonWrite();  // half-applied: nobody reads it; a full snapshot comes next
+      segment_->AbandonWrite();  // half-applied: nobody reads it
+      FallBack("delta of version " + std::to_string(delta.version) + " left copy " +
+               std::to_string(copy) + " holding neither version");
       throw;
     }
-    segment_->EndWrite(delta.version, delta.publisher);
+    segment_->EndWrite(copy, delta.version, delta.publisher, &written);
   }
   void TakeFull(std::shared_ptr<common::SnapshotBlob> full) override {
-    if (writing_in_place_ && full->bytes.data() == segment_->mutable_data()) {
-      segment_->EndWrite(full->version, full->publisher);  // assembled there (Spare)
-      writing_in_place_ = false;
+    if (spare_copy_ && full->bytes.data() == segment_->mutable_data(*spare_copy_)) {
+      const uint32_t copy = *spare_copy_;  // assembled there (Spare), and checked
+      spare_copy_.reset();
+      segment_->EndWrite(copy, full->version, full->publisher);
       return;
     }
     if (full->bytes.size() != segment_->bytes()) {
@@ -113,47 +128,108 @@ class SegmentStore : public SnapshotStore {
                                  std::to_string(full->bytes.size()) + " bytes, the segment " +
                                  std::to_string(segment_->bytes()));
     }
-    BeginWrite(full->version);
+    const uint32_t copy = Target();
+    BeginWrite(copy, full->version);
     if (!full->bytes.empty()) {
-      std::memcpy(segment_->mutable_data(), full->bytes.data(), full->bytes.size());
+      std::memcpy(segment_->mutable_data(copy), full->bytes.data(), full->bytes.size());
     }
-    segment_->EndWrite(full->version, full->publisher);
-  }  // `full` goes: this process holds no copy of the model besides the segment
-  // The segment itself, for a full snapshot to be assembled in: the host never holds a second
-  // copy of the model, and readers wait from the snapshot's first chunk to its last (only at a
-  // join or a re-sync: a receiver that follows the deltas ignores full snapshots). When the
-  // blob goes before TakeFull took it (a lost chunk, a newer version, a refusal), the segment
-  // holds nothing until the next snapshot. nullptr when readers do not let go in time.
+    segment_->EndWrite(copy, full->version, full->publisher);
+  }  // `full` goes: this process holds no copy of the model besides the segment's
+  // The copy readers do not read (the only one, with one copy), for a full snapshot to be
+  // assembled in: the host never holds another copy of the model. A blob that goes before
+  // TakeFull took it (a lost chunk, a newer version, a refusal) leaves that copy unreadable:
+  // with two, readers stay on theirs; with one, nothing is readable until the next full
+  // snapshot. nullptr when readers do not let go of it in time.
   std::shared_ptr<common::SnapshotBlob> Spare() override {
-    if (writing_in_place_ || !segment_->BeginWrite(After(SnapshotCache::kWriteWaitS), stop_)) {
-      return nullptr;
-    }
-    writing_in_place_ = true;
-    // Made, used and let go of on the receiving thread, while this store lives.
+    if (spare_copy_) return nullptr;
+    const uint32_t copy = Target();
+    if (!segment_->BeginWrite(copy, After(SnapshotCache::kWriteWaitS), stop_)) return nullptr;
+    spare_copy_ = copy;
     std::shared_ptr<common::SnapshotBlob> blob(new common::SnapshotBlob,
                                                [this](common::SnapshotBlob* unused) {
                                                  delete unused;
-                                                 if (!writing_in_place_) return;
+                                                 if (!spare_copy_) return;
                                                  segment_->AbandonWrite();
-                                                 writing_in_place_ = false;
+                                                 spare_copy_.reset();
                                                });
-    blob->bytes = common::BlobBytesOver(segment_->mutable_data(), segment_->bytes());
+    blob->bytes = common::BlobBytesOver(segment_->mutable_data(copy), segment_->bytes());
     return blob;
   }
   void MarkRunEnded() override { segment_->MarkRunEnded(); }
+  void Recover() override {
+    segment_->Heartbeat();
+    if (segment_->ClearStrayWriter()) {
+      RLREC_LOG(Warning) << "cleared a write left unfinished in " << segment_->path()
+                         << " by a process that is not this receiver";
+    }
+    rebuilds_seen_ = segment_->rebuild_requests();
+    CheckActive("this actor took the receiver role");
+  }
+  bool Tend() override {
+    segment_->Heartbeat();
+    segment_->ClearStrayWriter();
+    if (segment_->rebuild_requests() == rebuilds_seen_) return false;
+    rebuilds_seen_ = segment_->rebuild_requests();
+    return CheckActive("a reader found the state or its writer impossible");
+  }
 
  private:
-  void BeginWrite(uint64_t version) {
-    if (!segment_->BeginWrite(After(SnapshotCache::kWriteWaitS), stop_)) {
+  // Where a full snapshot goes: the copy readers do not read, or the only one.
+  uint32_t Target() const { return segment_->copies() == 2 ? 1 - segment_->active() : 0; }
+
+  void BeginWrite(uint32_t copy, uint64_t version) {
+    if (!segment_->BeginWrite(copy, After(SnapshotCache::kWriteWaitS), stop_)) {
       throw common::Unavailable("readers of " + segment_->path() + " kept reading for " +
                                 std::to_string(SnapshotCache::kWriteWaitS) + " s; version " +
                                 std::to_string(version) + " dropped");
     }
   }
 
+  // Checks the active copy whole; when it does not match its seal, drops it and falls back on
+  // the other. Returns whether a re-sync is wanted (the copy held was lost or is older).
+  bool CheckActive(const std::string& reason) {
+    const uint32_t copy = segment_->active();
+    segment_->Activate(copy);  // a value out of range in the header reads as copy 0
+    if (spare_copy_ == copy) return false;
+    std::string why;
+    if (!segment_->readable(copy)) {
+      // Nothing there (a fresh segment, or a write that died): the other copy, when whole.
+      if (segment_->copies() == 2 && segment_->readable(1 - copy)) {
+        FallBack("copy " + std::to_string(copy) + " of " + segment_->path() + " is unreadable (" +
+                 reason + ")");
+        return true;
+      }
+      return false;
+    }
+    if (segment_->CheckWhole(copy, &why)) {
+      RLREC_LOG(Info) << "checked " << segment_->path() << " whole (" << reason << "): version "
+                      << segment_->version(copy) << " matches its seal";
+      return false;
+    }
+    segment_->Discard(copy);
+    FallBack(why + " (" + reason + ")");
+    return true;
+  }
+
+  // The active copy is lost (`what`): makes the other one active when it is whole.
+  void FallBack(const std::string& what) {
+    const uint32_t lost = segment_->active();
+    std::string why;
+    if (segment_->copies() == 2 && spare_copy_ != 1 - lost &&
+        segment_->CheckWhole(1 - lost, &why)) {
+      segment_->Activate(1 - lost);
+      RLREC_LOG(Warning) << what << "; the host's actors act on version "
+                         << segment_->version(1 - lost) << " of the other copy until a re-sync";
+    } else {
+      RLREC_LOG(Warning) << what << "; nothing readable in " << segment_->path()
+                         << " until a re-sync";
+    }
+  }
+
   std::shared_ptr<HostSegment> segment_;
   const std::atomic<bool>& stop_;
-  bool writing_in_place_ = false;  // a blob from Spare() is being assembled
+  std::optional<uint32_t> spare_copy_;  // a blob from Spare() is being assembled there
+  uint64_t rebuilds_seen_ = 0;
 };
 
 }  // namespace
@@ -194,6 +270,7 @@ void SnapshotCache::Handle(const std::shared_ptr<const common::Multipart>& messa
     } catch (const common::Error&) {
       ++refused_snapshots_;
       assembler.SetHeldVersion(held.version, held.publisher);
+      resync_wanted_ = true;  // the learner's own snapshot may come whole the next time
       throw;
     }
     const bool delta = blob->is_delta();
@@ -286,11 +363,17 @@ void SnapshotCache::Receive(const common::ZmqContext& context, std::string endpo
     auto last_message = common::Clock::now();
     common::SnapshotAssembler assembler(rules_, [this] { return store_->Spare(); });
     // A host segment may hold a version already (its receiver before this one wrote it).
+    store_->Recover();
     const HeldVersion held = store_->Held();
     if (held.any) assembler.SetHeldVersion(held.version, held.publisher);
     common::LogLimiter log_limiter;
     uint64_t oversized = 0, messages_since_trim = 0;
     while (!stop_) {
+      if (store_->Tend()) {
+        const HeldVersion now = store_->Held();
+        assembler.SetHeldVersion(now.version, now.publisher);
+        resync_wanted_ = true;
+      }
       if (resync_wanted_ && !assembler.assembling_full() &&
           common::SecondsSince(last_resync) >= resync_gap_s) {
         // A subscription again, on the same connection: the learner sees a join and sends

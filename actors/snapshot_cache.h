@@ -25,17 +25,24 @@ class SnapshotStore;
 //
 // With a `segment` (actors/host_segment.h, whose receiver role the caller holds), it keeps the
 // state there instead, for every actor of the host, and Latest() stays null: deltas are
-// applied in place (checked whole first; a delta is a write of the rows that changed), full
-// snapshots are assembled in place from their first chunk (readers wait for the last: only at a
-// join or a re-sync), and both wait for the segment's readers to finish their unrolls, at most
-// kWriteWaitS (else a delta is refused and a re-sync asked, and a full snapshot is assembled in
-// private memory and copied in). The receiver holds no copy of the model besides the segment;
-// a full snapshot that does not complete leaves the segment holding nothing until one does.
+// applied in place on the copy readers read (checked whole first; a delta is a write of the
+// rows that changed), full snapshots are assembled from their first chunk into the other copy
+// (with one copy, in place: readers wait for the last chunk; only at a join or a re-sync) and
+// made the one readers read once whole and checked, and both wait for the segment's readers of
+// the copy written to finish their unrolls, at most kWriteWaitS (else a delta is refused and a
+// re-sync asked, and a full snapshot is assembled in private memory and copied in). The
+// receiver holds no copy of the model besides the segment's. A full snapshot refused or left
+// unfinished leaves readers on the copy they read (with one copy: nothing readable until a
+// full snapshot completes); a delta whose rebuilt state misses the learner's checksum hands
+// them the other copy when it is whole. The thread stamps the segment's heartbeat at least
+// every 0.1 s, and when a reader asks (a state that failed its seal, a writer that is not the
+// receiver) it checks the copy read whole, drops it when it does not match and re-syncs.
 //
 // Deltas (common/snapshot_delta.h) are applied on the snapshot held, into a new one, only when
 // they are on exactly its version. A delta on another version (one was missed), one that does
 // not fit the model, or whose rebuilt state does not match the learner's checksum is refused
-// and counted, and the cache asks the learner to re-sync: it subscribes again on the same
+// and counted (so is a full snapshot holding non-finite values), and the cache asks the
+// learner to re-sync: it subscribes again on the same
 // connection, and the learner answers with its latest full snapshot and the deltas since. It
 // asks at most once per kResyncGapS plus the time a full snapshot takes at 1 GB/s, and not
 // while a full snapshot is arriving. After it subscribes and until it takes a snapshot or a

@@ -183,7 +183,16 @@ constexpr Range ClosedOpen(double low, double high) {
     "the actors of a host act on one shared copy of the policy in actor.shm_dir, filled by one "   \
     "of them (false: each actor receives and holds its own)")                                      \
   X(actor, shm_dir, std::string, "/dev/shm", NotEmpty(),                                           \
-    "folder (a tmpfs) of the host's shared snapshot files")                                        \
+    "folder (a tmpfs) of the host's shared snapshot files, kept in a folder rlrec-<uid> of "       \
+    "mode 0700 there")                                                                             \
+  X(actor, snapshot_copies, int, 2, Closed(1, 2),                                                  \
+    "copies of the policy in the host's shared snapshot: 2 keeps the last good version while a "   \
+    "full snapshot arrives and is checked; 1 (hosts short of memory) saves a copy of the model, "  \
+    "but a full snapshot refused after it arrived, or one that never completes, leaves the "       \
+    "host's actors waiting until the next one")                                                    \
+  X(actor, receiver_timeout_s, double, 10, OpenClosed(0, 3600),                                    \
+    "an actor of the host replaces the one that receives the shared snapshot (ending it) when it " \
+    "has been silent this many seconds (stopped or stalled)")                                      \
   X(actor, lag_warning, int, 50, Closed(1, 1e9),                                                   \
     "an actor whose weights are this many snapshots behind the learner's newest (as the answers "  \
     "to its reports tell) says so in its log, at most every 10 s")

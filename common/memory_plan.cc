@@ -66,7 +66,9 @@ MemoryPlan PlanMemory(const RunConfig& config) {
   plan.learner_bytes = 2 * weights + weights / 2 + margin + optimizer;
   if (config.actor.share_snapshot) {
     plan.actor_bytes = 3 * 4 * plan.dense_parameters;
-    plan.host_bytes = weights + margin;
+    // Each copy with its seal's block sums: 8 bytes per 4 KiB (actors/state_seal.h).
+    const uint64_t copies = static_cast<uint64_t>(config.actor.snapshot_copies);
+    plan.host_bytes = copies * (weights + weights / 512) + margin;
   } else {
     plan.actor_bytes = 3 * weights;
   }
@@ -114,6 +116,10 @@ void CheckMemoryFits(const RunConfig& config, int learners, int actors) {
   if (learners > 0 && config.learner.table_optimizer == TableOptimizer::kAdam) {
     s << ", and learner.table_optimizer = adam keeps 3 more floats per table float "
          "(row_adagrad keeps 1 per row)";
+  }
+  if (host > 0 && config.actor.snapshot_copies > 1) {
+    s << ", and the host's shared snapshot keeps " << config.actor.snapshot_copies
+      << " copies of the model (actor.snapshot_copies = 1 keeps one)";
   }
   s << "; lower model.item_buckets, model.embedding_dim or the number of actors, or run on a "
        "larger host";

@@ -29,9 +29,10 @@ struct MemoryPlan {
   // dense parameters, a few times over (the tables are views of the segment). With the
   // transformer encoder, plus its kept keys and values (actors/history_cache.h).
   uint64_t actor_bytes = 0;
-  // Once per host that runs actors, with actor.share_snapshot: the shared snapshot, which its
-  // receiver also assembles full snapshots into (actors/snapshot_cache.h), and an eighth of it
-  // for chunks in flight.
+  // Once per host that runs actors, with actor.share_snapshot: the shared snapshot, whose
+  // actor.snapshot_copies copies (the one actors read, and the one its receiver assembles full
+  // snapshots into: actors/host_segment.h) are reserved whole when it is made, each with its
+  // seal's block sums (1/512 of it), and an eighth of one for chunks in flight.
   uint64_t host_bytes = 0;
 
   uint64_t parameters() const { return table_parameters + dense_parameters; }

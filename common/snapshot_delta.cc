@@ -158,21 +158,24 @@ std::vector<DeltaEntry> CheckedPlan(const HeldState& held, const SnapshotBlob& d
   return plan;
 }
 
-// Writes what `plan` says of `delta` into `state`.
-void Patch(const std::vector<DeltaEntry>& plan, const SnapshotBlob& delta, uint8_t* state) {
+// Writes what `plan` says of `delta` into `state`; tells `written` (when given) each range.
+void Patch(const std::vector<DeltaEntry>& plan, const SnapshotBlob& delta, uint8_t* state,
+           const WrittenRange& written = nullptr) {
   for (const DeltaEntry& entry : plan) {
     uint8_t* to = state + entry.full_offset;
     const uint8_t* from = delta.bytes.data() + entry.delta_offset;
     if (!entry.rows) {
       if (entry.full_bytes > 0) std::memcpy(to, from, entry.full_bytes);
+      if (written) written(entry.full_offset, entry.full_bytes);
       continue;
     }
     const uint8_t* values = delta.bytes.data() + entry.values_offset;
     for (size_t i = 0; i < entry.changed; ++i) {
       int64_t id;
       std::memcpy(&id, from + i * sizeof(id), sizeof(id));
-      std::memcpy(to + static_cast<size_t>(id) * entry.row_bytes, values + i * entry.row_bytes,
-                  entry.row_bytes);
+      const size_t offset = static_cast<size_t>(id) * entry.row_bytes;
+      std::memcpy(to + offset, values + i * entry.row_bytes, entry.row_bytes);
+      if (written) written(entry.full_offset + offset, entry.row_bytes);
     }
   }
 }
@@ -192,9 +195,10 @@ void CheckDeltaApplies(const HeldState& held, const SnapshotBlob& delta) {
   CheckedPlan(held, delta);
 }
 
-void ApplyDeltaInPlace(const HeldState& held, const SnapshotBlob& delta, uint8_t* state) {
+void ApplyDeltaInPlace(const HeldState& held, const SnapshotBlob& delta, uint8_t* state,
+                       const WrittenRange& written) {
   const std::vector<DeltaEntry> plan = CheckedPlan(held, delta);
-  Patch(plan, delta, state);
+  Patch(plan, delta, state, written);
   CheckRebuiltState(delta, held.version, state, held.bytes);
 }
 

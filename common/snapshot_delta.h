@@ -2,6 +2,7 @@
 #define RLREC_COMMON_SNAPSHOT_DELTA_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -60,11 +61,15 @@ std::shared_ptr<SnapshotBlob> ApplyDelta(const SnapshotBlob& base, const Snapsho
 // retired snapshot: writing into memory already mapped is many times faster than into fresh
 // pages). `out` must not be `base`. On a throw, `out` holds garbage.
 void ApplyDeltaInto(const SnapshotBlob& base, const SnapshotBlob& delta, SnapshotBlob& out);
+// A range of a state's bytes that a delta wrote: (offset, bytes).
+using WrittenRange = std::function<void(size_t offset, size_t bytes)>;
 // The same on the held state's own bytes, `state` (held.bytes of them), in place: for a
-// receiver that keeps one copy (actors/host_segment.h). Checks everything first and writes
-// nothing when the delta is refused; when the rebuilt state then misses the delta's checksum it
-// throws with `state` holding neither version: the caller must drop it and re-sync.
-void ApplyDeltaInPlace(const HeldState& held, const SnapshotBlob& delta, uint8_t* state);
+// host segment (actors/host_segment.h). Checks everything first and writes nothing when the
+// delta is refused; when the rebuilt state then misses the delta's checksum it throws with
+// `state` holding neither version: the caller must drop it and re-sync. `written`, when given,
+// is told every range written (the changed rows, the whole tensors), before that check.
+void ApplyDeltaInPlace(const HeldState& held, const SnapshotBlob& delta, uint8_t* state,
+                       const WrittenRange& written = nullptr);
 
 }  // namespace rlrec::common
 

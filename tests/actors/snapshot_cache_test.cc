@@ -311,46 +311,64 @@ TEST(SnapshotCacheTest, AMissedDeltaIsRefusedAndTheCacheReSyncsFromAFullSnapshot
   EXPECT_EQ(cache.deltas_applied(), 3u);
 }
 
-// With the host's shared segment, a full snapshot is assembled in the segment itself, with no
-// second copy: from its first chunk to its last nothing is readable there (readers wait), and
-// one that never completes leaves the segment holding nothing until a full snapshot does.
-TEST(SnapshotCacheTest, AFullSnapshotIsAssembledInTheHostSegmentWhileReadersWait) {
+// Reads as actors read (between TryBegin and End, while no write is under way): whether the copy
+// read holds TableState(version) exactly, and matches its seal.
+bool Holds(HostSegment::Reader& reader, const HostSegment& segment, uint64_t version) {
+  if (!reader.TryBegin()) return false;
+  const uint32_t copy = reader.copy();
+  std::string why;
+  const bool same =
+      segment.version(copy) == version &&
+      std::memcmp(segment.data(copy), TableState(version)->bytes.data(), segment.bytes()) == 0 &&
+      reader.Check(&why);
+  reader.End();
+  return same;
+}
+
+// A host's receiver: a segment of `copies` copies in a fresh folder, and a cache writing in it.
+struct SegmentReceiver {
+  SegmentReceiver(const common::ZmqContext& context, const HandPlayedLearner& learner,
+                  uint32_t copies)
+      : segment(HostSegment::Open(shm.path(), "segment", "run", TableState(1)->manifest, copies)),
+        taken(segment->TryBecomeReceiver()),
+        reader(segment),
+        cache(context, learner.endpoint, {"run", TableState(1)->manifest},
+              common::MaxWeightMessageBytes(learner.chunk_bytes), {}, segment) {}
+  bool Holds(uint64_t version) { return actors::Holds(reader, *segment, version); }
+
+  testing::TempDir shm;
+  std::shared_ptr<HostSegment> segment;
+  bool taken;
+  HostSegment::Reader reader;
+  SnapshotCache cache;
+};
+
+// With one copy, a full snapshot is assembled in the segment itself: from its first chunk to
+// its last nothing is readable there (readers wait), and one that never completes leaves the
+// segment holding nothing until a full snapshot does (the cost of actor.snapshot_copies = 1).
+TEST(SnapshotCacheTest, WithOneCopyAFullSnapshotIsAssembledInTheHostSegmentWhileReadersWait) {
   common::ZmqContext context;
   HandPlayedLearner learner(context);
   learner.chunk_bytes = 512;  // 1,616 bytes: 4 chunks
-  testing::TempDir shm;
-  const auto manifest = TableState(1)->manifest;
-  auto segment = HostSegment::Open(shm.path(), "segment", "run", manifest);
-  ASSERT_TRUE(segment->TryBecomeReceiver());
-  HostSegment::Reader reader(segment);
-  SnapshotCache cache(context, learner.endpoint, {"run", manifest},
-                      common::MaxWeightMessageBytes(512), {}, segment);
-  // Read as actors read: between TryBegin and End, while no write is under way.
-  const auto holds = [&](uint64_t version) {
-    if (!reader.TryBegin()) return false;
-    const bool same =
-        segment->version() == version &&
-        std::memcmp(segment->data(), TableState(version)->bytes.data(), segment->bytes()) == 0;
-    reader.End();
-    return same;
-  };
+  SegmentReceiver host(context, learner, 1);
+  ASSERT_TRUE(host.taken);
+  auto& segment = host.segment;
   ASSERT_TRUE(WaitFor([&] { return learner.WeightSubscriptions() >= 1; }));
   ASSERT_TRUE(WaitFor([&] {
     learner.Publish(TableState(1));
-    return holds(1);
+    return host.Holds(1);
   }));
-  EXPECT_EQ(cache.Latest(), nullptr) << "with a segment the process keeps no snapshot of its own";
+  EXPECT_EQ(host.cache.Latest(), nullptr)
+      << "with a segment the process keeps no snapshot of its own";
 
   auto chunks = learner.Chunks(TableState(3));
   ASSERT_EQ(chunks.size(), 4u);
   for (size_t i = 0; i < 3; ++i) learner.socket.Send(chunks[i], common::After(5));
   ASSERT_TRUE(WaitFor([&] { return !segment->readable(); }))
       << "the first chunk did not begin a write in the segment";
-  EXPECT_FALSE(reader.TryBegin()) << "a reader got in while the snapshot was being assembled";
+  EXPECT_FALSE(host.reader.TryBegin()) << "a reader got in while the snapshot was being assembled";
   learner.socket.Send(chunks[3], common::After(5));
-  ASSERT_TRUE(WaitFor([&] { return holds(3); }));
-  ASSERT_TRUE(reader.TryBegin());
-  reader.End();
+  ASSERT_TRUE(WaitFor([&] { return host.Holds(3); }));
 
   // Version 5 loses its last chunk and version 6 begins: what was written of 5 is dropped,
   // and nothing is readable until 6 is whole.
@@ -362,11 +380,122 @@ TEST(SnapshotCacheTest, AFullSnapshotIsAssembledInTheHostSegmentWhileReadersWait
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   EXPECT_FALSE(segment->readable()) << "a half-written snapshot became readable";
   for (size_t i = 1; i < 4; ++i) learner.socket.Send(chunks[i], common::After(5));
-  ASSERT_TRUE(WaitFor([&] { return holds(6); }));
+  ASSERT_TRUE(WaitFor([&] { return host.Holds(6); }));
   // Deltas go on from there, in place.
   learner.Publish(TableDelta(7));
-  ASSERT_TRUE(WaitFor([&] { return holds(7); }));
-  EXPECT_EQ(cache.refused_deltas(), 0u);
+  ASSERT_TRUE(WaitFor([&] { return host.Holds(7); }));
+  EXPECT_EQ(host.cache.refused_deltas(), 0u);
+}
+
+// With two copies (the default), a full snapshot is assembled into the copy nobody reads and
+// made active only when whole and checked: one refused after it arrived (non-finite values, a
+// wrong tensor name or shape with valid checksums) or one that never completes leaves the
+// readers acting on the previous version, and a refused one asks for a re-sync. This used to
+// wipe the readable state, and every actor of the host exited a minute later.
+TEST(SnapshotCacheTest, WithTwoCopiesARefusedOrUnfinishedFullSnapshotLeavesReadersOnTheLastGood) {
+  common::ZmqContext context;
+  HandPlayedLearner learner(context);
+  learner.chunk_bytes = 512;
+  SegmentReceiver host(context, learner, 2);
+  ASSERT_TRUE(host.taken);
+  ASSERT_TRUE(WaitFor([&] { return learner.WeightSubscriptions() >= 1; }));
+  ASSERT_TRUE(WaitFor([&] {
+    learner.Publish(TableState(1));
+    return host.Holds(1);
+  }));
+  // Readers go on with version 1 from the first chunk of version 3 to its last.
+  auto chunks = learner.Chunks(TableState(3));
+  for (size_t i = 0; i < 3; ++i) learner.socket.Send(chunks[i], common::After(5));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_TRUE(host.Holds(1)) << "readers waited for a full snapshot being assembled";
+  learner.socket.Send(chunks[3], common::After(5));
+  ASSERT_TRUE(WaitFor([&] { return host.Holds(3); }));
+
+  // Non-finite values, complete and with valid checksums: refused, a re-sync asked.
+  auto poisoned = TableState(5);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  std::memcpy(poisoned->bytes.data() + 4 * 9, &nan, 4);
+  const int subscriptions = learner.WeightSubscriptions();
+  learner.Publish(poisoned);
+  ASSERT_TRUE(WaitFor([&] { return host.cache.refused_snapshots() == 1; }));
+  EXPECT_TRUE(host.Holds(3));
+  ASSERT_TRUE(WaitFor([&] { return learner.WeightSubscriptions() > subscriptions; }))
+      << "no re-sync after a refused snapshot";
+  EXPECT_GE(host.cache.resyncs(), 1u);
+
+  // A tensor of another name, and of another shape: refused at their first chunk.
+  auto stranger = TableState(6);
+  stranger->manifest[1].name = "stranger";
+  learner.Publish(stranger);
+  auto reshaped = TableState(7);
+  reshaped->manifest[1].shape = {50, 8};
+  learner.Publish(reshaped);
+  ASSERT_TRUE(WaitFor([&] { return host.cache.malformed() >= 2; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_TRUE(host.Holds(3));
+
+  // Version 8 loses its last chunk: readers stay on 3 until version 9 is whole.
+  chunks = learner.Chunks(TableState(8));
+  for (size_t i = 0; i < 3; ++i) learner.socket.Send(chunks[i], common::After(5));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_TRUE(host.Holds(3));
+  learner.Publish(TableState(9));
+  ASSERT_TRUE(WaitFor([&] { return host.Holds(9); }));
+  // Deltas go on from there, in place.
+  learner.Publish(TableDelta(10));
+  ASSERT_TRUE(WaitFor([&] { return host.Holds(10); }));
+  EXPECT_EQ(host.cache.refused_deltas(), 0u);
+}
+
+// A delta is applied in place; when the rebuilt state misses the learner's checksum, the copy
+// holds neither version, and the other copy, an older whole version, becomes the one actors
+// act on until the re-sync brings a full snapshot.
+TEST(SnapshotCacheTest, ADeltaThatMissesTheLearnersChecksumFallsBackToTheOtherCopysVersion) {
+  common::ZmqContext context;
+  HandPlayedLearner learner(context);
+  SegmentReceiver host(context, learner, 2);
+  ASSERT_TRUE(host.taken);
+  ASSERT_TRUE(WaitFor([&] { return learner.WeightSubscriptions() >= 1; }));
+  ASSERT_TRUE(WaitFor([&] {
+    learner.Publish(TableState(1));
+    return host.Holds(1);
+  }));
+  learner.Publish(TableState(3));
+  ASSERT_TRUE(WaitFor([&] { return host.Holds(3); }));
+  auto wrong = TableDelta(4);
+  wrong->state_checksum = 12345;
+  learner.Publish(wrong);
+  ASSERT_TRUE(WaitFor([&] { return host.cache.refused_deltas() == 1; }));
+  ASSERT_TRUE(WaitFor([&] { return host.Holds(1); })) << "not back on the other copy";
+  ASSERT_TRUE(WaitFor([&] { return host.cache.resyncs() >= 1; }));
+  learner.Publish(TableState(4));
+  ASSERT_TRUE(WaitFor([&] { return host.Holds(4); }));
+}
+
+// A reader that finds the state it is to act on changed behind the writer's back asks the
+// receiver, which checks the copy whole, drops it, falls back on the other and re-syncs.
+TEST(SnapshotCacheTest, ATamperedStateIsDroppedByTheReceiverWhichFallsBackAndReSyncs) {
+  common::ZmqContext context;
+  HandPlayedLearner learner(context);
+  SegmentReceiver host(context, learner, 2);
+  ASSERT_TRUE(host.taken);
+  ASSERT_TRUE(WaitFor([&] { return learner.WeightSubscriptions() >= 1; }));
+  ASSERT_TRUE(WaitFor([&] {
+    learner.Publish(TableState(1));
+    return host.Holds(1);
+  }));
+  learner.Publish(TableState(3));
+  ASSERT_TRUE(WaitFor([&] { return host.Holds(3); }));
+  const uint32_t tampered = host.segment->active();
+  host.segment->mutable_data(tampered)[100] ^= 0x40;
+  ASSERT_TRUE(host.reader.TryBegin());
+  std::string why;
+  EXPECT_FALSE(host.reader.Check(&why));
+  host.reader.End();
+  host.segment->RequestRebuild();  // as ActorWeights does
+  ASSERT_TRUE(WaitFor([&] { return host.Holds(1); }));
+  EXPECT_FALSE(host.segment->readable(tampered));
+  ASSERT_TRUE(WaitFor([&] { return host.cache.resyncs() >= 1; }));
 }
 
 // A learner resumed from a checkpoint publishes lower versions than the one an actor holds,

@@ -2,7 +2,11 @@
 // trajectory intake (decode, then the run's contract), an actor's weight snapshots (chunk
 // assembly, run-ended, the finiteness check), the lead's control server (its answers, and its
 // REP socket fed multi-frame shapes: split, extra, empty and oversized frames) and an actor's
-// reading of its welcome — and counts what each did. A decoder may accept a message or refuse
+// reading of its welcome — and counts what each did. Also the host's shared snapshot, which
+// any process of the run's user can write: mutated segment files (header, reader slots, copies
+// and their seals; at times a wider mode, a symlink, a folder or a FIFO in its place) opened by
+// HostSegment::Open, read by a Reader and checked whole by a receiver; a state a reader would
+// act on must be one the writer wrote. A decoder may accept a message or refuse
 // it with common::Error; anything else (another exception, a crash, a sanitizer report) is a
 // defect. Trajectories that pass the contract are also batched and run through the policy
 // and the loss, as the learner would, to show that what is accepted is safe to compute on.
@@ -10,17 +14,25 @@
 // Run it by hand under AddressSanitizer and UndefinedBehaviorSanitizer for the full count
 // (build-asan/bench/fuzz_decoders --messages 1000000); CTest runs a short seeded pass.
 //
-//   fuzz_decoders [--messages N] [--seed S] [--json]
+//   fuzz_decoders [--messages N] [--seed S] [--only DECODER] [--json]
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <torch/torch.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <functional>
+#include <iterator>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "actors/host_segment.h"
+#include "actors/segment_layout.h"
 #include "common/capnp_frames.h"
 #include "common/control.capnp.h"
 #include "common/control.h"
@@ -331,6 +343,97 @@ std::vector<Tally> FuzzControl(uint64_t count, std::mt19937_64& rng) {
   return {served, read, FuzzControlSocket(requests, info, count, rng)};
 }
 
+// The host's shared snapshot: a segment of two sealed copies (versions 1 and 2, both readable),
+// its file cut into frames (the header's fields, its reader slots, the padding, each copy) and
+// mutated as messages are, written back and opened, read and checked as actors and a receiver
+// do. Accepted: opened (whether or not a state was readable); refused: common::Error.
+Tally FuzzHostSegment(uint64_t count, std::mt19937_64& rng) {
+  testing::TempDir dir;
+  const std::vector<common::ParamSpec> manifest = {{"w", common::DType::kFloat32, {300}},
+                                                   {"b", common::DType::kFloat32, {20}}};
+  const std::string name = "rlrec-snapshot-fuzz";
+  const std::string path = dir.path() + "/" + name;
+  std::string states[2];  // version 1's bytes and version 2's
+  Frames seed;
+  {
+    auto writer = actors::HostSegment::Open(dir.path(), name, "run", manifest, 2);
+    if (!writer->TryBecomeReceiver()) throw std::logic_error("no receiver role");
+    std::atomic<bool> stop{false};
+    for (uint32_t version : {1u, 2u}) {
+      const uint32_t copy = 2 - version;
+      if (!writer->BeginWrite(copy, common::After(5), stop)) throw std::logic_error("no write");
+      for (size_t i = 0; i < writer->bytes(); ++i) {
+        writer->mutable_data(copy)[i] = static_cast<uint8_t>(i * version + 3);
+      }
+      writer->EndWrite(copy, version, 42);
+      states[version - 1].assign(reinterpret_cast<const char*>(writer->data(copy)),
+                                 writer->bytes());
+    }
+    actors::HostSegment::Reader reading(writer);  // a reader's slot, as a live actor leaves it
+    reading.TryBegin();
+    std::ifstream in(path, std::ios::binary);
+    const std::string file((std::istreambuf_iterator<char>(in)), {});
+    const size_t fields = offsetof(actors::segment::SegmentHeader, readers);
+    const size_t header = sizeof(actors::segment::SegmentHeader);
+    const size_t stride = (file.size() - actors::segment::StateOffset()) / 2;
+    seed = {file.substr(0, fields), file.substr(fields, header - fields),
+            file.substr(header, actors::segment::StateOffset() - header),
+            file.substr(actors::segment::StateOffset(), stride),
+            file.substr(actors::segment::StateOffset() + stride)};
+  }  // the fuzzed files are held by nobody else
+  const auto place = [&](const Frames& frames) {
+    unlink(path.c_str());
+    rmdir(path.c_str());
+    switch (rng() % 64) {
+      case 0:
+        symlink("/etc/passwd", path.c_str());
+        return;
+      case 1:
+        mkdir(path.c_str(), 0700);
+        return;
+      case 2:
+        mkfifo(path.c_str(), 0600);
+        return;
+    }
+    const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) throw std::runtime_error("cannot write " + path);
+    for (const std::string& frame : frames) {
+      if (!frame.empty() &&
+          write(fd, frame.data(), frame.size()) != static_cast<ssize_t>(frame.size())) {
+        close(fd);
+        throw std::runtime_error("cannot write " + path);
+      }
+    }
+    fchmod(fd, rng() % 32 == 0 ? 0644 : 0600);
+    close(fd);
+  };
+  return Fuzz("host_segment", {seed}, count, rng, [&](std::shared_ptr<const common::Multipart> m) {
+    Frames frames;
+    for (size_t i = 0; i < m->size(); ++i) frames.emplace_back(m->view(i));
+    place(frames);
+    auto segment = actors::HostSegment::Open(dir.path(), name, "run", manifest, 2);
+    actors::HostSegment::Reader reader(segment);
+    if (reader.TryBegin()) {
+      const uint32_t copy = reader.copy();
+      const uint64_t version = segment->version(copy);
+      std::string why;
+      const bool passes = reader.Check(&why);
+      const std::string bytes(reinterpret_cast<const char*>(segment->data(copy)), segment->bytes());
+      reader.End();
+      if (passes && (version < 1 || version > 2 || bytes != states[version - 1])) {
+        throw std::logic_error("a reader would act on a state nobody wrote (version " +
+                               std::to_string(version) + ")");
+      }
+    }
+    segment->ReceiverSilenceS();
+    if (segment->TryBecomeReceiver()) {
+      std::string why;
+      segment->ClearStrayWriter();
+      for (uint32_t copy = 0; copy < 2; ++copy) segment->CheckWhole(copy, &why);
+    }
+  });
+}
+
 }  // namespace
 }  // namespace rlrec::bench
 
@@ -338,6 +441,7 @@ int main(int argc, char** argv) {
   using namespace rlrec;
   uint64_t messages = 100000, seed = 1;
   bool json = false;
+  std::string only;  // one decoder's name, or all
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--json") {
@@ -346,15 +450,29 @@ int main(int argc, char** argv) {
       messages = std::stoull(argv[++i]);
     } else if (a == "--seed" && i + 1 < argc) {
       seed = std::stoull(argv[++i]);
+    } else if (a == "--only" && i + 1 < argc) {
+      only = argv[++i];
     } else {
-      std::fprintf(stderr, "usage: fuzz_decoders [--messages N] [--seed S] [--json]\n");
+      std::fprintf(stderr,
+                   "usage: fuzz_decoders [--messages N] [--seed S] [--only DECODER] [--json]\n");
       return 2;
     }
   }
   std::mt19937_64 rng(seed);
-  std::vector<bench::Tally> tallies = {bench::FuzzTrajectories(messages, rng),
-                                       bench::FuzzWeights(messages, rng)};
-  for (auto& t : bench::FuzzControl(messages, rng)) tallies.push_back(t);
+  const auto wanted = [&](const std::string& decoder) { return only.empty() || only == decoder; };
+  std::vector<bench::Tally> tallies;
+  if (wanted("trajectory")) tallies.push_back(bench::FuzzTrajectories(messages, rng));
+  if (wanted("weights")) tallies.push_back(bench::FuzzWeights(messages, rng));
+  if (only.empty() || only.rfind("control_", 0) == 0) {
+    for (auto& t : bench::FuzzControl(messages, rng)) {
+      if (wanted(t.decoder)) tallies.push_back(t);
+    }
+  }
+  if (wanted("host_segment")) tallies.push_back(bench::FuzzHostSegment(messages, rng));
+  if (tallies.empty()) {
+    std::fprintf(stderr, "fuzz_decoders: no decoder named '%s'\n", only.c_str());
+    return 2;
+  }
   uint64_t unexpected = 0;
   for (const auto& t : tallies) {
     unexpected += t.unexpected;

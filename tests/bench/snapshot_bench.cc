@@ -6,8 +6,10 @@
 // snapshot's, and the time from publish to the cache holding the rebuilt version. Every state
 // received is compared with what was sent (checksum of the whole state). JSON with --json.
 // With --segment, the cache is a host's receiver and writes into a shared segment
-// (actors/host_segment.h) in /dev/shm, in place: the first full snapshot into fresh pages of
-// the file, the third into pages already mapped (a re-sync).
+// (actors/host_segment.h) in this user's folder of /dev/shm, of --copies copies (1, as
+// configs/xl.ini keeps, by default; with 2 the full snapshots alternate between them): the
+// first full snapshot into fresh pages of the file, the third into pages already mapped (a
+// re-sync). Every state is sealed as an actor host's receiver seals it.
 #include <unistd.h>
 
 #include <cstdio>
@@ -16,6 +18,7 @@
 #include <thread>
 
 #include "actors/host_segment.h"
+#include "actors/owned_files.h"
 #include "actors/snapshot_cache.h"
 #include "common/deadline.h"
 #include "common/snapshot_delta.h"
@@ -81,7 +84,7 @@ struct Held {
     return held ? held->version : 0;
   }
   uint64_t checksum() const {
-    return segment ? common::StateChecksum(segment->data(), segment->bytes())
+    return segment ? common::StateChecksum(segment->data(segment->active()), segment->bytes())
                    : common::StateChecksum(*cache->Latest());
   }
 };
@@ -113,7 +116,7 @@ std::shared_ptr<common::SnapshotBlob> Renumbered(std::shared_ptr<common::Snapsho
   return blob;
 }
 
-int Run(int64_t rows, int64_t dim, int64_t changed, bool segment_mode, bool json) {
+int Run(int64_t rows, int64_t dim, int64_t changed, bool segment_mode, uint32_t copies, bool json) {
   common::ZmqContext context;
   const size_t chunk = size_t{1} << 20;  // transport.weights_chunk_kib = 1024
   uint64_t snapshot_bytes = 0;
@@ -122,9 +125,9 @@ int Run(int64_t rows, int64_t dim, int64_t changed, bool segment_mode, bool json
                                      snapshot_bytes);
   std::shared_ptr<actors::HostSegment> segment;
   if (segment_mode) {
-    segment =
-        actors::HostSegment::Open("/dev/shm", "rlrec-snapshot-bench-" + std::to_string(getpid()),
-                                  "bench", Manifest(rows, dim));
+    segment = actors::HostSegment::Open(actors::MakePrivateFolder("/dev/shm"),
+                                        "rlrec-snapshot-bench-" + std::to_string(getpid()), "bench",
+                                        Manifest(rows, dim), copies);
     if (!segment->TryBecomeReceiver()) return 1;
   }
   actors::SnapshotCache cache(context, publisher.endpoint(), {"bench", Manifest(rows, dim)},
@@ -203,7 +206,7 @@ int Run(int64_t rows, int64_t dim, int64_t changed, bool segment_mode, bool json
 }  // namespace rlrec::bench
 
 int main(int argc, char** argv) {
-  int64_t rows = 20000000, dim = 64, changed = 20000;
+  int64_t rows = 20000000, dim = 64, changed = 20000, copies = 1;
   bool json = false, segment = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -217,16 +220,20 @@ int main(int argc, char** argv) {
       dim = std::stoll(argv[++i]);
     } else if (a == "--changed" && i + 1 < argc) {
       changed = std::stoll(argv[++i]);
+    } else if (a == "--copies" && i + 1 < argc) {
+      copies = std::stoll(argv[++i]);
     } else {
       std::fprintf(
           stderr,
-          "usage: snapshot_bench [--rows N] [--dim D] [--changed K] [--segment] [--json]\n");
+          "usage: snapshot_bench [--rows N] [--dim D] [--changed K] [--segment [--copies 1|2]] "
+          "[--json]\n");
       return 2;
     }
   }
-  if (rows < 1 || dim < 1 || changed < 1 || changed > rows) {
-    std::fprintf(stderr, "snapshot_bench: need 1 <= --changed <= --rows and --dim >= 1\n");
+  if (rows < 1 || dim < 1 || changed < 1 || changed > rows || copies < 1 || copies > 2) {
+    std::fprintf(stderr,
+                 "snapshot_bench: need 1 <= --changed <= --rows, --dim >= 1, --copies 1 or 2\n");
     return 2;
   }
-  return rlrec::bench::Run(rows, dim, changed, segment, json);
+  return rlrec::bench::Run(rows, dim, changed, segment, static_cast<uint32_t>(copies), json);
 }

@@ -2,9 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/program_options.hpp>
+
+#include "common/config.h"
 #include "common/error.h"
 #include "common/memory_plan.h"
 #include "tests/model_inputs.h"
+#include "tests/test_util.h"
 
 namespace rlrec::common {
 namespace {
@@ -144,6 +148,29 @@ TEST(PolicyModelTest, ATableTooLargeForTheHostIsRefusedNamingItsKeysAndBytes) {
     EXPECT_NE(what.find("model.embedding_dim"), std::string::npos) << what;
     EXPECT_NE(what.find("TB"), std::string::npos) << what;
   }
+}
+
+// The host's shared snapshot costs actor.snapshot_copies copies of the model: configs/xl.ini keeps
+// one so that its learner, two actors and the snapshot still fit a 24 GB host (whose memory
+// available, which CheckMemoryFits compares with, is less); two would not. (Measured: the xl job
+// used 21.5 GB of the 25.3 GB development VM with one copy; a second is 5.2 GB more.)
+TEST(PolicyModelTest, TheXlPresetFitsA24GBHostWithOneSnapshotCopyAndNotWithTwo) {
+  const std::string path = testing::SourceDir() + "/configs/xl.ini";
+  const char* argv[] = {"test", "--config", path.c_str()};
+  auto parsed = ParseArgs(3, argv, "test", "", boost::program_options::options_description());
+  ASSERT_TRUE(parsed.has_value());
+  RunConfig config = parsed->config;
+  ASSERT_EQ(config.actor.snapshot_copies, 1);
+  const auto need = [&] {
+    const MemoryPlan plan = PlanMemory(config);
+    return plan.learner_bytes + 2 * plan.actor_bytes + plan.host_bytes;
+  };
+  const uint64_t one = PlanMemory(config).host_bytes, weights = 4 * PlanMemory(config).parameters();
+  constexpr uint64_t k24Gb = 24'000'000'000;
+  EXPECT_LE(need(), k24Gb) << HumanBytes(need());
+  config.actor.snapshot_copies = 2;
+  EXPECT_GT(need(), k24Gb) << HumanBytes(need());
+  EXPECT_EQ(PlanMemory(config).host_bytes - one, weights + weights / 512) << "one copy more";
 }
 
 }  // namespace
