@@ -16,7 +16,7 @@ struct TrainingCounters {
   uint64_t snapshot_version = 0;
   // The lead's: ids of the actors admitted so far (ActorHealth::admitted), so that a resumed
   // run's actors_seen goes on from them. Empty in checkpoints of older rlrec.
-  std::vector<uint32_t> actors_seen;
+  std::vector<uint32_t> actors_seen = {};
 };
 
 // What a checkpoint restores besides the model and the optimiser.
