@@ -47,9 +47,10 @@ void ReturnFreedMemory() {
   if (deferred.exchange(true)) return;
   std::thread([now_ms] {
     std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+    // Cleared first: what is freed while this trims has a trim of its own after it.
+    deferred.store(false);
     last_ms.store(now_ms());
     malloc_trim(0);
-    deferred.store(false);
   }).detach();
 }
 
