@@ -9,15 +9,10 @@
 #include <cstring>
 
 #include "common/error.h"
+#include "common/file_modes.h"
 
 namespace rlrec::actors {
 namespace {
-
-std::string Mode(mode_t mode) {
-  char text[8];
-  std::snprintf(text, sizeof(text), "%04o", static_cast<unsigned>(mode & 07777));
-  return text;
-}
 
 std::string Kind(mode_t mode) {
   if (S_ISDIR(mode)) return "a folder";
@@ -29,7 +24,7 @@ std::string Kind(mode_t mode) {
 // "owned by uid 65534, mode 0755": what is found at `path`, for a refusal.
 std::string Found(const struct stat& st) {
   return Kind(st.st_mode) + " owned by uid " + std::to_string(st.st_uid) + ", mode " +
-         Mode(st.st_mode);
+         common::OctalMode(st.st_mode);
 }
 
 std::string Me() { return "this user (uid " + std::to_string(geteuid()) + ")"; }

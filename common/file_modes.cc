@@ -10,15 +10,11 @@
 #include "common/logging.h"
 
 namespace rlrec::common {
-namespace {
-
-std::string Octal(mode_t mode) {
+std::string OctalMode(mode_t mode) {
   char buf[16];
   std::snprintf(buf, sizeof(buf), "%04o", static_cast<unsigned>(mode & 07777));
   return buf;
 }
-
-}  // namespace
 
 mode_t RunFileMask(bool group_readable) { return group_readable ? 027 : 077; }
 
@@ -31,19 +27,19 @@ void TightenRunFolder(const std::string& path, bool group_readable) {
   if (forbidden == 0) return;
   const std::string who = group_readable ? "the owner and its group" : "its owner";
   if (st.st_uid != ::geteuid()) {
-    RLREC_LOG(Warning) << "run folder " << path << " (mode " << Octal(st.st_mode)
+    RLREC_LOG(Warning) << "run folder " << path << " (mode " << OctalMode(st.st_mode)
                        << ") belongs to user " << st.st_uid
                        << ", not this one: it stays readable by more than " << who;
     return;
   }
   const mode_t tightened = st.st_mode & 07777 & ~forbidden;
   if (::chmod(path.c_str(), tightened) != 0) {
-    RLREC_LOG(Warning) << "run folder " << path << " (mode " << Octal(st.st_mode)
+    RLREC_LOG(Warning) << "run folder " << path << " (mode " << OctalMode(st.st_mode)
                        << ") could not be made private to " << who << ": " << std::strerror(errno);
     return;
   }
-  RLREC_LOG(Warning) << "run folder " << path << " was mode " << Octal(st.st_mode) << ": now "
-                     << Octal(tightened) << ", so that only " << who
+  RLREC_LOG(Warning) << "run folder " << path << " was mode " << OctalMode(st.st_mode) << ": now "
+                     << OctalMode(tightened) << ", so that only " << who
                      << " can reach the run's files";
 }
 

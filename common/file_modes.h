@@ -13,6 +13,9 @@ namespace rlrec::common {
 // thing, before they write anything, then again with run.group_readable once they have read
 // their config; their children (actors, the checkpoint writer, gnuplot) inherit the mask.
 
+// A file's permission bits as four octal digits ("0600"), for messages.
+std::string OctalMode(mode_t mode);
+
 // The permission bits a run's files may not have: 077, or 027 when `group_readable`.
 mode_t RunFileMask(bool group_readable);
 

@@ -378,6 +378,18 @@ std::vector<std::string> WaitForFinishedRun(launch::ChildProcess& learner,
   return rows;
 }
 
+ProcessMemory MemoryOf(pid_t pid) {
+  ProcessMemory m;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string key, unit;
+  uint64_t kib = 0;
+  while (in >> key) {
+    if (key == "VmRSS:" && in >> kib >> unit) m.rss = kib << 10;
+    if (key == "VmHWM:" && in >> kib >> unit) m.peak = kib << 10;
+  }
+  return m;
+}
+
 std::vector<pid_t> ProcessesMentioning(const std::string& needle) {
   std::vector<pid_t> pids;
   DIR* proc = ::opendir("/proc");

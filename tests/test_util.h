@@ -139,6 +139,13 @@ std::vector<std::string> WaitForFinishedRun(launch::ChildProcess& learner,
                                             launch::ChildProcess& actor,
                                             const std::string& run_dir);
 
+// A process's resident memory and its peak so far, in bytes (/proc/PID/status: VmRSS,
+// VmHWM); zeros when it cannot be read.
+struct ProcessMemory {
+  uint64_t rss = 0, peak = 0;
+};
+ProcessMemory MemoryOf(pid_t pid);
+
 // The live processes whose command lines contain `needle`.
 std::vector<pid_t> ProcessesMentioning(const std::string& needle);
 // True when some live process's command line contains `needle`.

@@ -3,10 +3,10 @@
 // megabytes, one frame over the limit. Each is dropped, the memory ZeroMQ held for it comes
 // back, and the next honest snapshot is taken.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <thread>
 
 #include "actors/snapshot_cache.h"
@@ -17,16 +17,6 @@
 
 namespace rlrec::actors {
 namespace {
-
-uint64_t ResidentBytes() {
-  std::ifstream in("/proc/self/status");
-  std::string key;
-  uint64_t kib = 0;
-  while (in >> key) {
-    if (key == "VmRSS:" && in >> kib) return kib << 10;
-  }
-  return 0;
-}
 
 std::shared_ptr<common::SnapshotBlob> Blob(uint64_t version) {
   auto blob = std::make_shared<common::SnapshotBlob>();
@@ -68,7 +58,7 @@ TEST(WeightsSocketLimitsTest, EachHostileShapeIsDroppedItsMemoryComesBackAndTheN
   const size_t max_bytes = common::MaxWeightMessageBytes(4096);
   SnapshotCache cache(context, endpoint, {"run", Blob(0)->manifest}, max_bytes);
   ASSERT_TRUE(PublishUntilHeld(cache, pub, 1));
-  const uint64_t before = ResidentBytes();
+  const uint64_t before = testing::MemoryOf(getpid()).rss;
 
   // Too many frames; then 200 MiB of frames each within the limit; then one frame over it,
   // which makes ZeroMQ drop the connection (the cache subscribes afresh).
@@ -77,7 +67,7 @@ TEST(WeightsSocketLimitsTest, EachHostileShapeIsDroppedItsMemoryComesBackAndTheN
   const size_t flood = (testing::kSanitized ? size_t{32} : size_t{200}) << 20;
   ASSERT_TRUE(pub.Send(Shape(flood / (max_bytes / 2), max_bytes / 2), common::After(30)));
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-  const uint64_t after = ResidentBytes();
+  const uint64_t after = testing::MemoryOf(getpid()).rss;
   ASSERT_TRUE(pub.Send(Shape(1, max_bytes + 1), common::After(5)));
   std::printf("actor-side memory: %.1f MiB before the %zu MiB flood, %.1f MiB 1.5 s after\n",
               before / 1048576.0, flood >> 20, after / 1048576.0);

@@ -20,23 +20,6 @@
 namespace rlrec::testing {
 namespace {
 
-// A process's resident memory, and its peak so far, in bytes (/proc/PID/status).
-struct Memory {
-  uint64_t rss = 0, peak = 0;
-};
-Memory MemoryOf(pid_t pid) {
-  Memory m;
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string key;
-  uint64_t kib = 0;
-  std::string unit;
-  while (in >> key) {
-    if (key == "VmRSS:" && in >> kib >> unit) m.rss = kib << 10;
-    if (key == "VmHWM:" && in >> kib >> unit) m.peak = kib << 10;
-  }
-  return m;
-}
-
 // Sends `frames` frames of `bytes` bytes each as one message.
 void SendShape(common::ZmqSocket& socket, size_t frames, size_t bytes) {
   const std::string frame(bytes, '\x5a');
@@ -76,7 +59,7 @@ TEST(HostileShapesTest, EveryLearnerSocketTakesEachShapeStaysSmallAndServesTheNe
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   ASSERT_GE(updates, 20u) << ReadFile(run + "/learner.log");
-  const Memory before = MemoryOf(learner->pid());
+  const ProcessMemory before = MemoryOf(learner->pid());
   // 200 MiB in one message (32 under a sanitizer, which makes memory costlier to touch).
   const size_t kFlood = (kSanitized ? size_t{32} : size_t{200}) << 20;
 
@@ -142,7 +125,7 @@ TEST(HostileShapesTest, EveryLearnerSocketTakesEachShapeStaysSmallAndServesTheNe
   // Memory: ZeroMQ held each flood whole before it reached rlrec (the peak says so); rlrec
   // kept none of it and gave it back (within a second or two; on a loaded machine the learner
   // may take longer to reach the last flood).
-  Memory after = MemoryOf(learner->pid());
+  ProcessMemory after = MemoryOf(learner->pid());
   for (int i = 0; i < 100 && after.rss >= before.rss + (uint64_t{64} << 20); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     after = MemoryOf(learner->pid());
