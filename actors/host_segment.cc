@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -96,6 +97,20 @@ std::string Errno(const std::string& what) { return what + ": " + std::strerror(
 
 // Builds a segment under a temporary name and links it to `name`. Returns its descriptor, read-
 // locked, or -1 when another process linked one first (or a cleaner took the temporary file).
+// The longest wait for another process's creation of a segment (its memory is reserved at
+// once: seconds even for gigabytes).
+constexpr int kCreateWaitS = 300;
+
+// Takes the exclusive lock of the folder `dir_fd` (flock: released when the descriptor closes
+// or the process dies), waiting until `deadline`. Returns whether it did.
+bool LockFolder(int dir_fd, common::Deadline deadline) {
+  while (flock(dir_fd, LOCK_EX | LOCK_NB) != 0) {
+    if ((errno != EWOULDBLOCK && errno != EINTR) || common::Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
 int CreateSegment(int dir_fd, const std::string& dir, const std::string& name,
                   const std::string& run_id, const std::vector<common::ParamSpec>& manifest,
                   uint32_t copies) {
@@ -238,11 +253,22 @@ std::shared_ptr<HostSegment> HostSegment::Open(const std::string& dir, const std
   for (int attempt = 0; attempt < 20; ++attempt) {
     int fd = openat(dir_fd, name.c_str(), O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0 && errno == ENOENT) {
+      // One creator at a time: every actor of a host starting at once would otherwise each
+      // reserve a whole segment's memory for a file that loses the race (8 actors of
+      // configs/large.ini, 5.2 GB each, filled a 24 GB host).
+      if (!LockFolder(dir_fd, common::After(kCreateWaitS))) {
+        throw fail(-1, common::Unavailable("another process kept creating a shared snapshot in " +
+                                           dir + " for " + std::to_string(kCreateWaitS) + " s"));
+      }
+      struct stat made {};
+      const bool exists = fstatat(dir_fd, name.c_str(), &made, AT_SYMLINK_NOFOLLOW) == 0;
       try {
-        fd = CreateSegment(dir_fd, dir, name, run_id, manifest, copies);
+        if (!exists) fd = CreateSegment(dir_fd, dir, name, run_id, manifest, copies);
       } catch (const common::Error& e) {
+        flock(dir_fd, LOCK_UN);
         throw fail(-1, e);
       }
+      flock(dir_fd, LOCK_UN);
       if (fd < 0) continue;  // another process made it first: open theirs
     } else if (fd < 0 && errno == EISDIR) {
       throw fail(-1, common::InvalidInput("shared snapshot '" + path + "' is a folder"));
