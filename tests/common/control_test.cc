@@ -21,9 +21,11 @@ class ServerThread {
       while (!stop_) server_.Serve(info_, After(0.05));
     });
   }
-  ~ServerThread() {
+  ~ServerThread() { Stop(); }
+  // Stops serving; server() may then be read from this thread.
+  void Stop() {
     stop_ = true;
-    thread_.join();
+    if (thread_.joinable()) thread_.join();
   }
   const std::string& endpoint() const { return server_.endpoint(); }
   ControlServer& server() { return server_; }
@@ -264,6 +266,7 @@ TEST(ControlTest, RequestsOverTheFrameOrByteLimitAreRefusedAndTheNextRequestIsAn
   // One frame over the limit: ZeroMQ drops that connection before the frame is read.
   EXPECT_EQ(RequestShape(context, server.endpoint(), 1, kMaxControlMessageBytes + 1, 0.5), nullptr);
   EXPECT_EQ(client.Status().updates, 84u);
+  server.Stop();
   EXPECT_EQ(server.server().refused(), 2u);
   EXPECT_EQ(server.server().rebinds(), 0u);
 }
