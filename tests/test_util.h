@@ -58,6 +58,15 @@ std::optional<double> JsonNumber(const std::string& line, const std::string& key
 // A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released).
 int FreeTcpPort();
 
+// A TCP connection to 127.0.0.1:`port` (receive and send timeouts of `timeout_s` when
+// positive), or -1. The caller closes it.
+int LoopbackConnect(int port, double timeout_s = 0);
+
+// Sends `request` over a fresh loopback TCP connection and returns all that comes back until
+// the peer closes (status line, headers, body), "" when nothing connects; waits at most
+// `timeout_s` per receive.
+std::string HttpExchange(int port, const std::string& request, double timeout_s = 5);
+
 // The body of an HTTP GET of `path` from 127.0.0.1:`port` over a real TCP connection, or
 // nullopt when nothing answers with status 200 within `timeout_s`.
 std::optional<std::string> HttpGet(int port, const std::string& path, double timeout_s = 5);

@@ -70,38 +70,6 @@ TEST(MetricsExporterTest, ServesEachRowAsCountersAndGaugesAndEachActorWithItsLab
   EXPECT_EQ(testing::HttpGet(port, "/metrics")->find("actor=\"3\""), std::string::npos);
 }
 
-// A TCP connection to the exporter on loopback, or -1.
-int Connect(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-// Sends `request` and returns the whole response (status line, headers, body), "" on failure.
-std::string Exchange(int port, const std::string& request) {
-  const int fd = Connect(port);
-  if (fd < 0) return "";
-  timeval tv{5, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  std::string response;
-  if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
-      static_cast<ssize_t>(request.size())) {
-    char buf[65536];
-    ssize_t n;
-    while ((n = ::recv(fd, buf, sizeof(buf), 0)) > 0) response.append(buf, n);
-  }
-  ::close(fd);
-  return response;
-}
-
 // The open files this process may have: the soft limit raised to the hard one.
 size_t RaiseOpenFileLimit() {
   rlimit limit{};
@@ -116,8 +84,9 @@ TEST(MetricsExporterTest, OtherPathsAreRefusedAndASilentClientDelaysNoOne) {
   MetricsExporter exporter("127.0.0.1", 0);
   const int port = PortOf(exporter.url());
   EXPECT_FALSE(testing::HttpGet(port, "/secrets").has_value()) << "404, not a page";
-  EXPECT_EQ(Exchange(port, "GET /secrets HTTP/1.0\r\n\r\n").rfind("HTTP/1.1 404", 0), 0u);
-  const int silent = Connect(port);
+  EXPECT_EQ(testing::HttpExchange(port, "GET /secrets HTTP/1.0\r\n\r\n").rfind("HTTP/1.1 404", 0),
+            0u);
+  const int silent = testing::LoopbackConnect(port);
   ASSERT_GE(silent, 0);
   const auto start = common::Clock::now();
   EXPECT_TRUE(testing::HttpGet(port, "/metrics", 10).has_value());
@@ -155,7 +124,7 @@ TEST(MetricsExporterTest, AScrapeIsAnsweredWithinASecondAmongAThousandIdleAndSlo
     ::close(ready[0]);
     ::close(done[1]);
     int connected = 0;
-    while (connected < kIdle && Connect(port) >= 0) ++connected;
+    while (connected < kIdle && testing::LoopbackConnect(port) >= 0) ++connected;
     const char reply = connected == kIdle ? 'y' : 'n';
     if (::write(ready[1], &reply, 1) != 1) ::_exit(1);
     char byte;
@@ -178,7 +147,7 @@ TEST(MetricsExporterTest, AScrapeIsAnsweredWithinASecondAmongAThousandIdleAndSlo
     while (!stop.load()) {
       for (size_t i = 0; i < fds.size(); ++i) {
         if (fds[i] < 0) {
-          fds[i] = Connect(port);
+          fds[i] = testing::LoopbackConnect(port);
           at[i] = 0;
         }
         if (fds[i] < 0) continue;
@@ -197,7 +166,7 @@ TEST(MetricsExporterTest, AScrapeIsAnsweredWithinASecondAmongAThousandIdleAndSlo
   std::thread flood([&] {
     std::vector<int> fds;
     while (!stop.load() && fds.size() < 200) {
-      if (const int fd = Connect(port); fd >= 0) fds.push_back(fd);
+      if (const int fd = testing::LoopbackConnect(port); fd >= 0) fds.push_back(fd);
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     while (!stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -241,7 +210,7 @@ TEST(MetricsExporterTest, BasicAuthenticationAdmitsTheFilesUserAndChallengesEver
   row.Add("update", uint64_t{3});
   exporter.Update(row);
   const auto get = [&](const std::string& headers) {
-    return Exchange(port, "GET /metrics HTTP/1.0\r\n" + headers + "\r\n");
+    return testing::HttpExchange(port, "GET /metrics HTTP/1.0\r\n" + headers + "\r\n");
   };
   const std::string none = get("");
   EXPECT_EQ(none.rfind("HTTP/1.1 401 Unauthorized\r\n", 0), 0u) << none;
