@@ -63,21 +63,6 @@ common::ActorReport MakeReport(uint32_t actor_id, common::Clock::time_point join
   return r;
 }
 
-// Logs (through `log`) that the weights held are `lag_warning` or more snapshots behind the
-// learner's newest version `learner_version` (0: unknown), naming who fills them.
-void WarnIfBehind(uint64_t learner_version, const ActorWeights& weights, int lag_warning,
-                  common::LogLimiter& log) {
-  const uint64_t held = weights.version();
-  if (learner_version < held + static_cast<uint64_t>(lag_warning) || !log.Allow()) return;
-  RLREC_LOG(Warning) << "acting on snapshot " << held << ", " << learner_version - held
-                     << " behind the learner's " << learner_version << " (actor.lag_warning "
-                     << lag_warning << "); "
-                     << (!weights.shared()    ? "this actor's own subscription falls behind"
-                         : weights.receiver() ? "this actor receives the host's snapshot and "
-                                                "falls behind"
-                                              : "the host's receiver falls behind");
-}
-
 }  // namespace
 
 ActorStats RunActor(const common::RunConfig& config, uint32_t actor_id,
@@ -162,7 +147,11 @@ ActorStats RunActor(const common::RunConfig& config, uint32_t actor_id,
     if (Clock::now() >= next_report) {
       reports.Post(MakeReport(actor_id, joined, stats, player, sender, version, false));
       next_report = After(config.run.report_every_s);
-      WarnIfBehind(reports.learner_version(), weights, config.actor.lag_warning, lag_log);
+      if (const std::string behind =
+              LagWarning(reports.learner_version(), weights, config.actor.lag_warning);
+          !behind.empty() && lag_log.Allow()) {
+        RLREC_LOG(Warning) << behind;
+      }
     }
   }
   // Stopped by a signal while the run goes on: say so, so that the lead does not count this

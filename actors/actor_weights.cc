@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <sstream>
 #include <thread>
 
 #include "actors/owned_files.h"
@@ -177,6 +178,19 @@ bool ActorWeights::Acquire(std::optional<uint64_t> newer_than, const std::atomic
 
 void ActorWeights::Release() {
   if (reader_) reader_->End();
+}
+
+std::string LagWarning(uint64_t learner_version, const ActorWeights& weights, int lag_warning) {
+  const uint64_t held = weights.version();
+  if (learner_version < held + static_cast<uint64_t>(lag_warning)) return "";
+  std::ostringstream text;
+  text << "acting on snapshot " << held << ", " << learner_version - held
+       << " behind the learner's " << learner_version << " (actor.lag_warning " << lag_warning
+       << "); "
+       << (!weights.shared()    ? "this actor's own subscription falls behind"
+           : weights.receiver() ? "this actor receives the host's snapshot and falls behind"
+                                : "the host's receiver falls behind");
+  return text.str();
 }
 
 }  // namespace rlrec::actors

@@ -104,11 +104,18 @@ class ActorWeights {
   // seal, and the last refused, as (copy, stamp).
   int viewed_copy_ = -1;
   std::pair<int, uint64_t> checked_{-1, 0}, refused_{-1, 0};
+
   common::Clock::time_point next_silence_check_{};
   common::LogLimiter silence_log_{1, 30.0};  // a silent receiver that cannot be replaced
   uint64_t version_ = 0, publisher_ = 0, swaps_ = 0, refused_segments_ = 0;
   uint64_t refused_states_ = 0, takeovers_ = 0;
 };
+
+// The warning an actor logs when the snapshot `weights` holds is `lag_warning` or more versions
+// behind the learner's newest, `learner_version` (0: unknown), naming who fills that snapshot
+// (this actor's own subscription, this actor as the host's receiver, or another receiver);
+// "" when it is not that far behind.
+std::string LagWarning(uint64_t learner_version, const ActorWeights& weights, int lag_warning);
 
 }  // namespace rlrec::actors
 

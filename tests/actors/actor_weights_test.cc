@@ -113,7 +113,7 @@ std::string ReadFile(const std::string& path) {
 // a policy hundreds of snapshots stale with no takeover and no warning. Now another actor ends it
 // once it has been silent for actor.receiver_timeout_s (1 s here), receives in its place, and
 // versions keep advancing; the stopped one can never write again.
-TEST(ActorWeightsTest, AStoppedReceiverIsReplacedByAnotherActorAndVersionsKeepAdvancing) {
+TEST(ActorWeightsTest, AStoppedReceiverIsNamedAsBehindThenReplacedAndVersionsKeepAdvancing) {
   Fixture f;
   learner::WeightPublisher publisher(f.context, "tcp://127.0.0.1:*", /*chunk_bytes=*/16384,
                                      /*republish_s=*/0.2);
@@ -162,9 +162,16 @@ TEST(ActorWeightsTest, AStoppedReceiverIsReplacedByAnotherActorAndVersionsKeepAd
   second.Release();
   EXPECT_TRUE(second.shared());
   EXPECT_FALSE(second.receiver());
+  EXPECT_EQ(LagWarning(second.version(), second, 3), "") << "no lag, no warning";
   first.Signal(SIGSTOP);
   const uint64_t at_stop = published.load();
   const auto stopped = common::Clock::now();
+  // While the receiver is stopped, the learner moves on and the actor would say who is behind.
+  for (int i = 0; i < 500 && published.load() < second.version() + 3; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  const std::string warning = LagWarning(published.load(), second, 3);
+  EXPECT_NE(warning.find("the host's receiver falls behind"), std::string::npos) << warning;
   // Versions after the stop reach this actor only through a new receiver.
   ASSERT_TRUE(second.Acquire(at_stop, stop, common::After(20))) << ReadFile(log);
   second.Release();
