@@ -7,7 +7,7 @@
 #include <memory>
 
 #include "actors/sim/interest_evolution.h"
-#include "common/config_keys.h"
+#include "common/config/config_keys.h"
 
 namespace rlrec::actors {
 

@@ -7,16 +7,16 @@
 #include <vector>
 
 #include "actors/actor_epochs.h"
-#include "actors/actor_weights.h"
+#include "actors/snapshot/actor_weights.h"
 #include "actors/trajectory_sender.h"
 #include "actors/unroll_buffers.h"
 #include "actors/unroll_player.h"
-#include "common/check.h"
-#include "common/control.h"
-#include "common/logging.h"
-#include "common/memory_plan.h"
-#include "common/policy_model.h"
-#include "common/snapshot.h"
+#include "common/base/check.h"
+#include "common/base/logging.h"
+#include "common/model/memory_plan.h"
+#include "common/model/policy_model.h"
+#include "common/model/snapshot.h"
+#include "common/wire/control.h"
 
 namespace rlrec::actors {
 namespace {

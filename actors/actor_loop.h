@@ -6,8 +6,8 @@
 #include <string>
 
 #include "actors/unroll_player.h"
-#include "common/config.h"
-#include "common/zmq_socket.h"
+#include "common/config/config.h"
+#include "common/transport/zmq_socket.h"
 
 namespace rlrec::actors {
 
@@ -21,8 +21,9 @@ struct ActorStats {
   uint64_t refused_segments = 0;   // host shared snapshots refused (another run's or user's...)
   uint64_t refused_states = 0;     // states of the host's snapshot that failed their seal
   uint64_t takeovers = 0;          // silent receivers of the host this actor replaced
-  bool shared_snapshot = false;    // acted on the host's shared snapshot (actors/host_segment.h)
-  bool receiver = false;           // and filled it, at the end
+  bool shared_snapshot =
+      false;              // acted on the host's shared snapshot (actors/snapshot/host_segment.h)
+  bool receiver = false;  // and filled it, at the end
   uint64_t first_version = 0;
   uint64_t last_version = 0;
   uint64_t episodes = 0;

@@ -6,11 +6,11 @@
 #include <cstdint>
 #include <vector>
 
-#include "common/policy_model.h"
+#include "common/model/policy_model.h"
 
 namespace rlrec::actors {
 
-// An actor's incremental transformer encoder (common/history_transformer.h): for each of E
+// An actor's incremental transformer encoder (common/model/history_transformer.h): for each of E
 // users it keeps every layer's keys and values of the impressions in the user's history
 // window, in a ring of H slots, and the impressions they belong to. Each step it compares the
 // observed history with the kept one, finds how far the window moved, computes keys and

@@ -7,16 +7,16 @@
 #include <iostream>
 
 #include "actors/actor_loop.h"
-#include "common/check.h"
-#include "common/compute_threads.h"
-#include "common/config.h"
-#include "common/control.h"
-#include "common/error.h"
-#include "common/file_modes.h"
-#include "common/logging.h"
-#include "common/malloc_tuning.h"
-#include "common/memory_plan.h"
-#include "common/metrics.h"
+#include "common/base/check.h"
+#include "common/base/error.h"
+#include "common/base/file_modes.h"
+#include "common/base/json.h"
+#include "common/base/logging.h"
+#include "common/base/malloc_tuning.h"
+#include "common/config/config.h"
+#include "common/model/compute_threads.h"
+#include "common/model/memory_plan.h"
+#include "common/wire/control.h"
 
 namespace {
 
@@ -41,7 +41,7 @@ uint32_t RankFromLauncher() {
 }
 
 int ActorMain(int argc, const char* const* argv) {
-  // Nothing of the run is ever readable by other users (common/file_modes.h).
+  // Nothing of the run is ever readable by other users (common/base/file_modes.h).
   rlrec::common::KeepRunFilesPrivate(/*group_readable=*/false);
   namespace po = boost::program_options;
   uint32_t actor_id = 0;

@@ -1,8 +1,8 @@
 #include "actors/trajectory_sender.h"
 
-#include "common/error.h"
-#include "common/protocol.h"
-#include "common/trajectory_codec.h"
+#include "common/base/error.h"
+#include "common/wire/protocol.h"
+#include "common/wire/trajectory_codec.h"
 
 namespace rlrec::actors {
 

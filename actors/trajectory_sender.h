@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "common/curve.h"
-#include "common/trajectory.h"
-#include "common/zmq_socket.h"
+#include "common/data/trajectory.h"
+#include "common/transport/curve.h"
+#include "common/transport/zmq_socket.h"
 
 namespace rlrec::actors {
 

@@ -7,9 +7,9 @@
 #include <memory>
 #include <vector>
 
-#include "common/state_tensors.h"
-#include "common/torch_views.h"
-#include "common/trajectory.h"
+#include "common/data/state_tensors.h"
+#include "common/data/trajectory.h"
+#include "common/model/torch_views.h"
 
 namespace rlrec::actors {
 

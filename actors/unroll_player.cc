@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "common/deadline.h"
+#include "common/base/deadline.h"
 
 namespace rlrec::actors {
 

@@ -10,8 +10,8 @@
 #include "actors/history_cache.h"
 #include "actors/sim/interest_evolution.h"
 #include "actors/unroll_buffers.h"
-#include "common/config.h"
-#include "common/policy_model.h"
+#include "common/config/config.h"
+#include "common/model/policy_model.h"
 
 namespace rlrec::actors {
 

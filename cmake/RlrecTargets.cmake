@@ -40,7 +40,7 @@ if(RLREC_SANITIZE)
 endif()
 
 # rlrec_library(NAME [ALIAS ns::name] SOURCES ... [PUBLIC_LIBS ...] [PRIVATE_LIBS ...]): a
-# static library of rlrec code, its headers included from the source root ("common/x.h").
+# static library of rlrec code, its headers included from the source root ("common/base/logging.h").
 function(rlrec_library name)
   cmake_parse_arguments(L "" "ALIAS" "SOURCES;PUBLIC_LIBS;PRIVATE_LIBS" ${ARGN})
   add_library(${name} STATIC ${L_SOURCES})

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "common/logging.h"
+#include "common/base/logging.h"
 
 namespace rlrec::learner {
 uint64_t PolicyLag(uint64_t version, uint64_t policy_version) {

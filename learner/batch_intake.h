@@ -6,10 +6,10 @@
 #include <map>
 #include <vector>
 
-#include "common/config_keys.h"
-#include "common/logging.h"
-#include "common/trajectory.h"
-#include "learner/rank_report.h"
+#include "common/base/logging.h"
+#include "common/config/config_keys.h"
+#include "common/data/trajectory.h"
+#include "learner/ranks/rank_report.h"
 
 namespace rlrec::learner {
 

@@ -2,9 +2,9 @@
 
 #include <filesystem>
 
-#include "common/error.h"
-#include "common/logging.h"
-#include "learner/checkpoint.h"
+#include "common/base/error.h"
+#include "common/base/logging.h"
+#include "learner/train/checkpoint.h"
 
 namespace rlrec::learner {
 

@@ -6,10 +6,10 @@
 #include <optional>
 #include <string>
 
-#include "common/config_keys.h"
-#include "common/deadline.h"
-#include "common/logging.h"
-#include "common/run_dir.h"
+#include "common/base/deadline.h"
+#include "common/base/logging.h"
+#include "common/config/config_keys.h"
+#include "common/run/run_folder.h"
 #include "learner/forked_task.h"
 
 namespace rlrec::learner {

@@ -3,9 +3,9 @@
 #include <filesystem>
 #include <fstream>
 
-#include "common/atomic_file.h"
-#include "common/check.h"
-#include "common/error.h"
+#include "common/base/atomic_file.h"
+#include "common/base/check.h"
+#include "common/base/error.h"
 
 namespace rlrec::learner {
 namespace {

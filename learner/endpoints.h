@@ -5,12 +5,12 @@
 #include <memory>
 #include <string>
 
-#include "common/config_keys.h"
-#include "common/curve.h"
-#include "common/run_dir.h"
-#include "common/zap_handler.h"
-#include "common/zmq_socket.h"
-#include "learner/mpi_world.h"
+#include "common/config/config_keys.h"
+#include "common/run/run_folder.h"
+#include "common/transport/curve.h"
+#include "common/transport/zap_handler.h"
+#include "common/transport/zmq_socket.h"
+#include "learner/ranks/mpi_world.h"
 
 namespace rlrec::learner {
 

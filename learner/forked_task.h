@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-#include "common/deadline.h"
+#include "common/base/deadline.h"
 
 namespace rlrec::learner {
 

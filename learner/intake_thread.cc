@@ -6,7 +6,7 @@
 #include <chrono>
 #include <utility>
 
-#include "common/logging.h"
+#include "common/base/logging.h"
 
 namespace rlrec::learner {
 namespace {

@@ -17,11 +17,11 @@
 #include <thread>
 #include <vector>
 
-#include "common/config_keys.h"
-#include "common/deadline.h"
-#include "learner/batch.h"
+#include "common/base/deadline.h"
+#include "common/config/config_keys.h"
 #include "learner/batch_intake.h"
-#include "learner/rank_report.h"
+#include "learner/ranks/rank_report.h"
+#include "learner/train/batch.h"
 #include "learner/trajectory_receiver.h"
 
 namespace rlrec::learner {

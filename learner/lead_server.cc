@@ -2,7 +2,7 @@
 
 #include <filesystem>
 
-#include "common/atomic_file.h"
+#include "common/base/atomic_file.h"
 
 namespace rlrec::learner {
 

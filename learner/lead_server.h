@@ -5,13 +5,13 @@
 #include <string>
 #include <vector>
 
-#include "common/control.h"
-#include "common/run_dir.h"
-#include "common/weights_codec.h"
-#include "common/zmq_socket.h"
-#include "learner/actor_health.h"
-#include "learner/checkpoint.h"
+#include "common/run/run_folder.h"
+#include "common/transport/zmq_socket.h"
+#include "common/wire/control.h"
+#include "common/wire/weights_codec.h"
 #include "learner/endpoints.h"
+#include "learner/report/actor_health.h"
+#include "learner/train/checkpoint.h"
 #include "learner/weight_publisher.h"
 
 namespace rlrec::learner {

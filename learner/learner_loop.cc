@@ -10,21 +10,21 @@
 #include <optional>
 #include <vector>
 
-#include "common/atomic_file.h"
-#include "common/config.h"
-#include "common/file_modes.h"
-#include "common/logging.h"
-#include "common/run_files.h"
-#include "common/tensorboard.h"
+#include "common/base/atomic_file.h"
+#include "common/base/file_modes.h"
+#include "common/base/logging.h"
+#include "common/config/config.h"
+#include "common/run/run_folder.h"
+#include "common/run/tensorboard.h"
 #include "learner/batch_intake.h"
 #include "learner/checkpoint_schedule.h"
 #include "learner/endpoints.h"
 #include "learner/intake_thread.h"
 #include "learner/lead_server.h"
-#include "learner/metrics_exporter.h"
-#include "learner/progress_report.h"
-#include "learner/rank_report.h"
-#include "learner/trainer.h"
+#include "learner/ranks/rank_report.h"
+#include "learner/report/metrics_exporter.h"
+#include "learner/report/progress_report.h"
+#include "learner/train/trainer.h"
 #include "learner/trajectory_receiver.h"
 
 namespace rlrec::learner {

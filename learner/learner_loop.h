@@ -5,10 +5,10 @@
 #include <cstdint>
 #include <string>
 
-#include "common/config_keys.h"
-#include "common/run_dir.h"
-#include "common/zmq_socket.h"
-#include "learner/mpi_world.h"
+#include "common/config/config_keys.h"
+#include "common/run/run_folder.h"
+#include "common/transport/zmq_socket.h"
+#include "learner/ranks/mpi_world.h"
 
 namespace rlrec::learner {
 

@@ -7,16 +7,16 @@
 #include <string>
 #include <vector>
 
-#include "common/check.h"
-#include "common/compute_threads.h"
-#include "common/config.h"
-#include "common/file_modes.h"
-#include "common/malloc_tuning.h"
-#include "common/memory_plan.h"
-#include "common/metrics.h"
-#include "common/run_dir.h"
+#include "common/base/check.h"
+#include "common/base/file_modes.h"
+#include "common/base/json.h"
+#include "common/base/malloc_tuning.h"
+#include "common/config/config.h"
+#include "common/model/compute_threads.h"
+#include "common/model/memory_plan.h"
+#include "common/run/run_folder.h"
 #include "learner/learner_loop.h"
-#include "learner/mpi_world.h"
+#include "learner/ranks/mpi_world.h"
 
 namespace {
 
@@ -24,9 +24,9 @@ std::atomic<bool> g_stop{false};
 
 void OnSignal(int) { g_stop = true; }
 
-// How memory scales, for --help (common/memory_plan.h computes it).
+// How memory scales, for --help (common/model/memory_plan.h computes it).
 constexpr char kMemoryHelp[] =
-    "Memory is checked before anything is allocated (common/memory_plan.h), naming the keys\n"
+    "Memory is checked before anything is allocated (common/model/memory_plan.h), naming the keys\n"
     "and the bytes when a model does not fit. The item tables hold (model.item_buckets + 1) x\n"
     "(model.embedding_dim + 1) floats, almost all of a large model. A learner needs about 2.6\n"
     "copies of the model (its weights, the latest full snapshot and the deltas since it, pages\n"
@@ -36,7 +36,7 @@ constexpr char kMemoryHelp[] =
     "(actor.share_snapshot), or about 3 copies per actor without it.\n";
 
 int LearnerMain(int argc, const char* const* argv) {
-  // Nothing of the run is ever readable by other users (common/file_modes.h).
+  // Nothing of the run is ever readable by other users (common/base/file_modes.h).
   rlrec::common::KeepRunFilesPrivate(/*group_readable=*/false);
   namespace po = boost::program_options;
   std::string run_dir;

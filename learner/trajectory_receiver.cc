@@ -1,8 +1,8 @@
 #include "learner/trajectory_receiver.h"
 
-#include "common/logging.h"
-#include "common/protocol.h"
-#include "common/trajectory_codec.h"
+#include "common/base/logging.h"
+#include "common/wire/protocol.h"
+#include "common/wire/trajectory_codec.h"
 
 namespace rlrec::learner {
 

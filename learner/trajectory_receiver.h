@@ -5,17 +5,17 @@
 #include <optional>
 #include <string>
 
-#include "common/curve.h"
-#include "common/logging.h"
-#include "common/trajectory.h"
-#include "common/trajectory_checks.h"
-#include "common/zmq_socket.h"
+#include "common/base/logging.h"
+#include "common/data/trajectory.h"
+#include "common/transport/curve.h"
+#include "common/transport/zmq_socket.h"
+#include "common/wire/trajectory_checks.h"
 
 namespace rlrec::learner {
 
 // Binds a learner rank's trajectory PULL socket and decodes what arrives. A message that
 // does not decode, is larger than a trajectory of `contract` can be, or breaks `contract`
-// (common/trajectory_checks.h) is counted in decode_errors(), logged (rate-limited, with the
+// (common/wire/trajectory_checks.h) is counted in decode_errors(), logged (rate-limited, with the
 // reason) and dropped before any of it reaches a tensor: one bad actor never stops the
 // learner. With `security`, a CURVE server that only the run's clients reach
 // (common::ZapHandler). Not thread-safe.

@@ -4,8 +4,8 @@
 #include <random>
 #include <utility>
 
-#include "common/logging.h"
-#include "common/protocol.h"
+#include "common/base/logging.h"
+#include "common/wire/protocol.h"
 
 namespace rlrec::learner {
 

@@ -6,15 +6,15 @@
 #include <string>
 #include <vector>
 
-#include "common/blob_recycler.h"
-#include "common/curve.h"
-#include "common/weights_codec.h"
-#include "common/zmq_socket.h"
+#include "common/data/blob_recycler.h"
+#include "common/transport/curve.h"
+#include "common/transport/zmq_socket.h"
+#include "common/wire/weights_codec.h"
 
 namespace rlrec::learner {
 
 // The lead learner's weights socket (XPUB, verbose: it sees every subscription). Publishes
-// snapshots in chunks: full ones, and deltas (common/snapshot_delta.h), each on the version
+// snapshots in chunks: full ones, and deltas (common/wire/snapshot_delta.h), each on the version
 // published just before it. It keeps the latest full snapshot and the deltas since: when a
 // subscriber joins or asks to re-sync (it subscribes again, SnapshotCache), it sends them all,
 // in order, so that the subscriber rebuilds the newest version. Every `republish_s` it sends

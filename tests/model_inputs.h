@@ -3,8 +3,8 @@
 
 #include <torch/torch.h>
 
-#include "common/policy_model.h"
-#include "learner/batch.h"
+#include "common/model/policy_model.h"
+#include "learner/train/batch.h"
 
 namespace rlrec::testing {
 

@@ -19,12 +19,12 @@
 #include <sstream>
 #include <thread>
 
-#include "common/capnp_frames.h"
-#include "common/checksum.h"
-#include "common/metrics.h"
-#include "common/protocol.h"
-#include "common/run_files.h"
-#include "common/weights.capnp.h"
+#include "common/base/checksum.h"
+#include "common/base/json.h"
+#include "common/run/run_folder.h"
+#include "common/wire/capnp_frames.h"
+#include "common/wire/protocol.h"
+#include "common/wire/weights.capnp.h"
 #include "launch/cli/child_process.h"
 
 namespace rlrec::testing {

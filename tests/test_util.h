@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "common/trajectory.h"
-#include "common/trajectory_checks.h"
-#include "common/weights_codec.h"
-#include "common/zmq_socket.h"
+#include "common/data/trajectory.h"
+#include "common/transport/zmq_socket.h"
+#include "common/wire/trajectory_checks.h"
+#include "common/wire/weights_codec.h"
 #include "launch/cli/child_process.h"
 
 namespace rlrec::testing {
@@ -94,7 +94,7 @@ common::Trajectory MakeTestTrajectory(int T, int E, int C, int F, int K, uint64_
 void UseFreshDocuments(common::Trajectory& trajectory);
 
 // Rewrites the feature rows of `trajectory` (which must own its bytes, as MakeTestTrajectory's
-// do) to values the built-in world produces (common/world_ranges.h): every feature 0 but the
+// do) to values the built-in world produces (common/wire/world_ranges.h): every feature 0 but the
 // last of each row, 1. Its other values (rewards in [0, 4], responses in [0, 2], returns 12.5
 // and 40) are the world's already. For trajectories sent to a real learner.
 void KeepWithinWorld(common::Trajectory& trajectory);

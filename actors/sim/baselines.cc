@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "actors/sim/counter_rng.h"
-#include "common/error.h"
+#include "common/base/error.h"
 
 namespace rlrec::actors {
 

@@ -4,10 +4,10 @@
 
 #include <cstring>
 
-#include "common/checkpoint_file.h"
-#include "common/error.h"
-#include "common/policy_model.h"
-#include "common/torch_views.h"
+#include "common/base/error.h"
+#include "common/model/checkpoint_file.h"
+#include "common/model/policy_model.h"
+#include "common/model/torch_views.h"
 
 namespace rlrec::actors {
 namespace {

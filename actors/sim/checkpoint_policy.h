@@ -5,7 +5,7 @@
 #include <string>
 
 #include "actors/sim/slate_policy.h"
-#include "common/config.h"
+#include "common/config/config.h"
 
 namespace rlrec::actors {
 

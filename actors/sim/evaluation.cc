@@ -8,7 +8,7 @@
 #include <set>
 
 #include "actors/sim/simulator_config.h"
-#include "common/metrics.h"
+#include "common/base/json.h"
 
 namespace rlrec::actors {
 namespace {

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "actors/sim/counter_rng.h"
-#include "common/check.h"
+#include "common/base/check.h"
 
 namespace rlrec::actors {
 namespace {

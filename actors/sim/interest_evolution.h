@@ -9,9 +9,9 @@
 
 #include "actors/sim/user_simulator.h"
 #include "actors/sim/zipf_corpus.h"
-#include "common/choices.h"
-#include "common/state_tensors.h"
-#include "common/world_ranges.h"
+#include "common/config/choices.h"
+#include "common/data/state_tensors.h"
+#include "common/wire/world_ranges.h"
 
 namespace rlrec::actors {
 
@@ -23,7 +23,7 @@ struct InterestEvolutionOptions {
   int num_candidates = 10;  // C: documents offered per step
   int num_topics = 20;      // T
   double time_budget = 200;
-  // The user model's constants: common/world_ranges.h declares them, and what the simulator
+  // The user model's constants: common/wire/world_ranges.h declares them, and what the simulator
   // can produce with them.
   double step_penalty = common::kStepPenalty;
   double no_click_mass = common::kNoClickMass;

@@ -4,7 +4,7 @@
 #include <cstdint>
 
 #include "actors/sim/interest_evolution.h"
-#include "common/config_keys.h"
+#include "common/config/config_keys.h"
 
 namespace rlrec::actors {
 

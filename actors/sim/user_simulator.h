@@ -3,11 +3,11 @@
 
 #include <cstdint>
 
-#include "common/state_tensors.h"
+#include "common/data/state_tensors.h"
 
 namespace rlrec::actors {
 
-// Where Observe writes one observation of E users (common/state_tensors.h).
+// Where Observe writes one observation of E users (common/data/state_tensors.h).
 using common::ObservationBuffers;
 
 // A batch of E simulated users, each in a session. Every step offers each user C candidate

@@ -10,7 +10,7 @@
 #include <cstring>
 #include <thread>
 
-#include "common/error.h"
+#include "common/base/error.h"
 
 namespace rlrec::launch {
 

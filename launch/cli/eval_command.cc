@@ -9,9 +9,9 @@
 #include "actors/sim/checkpoint_policy.h"
 #include "actors/sim/evaluation.h"
 #include "actors/sim/simulator_config.h"
-#include "common/config.h"
-#include "common/error.h"
-#include "common/run_dir.h"
+#include "common/base/error.h"
+#include "common/config/config.h"
+#include "common/run/run_folder.h"
 #include "launch/cli/command_flags.h"
 
 namespace rlrec::launch {

@@ -5,10 +5,10 @@
 #include <string>
 #include <vector>
 
-#include "common/config.h"
-#include "common/error.h"
-#include "common/policy_export.h"
-#include "common/run_dir.h"
+#include "common/base/error.h"
+#include "common/config/config.h"
+#include "common/model/policy_export.h"
+#include "common/run/run_folder.h"
 #include "launch/cli/command_flags.h"
 
 namespace rlrec::launch {

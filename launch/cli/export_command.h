@@ -4,7 +4,7 @@
 namespace rlrec::launch {
 
 // `rlrec export --checkpoint C --out DIR [--config F]`: writes the policy of checkpoint C as a
-// Triton model repository with a TorchScript module (common/policy_export.h). Without
+// Triton model repository with a TorchScript module (common/model/policy_export.h). Without
 // --config, a checkpoint at RUN/checkpoints/X.pt is read with RUN/config.ini.
 int ExportCommand(int argc, const char* const* argv);
 

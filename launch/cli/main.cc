@@ -2,11 +2,11 @@
 #include <cstring>
 #include <iostream>
 
-#include "common/check.h"
-#include "common/config.h"
-#include "common/error.h"
-#include "common/file_modes.h"
-#include "common/run_dir.h"
+#include "common/base/check.h"
+#include "common/base/error.h"
+#include "common/base/file_modes.h"
+#include "common/config/config.h"
+#include "common/run/run_folder.h"
 #include "launch/cli/eval_command.h"
 #include "launch/cli/export_command.h"
 #include "launch/cli/plot_command.h"
@@ -32,7 +32,7 @@ constexpr char kUsage[] =
 
 int LauncherMain(int argc, const char* const* argv) {
   // Nothing rlrec writes (run folders, exports, curves) is readable by other users;
-  // `rlrec train` widens this to the group with run.group_readable (common/file_modes.h).
+  // `rlrec train` widens this to the group with run.group_readable (common/base/file_modes.h).
   rlrec::common::KeepRunFilesPrivate(/*group_readable=*/false);
   if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
     std::cout << kUsage;

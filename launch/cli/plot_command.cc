@@ -7,8 +7,8 @@
 #include <iostream>
 #include <vector>
 
-#include "common/error.h"
-#include "common/metrics.h"
+#include "common/base/error.h"
+#include "common/base/json.h"
 #include "launch/cli/child_process.h"
 
 namespace rlrec::launch {

@@ -13,12 +13,12 @@
 #include "actors/sim/baselines.h"
 #include "actors/sim/interest_evolution.h"
 #include "actors/sim/simulator_config.h"
-#include "common/compute_threads.h"
-#include "common/config.h"
-#include "common/error.h"
-#include "common/metrics.h"
-#include "common/policy_export.h"
-#include "common/torch_views.h"
+#include "common/base/error.h"
+#include "common/base/json.h"
+#include "common/config/config.h"
+#include "common/model/compute_threads.h"
+#include "common/model/policy_export.h"
+#include "common/model/torch_views.h"
 #include "launch/cli/command_flags.h"
 
 namespace rlrec::launch {

@@ -13,12 +13,12 @@
 #include <map>
 #include <optional>
 
-#include "common/bottleneck.h"
-#include "common/check.h"
-#include "common/config.h"
-#include "common/error.h"
-#include "common/metrics.h"
-#include "common/run_files.h"
+#include "common/base/check.h"
+#include "common/base/error.h"
+#include "common/base/json.h"
+#include "common/config/config.h"
+#include "common/run/bottleneck.h"
+#include "common/run/run_folder.h"
 
 namespace rlrec::launch {
 namespace {

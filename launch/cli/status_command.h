@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "common/run_dir.h"
+#include "common/run/run_folder.h"
 
 namespace rlrec::launch {
 

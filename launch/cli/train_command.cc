@@ -12,15 +12,14 @@
 #include <thread>
 #include <vector>
 
-#include "common/bottleneck.h"
-#include "common/config.h"
-#include "common/deadline.h"
-#include "common/error.h"
-#include "common/file_modes.h"
-#include "common/memory_plan.h"
-#include "common/metrics.h"
-#include "common/run_dir.h"
-#include "common/run_files.h"
+#include "common/base/deadline.h"
+#include "common/base/error.h"
+#include "common/base/file_modes.h"
+#include "common/base/json.h"
+#include "common/config/config.h"
+#include "common/model/memory_plan.h"
+#include "common/run/bottleneck.h"
+#include "common/run/run_folder.h"
 #include "launch/cli/child_process.h"
 #include "launch/cli/command_flags.h"
 #include "launch/cli/plot_command.h"

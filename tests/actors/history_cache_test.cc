@@ -6,8 +6,8 @@
 #include <gtest/gtest.h>
 
 #include "actors/sim/interest_evolution.h"
-#include "common/state_tensors.h"
-#include "common/torch_views.h"
+#include "common/data/state_tensors.h"
+#include "common/model/torch_views.h"
 
 namespace rlrec::actors {
 namespace {

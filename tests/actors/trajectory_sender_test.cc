@@ -7,7 +7,7 @@
 #include <atomic>
 #include <set>
 
-#include "common/error.h"
+#include "common/base/error.h"
 #include "learner/trajectory_receiver.h"
 #include "tests/test_util.h"
 

@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "actors/sim/interest_evolution.h"
-#include "common/trajectory_codec.h"
+#include "common/wire/trajectory_codec.h"
 #include "tests/test_util.h"
 
 namespace rlrec::actors {

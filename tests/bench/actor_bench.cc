@@ -21,13 +21,13 @@
 #include "actors/actor_epochs.h"
 #include "actors/unroll_buffers.h"
 #include "actors/unroll_player.h"
-#include "common/compute_threads.h"
-#include "common/config.h"
-#include "common/deadline.h"
-#include "common/malloc_tuning.h"
-#include "common/metrics.h"
-#include "common/policy_model.h"
-#include "common/trajectory_codec.h"
+#include "common/base/deadline.h"
+#include "common/base/json.h"
+#include "common/base/malloc_tuning.h"
+#include "common/config/config.h"
+#include "common/model/compute_threads.h"
+#include "common/model/policy_model.h"
+#include "common/wire/trajectory_codec.h"
 
 namespace rlrec::bench {
 namespace {

@@ -14,10 +14,10 @@
 #include <string>
 #include <vector>
 
-#include "common/metrics.h"
-#include "learner/collective.h"
-#include "learner/gradient_buckets.h"
-#include "learner/mpi_world.h"
+#include "common/base/json.h"
+#include "learner/ranks/collective.h"
+#include "learner/ranks/gradient_buckets.h"
+#include "learner/ranks/mpi_world.h"
 
 namespace rlrec::bench {
 namespace {

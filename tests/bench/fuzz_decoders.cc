@@ -31,19 +31,19 @@
 #include <string>
 #include <vector>
 
-#include "actors/host_segment.h"
-#include "actors/segment_layout.h"
-#include "common/capnp_frames.h"
-#include "common/control.capnp.h"
-#include "common/control.h"
-#include "common/error.h"
-#include "common/metrics.h"
-#include "common/policy_model.h"
-#include "common/trajectory_checks.h"
-#include "common/trajectory_codec.h"
-#include "common/weights_codec.h"
-#include "learner/batch.h"
-#include "learner/loss.h"
+#include "actors/snapshot/host_segment.h"
+#include "actors/snapshot/segment_layout.h"
+#include "common/base/error.h"
+#include "common/base/json.h"
+#include "common/model/policy_model.h"
+#include "common/wire/capnp_frames.h"
+#include "common/wire/control.capnp.h"
+#include "common/wire/control.h"
+#include "common/wire/trajectory_checks.h"
+#include "common/wire/trajectory_codec.h"
+#include "common/wire/weights_codec.h"
+#include "learner/train/batch.h"
+#include "learner/train/loss.h"
 #include "tests/test_util.h"
 
 namespace rlrec::bench {

@@ -29,18 +29,18 @@
 #include <utility>
 #include <vector>
 
-#include "common/compute_threads.h"
-#include "common/config.h"
-#include "common/malloc_tuning.h"
-#include "common/memory_plan.h"
-#include "common/metrics.h"
-#include "common/policy_model.h"
-#include "common/torch_views.h"
-#include "learner/loss.h"
-#include "learner/mpi_world.h"
-#include "learner/policy_optimizer.h"
-#include "learner/trainer.h"
-#include "learner/update_step.h"
+#include "common/base/json.h"
+#include "common/base/malloc_tuning.h"
+#include "common/config/config.h"
+#include "common/model/compute_threads.h"
+#include "common/model/memory_plan.h"
+#include "common/model/policy_model.h"
+#include "common/model/torch_views.h"
+#include "learner/ranks/mpi_world.h"
+#include "learner/train/loss.h"
+#include "learner/train/policy_optimizer.h"
+#include "learner/train/trainer.h"
+#include "learner/train/update_step.h"
 #include "tests/model_inputs.h"
 
 namespace rlrec::bench {

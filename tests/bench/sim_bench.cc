@@ -14,8 +14,8 @@
 
 #include "actors/sim/counter_rng.h"
 #include "actors/sim/interest_evolution.h"
-#include "common/deadline.h"
-#include "common/metrics.h"
+#include "common/base/deadline.h"
+#include "common/base/json.h"
 #include "tests/bench/bench_flags.h"
 
 namespace {

@@ -6,7 +6,7 @@
 // snapshot's, and the time from publish to the cache holding the rebuilt version. Every state
 // received is compared with what was sent (checksum of the whole state). JSON with --json.
 // With --segment, the cache is a host's receiver and writes into a shared segment
-// (actors/host_segment.h) in this user's folder of /dev/shm, of --copies copies (1, as
+// (actors/snapshot/host_segment.h) in this user's folder of /dev/shm, of --copies copies (1, as
 // configs/xl.ini keeps, by default; with 2 the full snapshots alternate between them): the
 // first full snapshot into fresh pages of the file, the third into pages already mapped (a
 // re-sync). Every state is sealed as an actor host's receiver seals it.
@@ -17,11 +17,11 @@
 #include <string>
 #include <thread>
 
-#include "actors/host_segment.h"
-#include "actors/owned_files.h"
-#include "actors/snapshot_cache.h"
-#include "common/deadline.h"
-#include "common/snapshot_delta.h"
+#include "actors/snapshot/host_segment.h"
+#include "actors/snapshot/owned_files.h"
+#include "actors/snapshot/snapshot_cache.h"
+#include "common/base/deadline.h"
+#include "common/wire/snapshot_delta.h"
 #include "learner/weight_publisher.h"
 
 namespace rlrec::bench {

@@ -17,14 +17,14 @@
 #include <thread>
 #include <vector>
 
-#include "common/curve.h"
-#include "common/deadline.h"
-#include "common/metrics.h"
-#include "common/protocol.h"
-#include "common/trajectory_checks.h"
-#include "common/trajectory_codec.h"
-#include "common/zap_handler.h"
-#include "common/zmq_socket.h"
+#include "common/base/deadline.h"
+#include "common/base/json.h"
+#include "common/transport/curve.h"
+#include "common/transport/zap_handler.h"
+#include "common/transport/zmq_socket.h"
+#include "common/wire/protocol.h"
+#include "common/wire/trajectory_checks.h"
+#include "common/wire/trajectory_codec.h"
 #include "tests/bench/bench_flags.h"
 
 namespace rlrec::bench {

@@ -12,7 +12,7 @@
 #include <iostream>
 #include <thread>
 
-#include "learner/checkpoint.h"
+#include "learner/train/checkpoint.h"
 #include "tests/test_util.h"
 
 namespace rlrec::testing {

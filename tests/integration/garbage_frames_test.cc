@@ -4,8 +4,8 @@
 
 #include <thread>
 
-#include "common/control.h"
-#include "common/trajectory_codec.h"
+#include "common/wire/control.h"
+#include "common/wire/trajectory_codec.h"
 #include "tests/test_util.h"
 
 namespace rlrec::testing {

@@ -11,10 +11,10 @@
 #include <fstream>
 #include <thread>
 
-#include "common/config_keys.h"
-#include "common/control.h"
-#include "common/protocol.h"
-#include "common/trajectory_checks.h"
+#include "common/config/config_keys.h"
+#include "common/wire/control.h"
+#include "common/wire/protocol.h"
+#include "common/wire/trajectory_checks.h"
 #include "tests/test_util.h"
 
 namespace rlrec::testing {

@@ -12,8 +12,8 @@
 #include <regex>
 #include <thread>
 
-#include "common/deadline.h"
-#include "learner/checkpoint.h"
+#include "common/base/deadline.h"
+#include "learner/train/checkpoint.h"
 #include "tests/test_util.h"
 
 namespace rlrec::testing {

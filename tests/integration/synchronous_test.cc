@@ -5,9 +5,9 @@
 
 #include <regex>
 
-#include "common/config.h"
-#include "common/policy_model.h"
-#include "learner/checkpoint.h"
+#include "common/config/config.h"
+#include "common/model/policy_model.h"
+#include "learner/train/checkpoint.h"
 #include "tests/test_util.h"
 
 namespace rlrec::testing {

@@ -8,8 +8,8 @@
 #include <thread>
 #include <vector>
 
-#include "common/error.h"
-#include "learner/checkpoint.h"
+#include "common/base/error.h"
+#include "learner/train/checkpoint.h"
 #include "tests/test_util.h"
 
 namespace rlrec::learner {

@@ -6,12 +6,12 @@
 #include <atomic>
 #include <thread>
 
-#include "actors/snapshot_cache.h"
+#include "actors/snapshot/snapshot_cache.h"
 #include "actors/trajectory_sender.h"
-#include "common/control.h"
-#include "common/curve.h"
-#include "common/error.h"
-#include "common/zap_handler.h"
+#include "common/base/error.h"
+#include "common/transport/curve.h"
+#include "common/transport/zap_handler.h"
+#include "common/wire/control.h"
 #include "learner/trajectory_receiver.h"
 #include "learner/weight_publisher.h"
 #include "tests/test_util.h"

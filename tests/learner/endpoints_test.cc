@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "common/check.h"
+#include "common/base/check.h"
 #include "tests/test_util.h"
 
 namespace rlrec::learner {

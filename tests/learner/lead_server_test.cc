@@ -9,8 +9,8 @@
 #include <filesystem>
 #include <thread>
 
-#include "actors/snapshot_cache.h"
-#include "common/control.h"
+#include "actors/snapshot/snapshot_cache.h"
+#include "common/wire/control.h"
 #include "tests/test_util.h"
 
 namespace rlrec::learner {

@@ -6,7 +6,7 @@
 #include <set>
 
 #include "actors/sim/baselines.h"
-#include "common/error.h"
+#include "common/base/error.h"
 #include "tests/test_util.h"
 
 namespace rlrec::actors {

@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "actors/sim/simulator_config.h"
-#include "common/config.h"
-#include "common/world_ranges.h"
+#include "common/config/config.h"
+#include "common/wire/world_ranges.h"
 
 namespace rlrec::actors {
 namespace {
@@ -378,7 +378,7 @@ TEST(InterestEvolutionTest, ConfigFeatureWidthMatchesTheSimulator) {
   EXPECT_GT(EvaluationUsers(1), TrainingUsers(4095) + (uint64_t{1} << 40));
 }
 
-// Every value the simulator writes lies within the ranges it declares (common/world_ranges.h:
+// Every value the simulator writes lies within the ranges it declares (common/wire/world_ranges.h:
 // the learner refuses anything outside them), under the default model and under settings
 // that push the bounds: true interests shown and drifting, a large skewed corpus with
 // returning users, every candidate in the slate on a short budget. Slates follow the best
