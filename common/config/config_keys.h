@@ -122,7 +122,7 @@ constexpr Range ClosedOpen(double low, double high) {
     "share of slates the actors draw uniformly at random, for exploration")                        \
   X(model, user_encoder, UserEncoder, UserEncoder::kPooled, Any(),                                 \
     "encoder of the user's history: pooled (mean of impression embeddings), gru, or transformer "  \
-    "(model.layers of multi-head attention over the history; see the README)")                     \
+    "(model.layers of multi-head attention over the history; see docs/learning.md)")               \
   X(model, layers, int, 2, Closed(1, 64), "transformer: attention layers")                         \
   X(model, heads, int, 4, Closed(1, 256),                                                          \
     "transformer: attention heads per layer (model.hidden must be a multiple)")                    \
