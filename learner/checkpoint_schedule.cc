@@ -1,6 +1,8 @@
 #include "learner/checkpoint_schedule.h"
 
+#include <algorithm>
 #include <filesystem>
+#include <limits>
 
 #include "common/base/error.h"
 #include "common/base/logging.h"
@@ -114,6 +116,48 @@ void CheckpointSchedule::MarkFinal(const std::string& path) const {
     throw common::Unavailable("cannot make '" + final_ + "' the checkpoint '" + path +
                               "': " + ec.message());
   }
+}
+
+void CheckpointSchedule::AfterUpdate(uint64_t updates,
+                                     const std::function<void(const std::string& path)>& save,
+                                     bool in_background) {
+  Poll();
+  if (!Due(updates)) return;
+  if (in_background) {
+    StartSave(updates, save);
+  } else {
+    TrySave(updates, save);
+  }
+}
+
+FinalCheckpoint CheckpointSchedule::SaveFinal(
+    uint64_t updates, const std::function<void(const std::string& path)>& save) {
+  FinalCheckpoint out;
+  if (const std::optional<std::string> path = TrySave(updates, save)) {
+    out = {true, final_, updates};
+    try {
+      MarkFinal(*path);
+    } catch (const common::Error& e) {
+      out.path = *path;
+      RLREC_LOG(Error) << e.what() << "; the final checkpoint is " << *path;
+    }
+    return out;
+  }
+  const auto remaining = common::ListCheckpoints(dir_);
+  if (!remaining.empty()) out = {false, remaining.back().path, remaining.back().update};
+  RLREC_LOG(Error) << "the final checkpoint (update " << updates << ") could not be written; "
+                   << (remaining.empty() ? "no checkpoint remains in " + dir_
+                                         : "the newest that remains is " + out.path + " (update " +
+                                               std::to_string(out.update) + ")");
+  return out;
+}
+
+double CheckpointSchedule::NewestAge() const {
+  const auto checkpoints = common::ListCheckpoints(dir_);
+  if (checkpoints.empty()) return std::numeric_limits<double>::quiet_NaN();
+  double age = checkpoints.front().age_s;
+  for (const auto& c : checkpoints) age = std::min(age, c.age_s);
+  return age;
 }
 
 }  // namespace rlrec::learner

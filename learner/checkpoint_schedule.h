@@ -14,6 +14,14 @@
 
 namespace rlrec::learner {
 
+// What a run's last checkpoint came to: the final checkpoint (checkpoints/final.pt) and its
+// update when it was written; otherwise the newest checkpoint that remains ("" when none).
+struct FinalCheckpoint {
+  bool written = false;
+  std::string path;
+  uint64_t update = 0;
+};
+
 // When the lead learner checkpoints, and which checkpoints it keeps: one every
 // run.checkpoint_every updates and every run.checkpoint_minutes minutes (0 turns either off)
 // and one at the end; the newest run.keep_checkpoints of the folder stay, and the last is
@@ -58,6 +66,19 @@ class CheckpointSchedule {
   void Finish();
   // The last background write's pause of training (the fork) and duration, in seconds.
   double last_pause_s() const { return last_pause_s_; }
+
+  // After update `updates`: handles a background write that ended, and writes the checkpoint
+  // when one is due, in the background (StartSave: weights in this process's memory, which a
+  // forked copy-on-write view holds) or, for weights on a device, here (TrySave).
+  void AfterUpdate(uint64_t updates, const std::function<void(const std::string& path)>& save,
+                   bool in_background);
+  // Writes the checkpoint of `updates` (TrySave) and makes it final.pt, saying in the log what
+  // is true afterwards: the final checkpoint, or that it could not be written and which
+  // checkpoint is the newest that remains.
+  FinalCheckpoint SaveFinal(uint64_t updates,
+                            const std::function<void(const std::string& path)>& save);
+  // Seconds since the newest checkpoint of the folder was written; NaN when there is none.
+  double NewestAge() const;
 
   // Makes final.pt the checkpoint at `path` (a hard link where the filesystem allows, a copy
   // otherwise), replacing the previous final.pt atomically. Throws Error(kUnavailable) when it

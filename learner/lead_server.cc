@@ -50,10 +50,6 @@ void LeadServer::TakeReports() {
   }
 }
 
-void LeadServer::Publish(std::shared_ptr<const common::SnapshotBlob> snapshot) {
-  publisher_.Publish(std::move(snapshot));
-}
-
 void LeadServer::EndRun(const std::string& reason) {
   for (int i = 0; i < 3; ++i) {
     publisher_.PublishRunEnded(info_.run_id, reason);

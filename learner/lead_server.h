@@ -40,20 +40,11 @@ class LeadServer {
   void Serve(const TrainingCounters& counters);
   // The actors as their reports tell.
   ActorHealth& health() { return health_; }
-  // Publishes `snapshot` (full, or a delta on the version published last) now; joining actors
-  // get the latest full one and the deltas since (WeightPublisher).
-  void Publish(std::shared_ptr<const common::SnapshotBlob> snapshot);
-  // True when the next snapshot should be full: the deltas since the last weigh more than a
-  // quarter of it (WeightPublisher::wants_full).
-  bool WantsFullSnapshot() const { return publisher_.wants_full(); }
-  // Memory for the next full snapshot, which the caller publishes next
-  // (WeightPublisher::TakeSnapshotMemory), or nullptr.
-  std::shared_ptr<common::SnapshotBlob> TakeSnapshotMemory() {
-    return publisher_.TakeSnapshotMemory();
+  // Publishes the next version, full or a delta as due (WeightPublisher::PublishVersion);
+  // joining actors get the latest full one and the deltas since.
+  void PublishVersion(bool full_due, const WeightPublisher::SnapshotMaker& make) {
+    publisher_.PublishVersion(full_due, make);
   }
-  // Whether to publish a delta only for now, the full snapshot due coming later
-  // (WeightPublisher::PostponeFull).
-  bool PostponeFullSnapshot() { return publisher_.PostponeFull(); }
   // Tells subscribers the run ended with `reason`, a few times over about 0.3 s while still
   // answering control (PUB is fire-and-forget and actors may be mid-unroll), then removes the
   // control endpoint file: the endpoint means nothing once this learner is gone.

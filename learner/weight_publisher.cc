@@ -71,6 +71,17 @@ void WeightPublisher::Publish(std::shared_ptr<const common::SnapshotBlob> blob) 
   Send({std::move(blob)});
 }
 
+void WeightPublisher::PublishVersion(bool full_due, const SnapshotMaker& make) {
+  bool full = full_due || wants_full();
+  std::shared_ptr<common::SnapshotBlob> memory;
+  if (full) {
+    memory = TakeSnapshotMemory();
+    if (!memory && PostponeFull()) full = false;
+  }
+  const auto take = [&] { return memory ? std::move(memory) : TakeSnapshotMemory(); };
+  for (auto& snapshot : make(full, take)) Publish(std::move(snapshot));
+}
+
 std::shared_ptr<common::SnapshotBlob> WeightPublisher::TakeSnapshotMemory() {
   // Held here only (base_, and newest_ when it is the base too; its writable self by the
   // recycler only): letting go of it hands it back to the recycler on this thread, after every

@@ -2,6 +2,7 @@
 #define RLREC_LEARNER_WEIGHT_PUBLISHER_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -46,6 +47,17 @@ class WeightPublisher {
   // Publishes `blob` now. A full snapshot becomes the base that joins get; a delta must be on
   // the version published last, and joins get it after the base.
   void Publish(std::shared_ptr<const common::SnapshotBlob> blob);
+  // Makes what a version publishes: a full snapshot when `full` (written into `memory()`'s
+  // blob when it gives one), else a delta, or a delta and then a full snapshot
+  // (Trainer::SnapshotsToPublish).
+  using SnapshotMaker = std::function<std::vector<std::shared_ptr<const common::SnapshotBlob>>(
+      bool full, const std::function<std::shared_ptr<common::SnapshotBlob>()>& memory)>;
+  // Publishes the next version: decides whether it is full (`full_due`, or wants_full()), finds
+  // the memory a full one is written into (the latest full snapshot's, or one nothing reads
+  // any more: TakeSnapshotMemory), postpones it while a queued message still reads the last
+  // one and deltas may stand in (PostponeFull: no third copy of the model in the process),
+  // has `make` make the snapshots and publishes them in order.
+  void PublishVersion(bool full_due, const SnapshotMaker& make);
   // Takes subscriptions; sends the base and its deltas when a subscriber joined, and the
   // newest snapshot when `republish_s` passed since it was last sent (both paced by size).
   void RepublishIfDue();

@@ -11,6 +11,7 @@
 
 #include "common/base/deadline.h"
 #include "common/base/error.h"
+#include "common/base/logging.h"
 
 namespace rlrec::learner {
 namespace {
@@ -308,5 +309,20 @@ void MpiWorld::Barrier(double timeout_s) const {
   CheckMpi(MPI_Ibarrier(MPI_COMM_WORLD, &request), "MPI_Ibarrier");
   Wait(&request, "MPI_Ibarrier", timeout_s, {});
 }
+
+ScopedLastWords::ScopedLastWords(const MpiWorld& world, bool active,
+                                 std::function<void(const std::string& why)> words)
+    : world_(world) {
+  if (!active) return;
+  world_.SetLastWords([words = std::move(words)](const std::string& why) {
+    try {
+      words(why);
+    } catch (const std::exception& e) {
+      RLREC_LOG(Error) << "the final checkpoint failed: " << e.what();
+    }
+  });
+}
+
+ScopedLastWords::~ScopedLastWords() { world_.SetLastWords({}); }
 
 }  // namespace rlrec::learner

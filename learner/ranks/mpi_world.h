@@ -95,6 +95,21 @@ class MpiWorld {
   mutable common::Watchdog watchdog_;
 };
 
+// Gives `world` last words (MpiWorld::SetLastWords) for its own lifetime, when `active` (the
+// lead's); an exception they throw is logged, not let out on the watchdog's thread. `world`
+// must outlive it.
+class ScopedLastWords {
+ public:
+  ScopedLastWords(const MpiWorld& world, bool active,
+                  std::function<void(const std::string& why)> words);
+  ~ScopedLastWords();
+  ScopedLastWords(const ScopedLastWords&) = delete;
+  ScopedLastWords& operator=(const ScopedLastWords&) = delete;
+
+ private:
+  const MpiWorld& world_;
+};
+
 }  // namespace rlrec::learner
 
 #endif  // RLREC_LEARNER_RANKS_MPI_WORLD_H_

@@ -67,10 +67,14 @@ TEST(LeadServerTest, AnswersHellosPublishesSnapshotsAndAnnouncesTheEnd) {
 
   // Snapshots reach a subscriber (the first one through re-publication), then the end.
   actors::SnapshotCache cache(context, server.weights_endpoint());
-  server.Publish(Blob(4));
+  const auto version_4 = [](bool full, const auto&) {
+    EXPECT_TRUE(full) << "a full snapshot was due";
+    return std::vector<std::shared_ptr<const common::SnapshotBlob>>{Blob(4)};
+  };
+  server.PublishVersion(/*full_due=*/true, version_4);
   while ((!cache.Latest() || cache.Latest()->version != 4) && common::Clock::now() < deadline) {
     server.Serve(counters);
-    server.Publish(Blob(4));
+    server.PublishVersion(/*full_due=*/true, version_4);
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   ASSERT_NE(cache.Latest(), nullptr);
