@@ -57,11 +57,7 @@ TEST(GarbageFramesTest, BadFramesAreCountedAsDecodeErrorsWhileTrainingGoesOn) {
       push.Send(common::EncodeTrajectory(MakeTestTrajectory(20, 8, 10, 22, 2)), common::After(5)));
   const int sent_bad = static_cast<int>(bad.size()) + 1;
 
-  auto status = learner->WaitFor(180);
-  ASSERT_TRUE(status) << ReadFile(run + "/learner.log");
-  EXPECT_EQ(*status, 0) << ReadFile(run + "/learner.log");
-  EXPECT_TRUE(actor->WaitFor(30));
-  auto rows = ReadLines(run + "/metrics.jsonl");
+  const auto rows = WaitForFinishedRun(*learner, *actor, run);
   ASSERT_FALSE(rows.empty());
   EXPECT_EQ(JsonNumber(rows.back(), "decode_errors"), sent_bad) << rows.back();
   EXPECT_EQ(JsonNumber(rows.back(), "update"), 60) << rows.back();
@@ -97,11 +93,7 @@ TEST(StaleTrajectoryTest, TrajectoriesOlderThanMaxPolicyLagAreDroppedAndCounted)
     KeepWithinWorld(stale);
     ASSERT_TRUE(push.Send(common::EncodeTrajectory(stale), common::After(5)));
   }
-  auto status = learner->WaitFor(180);
-  ASSERT_TRUE(status) << ReadFile(run + "/learner.log");
-  EXPECT_EQ(*status, 0);
-  EXPECT_TRUE(actor->WaitFor(30));
-  auto rows = ReadLines(run + "/metrics.jsonl");
+  const auto rows = WaitForFinishedRun(*learner, *actor, run);
   ASSERT_FALSE(rows.empty());
   EXPECT_EQ(JsonNumber(rows.back(), "dropped_stale"), 3) << rows.back();
   EXPECT_EQ(JsonNumber(rows.back(), "decode_errors"), 0) << rows.back();

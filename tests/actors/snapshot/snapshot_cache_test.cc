@@ -14,10 +14,15 @@
 #include "actors/snapshot/host_segment.h"
 #include "common/wire/snapshot_delta.h"
 #include "learner/weight_publisher.h"
+#include "tests/table_snapshots.h"
 #include "tests/test_util.h"
 
 namespace rlrec::actors {
 namespace {
+
+using testing::TableDelta;
+using testing::TableState;
+using testing::WaitFor;
 
 std::shared_ptr<common::SnapshotBlob> Blob(uint64_t version, size_t floats) {
   auto blob = std::make_shared<common::SnapshotBlob>();
@@ -99,17 +104,6 @@ bool PublishUntilHeld(const SnapshotCache& cache, RawPublisher& publisher,
   return false;
 }
 
-// Waits for `publisher` to see a subscription.
-bool WaitForSubscription(learner::WeightPublisher& publisher) {
-  const auto deadline = common::After(10);
-  while (publisher.subscriptions() == 0) {
-    if (common::Clock::now() >= deadline) return false;
-    publisher.RepublishIfDue();
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return true;
-}
-
 TEST(SnapshotCacheTest, ASubscriberThatJoinsLateGetsTheSnapshotWithoutWaitingForARepublish) {
   common::ZmqContext context;
   learner::WeightPublisher publisher(context, "tcp://127.0.0.1:*", /*chunk_bytes=*/4096,
@@ -173,54 +167,6 @@ TEST(SnapshotCacheTest, AHostilePublisherNeitherStopsTheActorNorReplacesItsSnaps
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   EXPECT_TRUE(cache.run_ended());
-}
-
-// A model with a sparse table: a dense vector of 4 floats, a table of 100 rows x 4 floats.
-// Version 1 is all zeros but the dense vector (1); each later version v sets the dense vector
-// to v and row 7v mod 100 to v: TableDelta(v) says exactly that, on version v - 1.
-std::shared_ptr<common::SnapshotBlob> TableState(uint64_t version) {
-  auto blob = std::make_shared<common::SnapshotBlob>();
-  blob->run_id = "run";
-  blob->version = version;
-  blob->manifest = {{"dense", common::DType::kFloat32, {4}},
-                    {"table", common::DType::kFloat32, {100, 4}}};
-  std::vector<float> values(4 + 400, 0.0f);
-  std::fill(values.begin(), values.begin() + 4, static_cast<float>(version));
-  for (uint64_t v = 2; v <= version; ++v) {
-    std::fill_n(values.begin() + 4 + 4 * (7 * v % 100), 4, static_cast<float>(v));
-  }
-  blob->bytes.resize(values.size() * 4);
-  std::memcpy(blob->bytes.data(), values.data(), blob->bytes.size());
-  return blob;
-}
-
-std::shared_ptr<common::SnapshotBlob> TableDelta(uint64_t version) {
-  auto blob = std::make_shared<common::SnapshotBlob>();
-  blob->run_id = "run";
-  blob->version = version;
-  blob->base_version = version - 1;
-  blob->manifest = {
-      {"dense", common::DType::kFloat32, {4}},
-      {std::string("table") + common::kDeltaRowsSuffix, common::DType::kInt64, {1}},
-      {std::string("table") + common::kDeltaValuesSuffix, common::DType::kFloat32, {1, 4}}};
-  const std::vector<float> dense(4, static_cast<float>(version));
-  const int64_t row = static_cast<int64_t>(7 * version % 100);
-  blob->bytes.resize(16 + 8 + 16);
-  std::memcpy(blob->bytes.data(), dense.data(), 16);
-  std::memcpy(blob->bytes.data() + 16, &row, 8);
-  std::memcpy(blob->bytes.data() + 24, dense.data(), 16);
-  return blob;
-}
-
-// Waits up to `timeout_s` for `done`.
-template <typename F>
-bool WaitFor(F done, double timeout_s = 10) {
-  const auto deadline = common::After(timeout_s);
-  while (!done()) {
-    if (common::Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return true;
 }
 
 // A learner's weights socket played by hand: an XPUB that sends what it is told and counts the
@@ -538,84 +484,6 @@ TEST(SnapshotCacheTest, AJoiningActorRebuildsTheNewestVersionFromTheBaseAndTheDe
   // Live deltas follow.
   publisher.Publish(TableDelta(4));
   ExpectHoldsTableState(cache, 4);
-}
-
-// The lead writes each full snapshot into the memory of the one before once nothing (no
-// message queued for a subscriber, no caller) reads that one any more: it holds one full
-// snapshot besides its weights. One that was still read when replaced comes back later.
-TEST(WeightPublisherTest, AFullSnapshotsMemoryIsTakenForTheNextOnceNothingReadsIt) {
-  common::ZmqContext context;
-  learner::WeightPublisher publisher(context, "tcp://127.0.0.1:*", /*chunk_bytes=*/4096,
-                                     /*republish_s=*/3600);
-  auto first = TableState(1);
-  publisher.Publish(first);
-  publisher.Publish(TableDelta(2));
-  EXPECT_EQ(publisher.TakeSnapshotMemory(), nullptr) << "the caller still holds version 1";
-  EXPECT_EQ(publisher.latest_version(), 2u) << "the base and its delta are still published";
-  first.reset();
-  // No subscriber: no message holds version 1 either.
-  auto memory = publisher.TakeSnapshotMemory();
-  ASSERT_NE(memory, nullptr);
-  EXPECT_EQ(memory->version, 1u);
-  EXPECT_EQ(publisher.TakeSnapshotMemory(), nullptr) << "handed over once";
-
-  auto second = TableState(3), third = TableState(4);
-  publisher.Publish(second);
-  publisher.Publish(third);  // replaces version 3, which the caller still reads
-  EXPECT_EQ(publisher.TakeSnapshotMemory(), nullptr) << "the caller holds both";
-  second.reset();
-  auto retired = publisher.TakeSnapshotMemory();
-  ASSERT_NE(retired, nullptr);
-  EXPECT_EQ(retired->version, 3u);
-  EXPECT_EQ(publisher.latest_version(), 4u) << "version 4, still read, stays published";
-}
-
-// While a queue still reads the last full snapshot, the lead publishes deltas instead of a
-// third copy of the model, but only until they weigh half of that snapshot.
-TEST(WeightPublisherTest, AFullSnapshotIsPostponedWhileTheLastIsReadUntilDeltasWeighHalfOfIt) {
-  common::ZmqContext context;
-  learner::WeightPublisher publisher(context, "tcp://127.0.0.1:*", /*chunk_bytes=*/4096,
-                                     /*republish_s=*/3600);
-  auto base = TableState(1);  // 1,616 bytes; each delta 40
-  publisher.Publish(base);
-  EXPECT_FALSE(publisher.wants_full());
-  ASSERT_EQ(publisher.TakeSnapshotMemory(), nullptr) << "the caller reads version 1";
-  EXPECT_TRUE(publisher.PostponeFull());
-  EXPECT_TRUE(publisher.wants_full()) << "a postponed full snapshot is still due";
-  for (uint64_t version = 2; version <= 21; ++version) publisher.Publish(TableDelta(version));
-  EXPECT_TRUE(publisher.PostponeFull()) << "800 bytes of deltas: at most half the base";
-  publisher.Publish(TableDelta(22));
-  EXPECT_FALSE(publisher.PostponeFull()) << "840 bytes of deltas: more than half the base";
-  publisher.Publish(TableState(23));
-  EXPECT_FALSE(publisher.wants_full());
-}
-
-// A subscriber that connects after the lead bound its socket, and reads more slowly than the
-// lead sends, still gets every chunk of a snapshot far larger than ZeroMQ's default queues:
-// the lead sized each connection's queue for it before binding.
-TEST(WeightPublisherTest, ASlowSubscriberGetsEveryChunkOfASnapshotOfManyThousandChunks) {
-  common::ZmqContext context;
-  constexpr size_t kChunks = 12000;  // 48 MB in 4 KB chunks: beyond 4,096 queued plus TCP's
-  auto blob = Blob(1, kChunks * 1024);
-  learner::WeightPublisher publisher(context, "tcp://127.0.0.1:*", /*chunk_bytes=*/4096,
-                                     /*republish_s=*/3600, {}, blob->bytes.size());
-  publisher.Publish(blob);  // before anyone listens: lost
-  // The answer to the join may go out while the subscription is awaited: count from here.
-  const uint64_t sent_before = publisher.chunks_sent();
-  common::ZmqSocket subscriber(context, ZMQ_SUB, "test SUB");
-  subscriber.SetInt(ZMQ_RCVHWM, 16);
-  subscriber.SetBytes(ZMQ_SUBSCRIBE, common::kWeightsTopic);
-  subscriber.Connect(publisher.endpoint());
-  ASSERT_TRUE(WaitForSubscription(publisher));
-  // The answer to the join is queued at once; the subscriber reads nothing for a while.
-  ASSERT_TRUE(WaitFor([&] {
-    publisher.RepublishIfDue();
-    return publisher.chunks_sent() >= sent_before + kChunks;
-  }));
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  size_t received = 0;
-  while (subscriber.Receive(common::After(2))) ++received;
-  EXPECT_EQ(received, kChunks) << "chunks were dropped on the way";
 }
 
 }  // namespace
