@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "common/base/json.h"
+#include "common/run/metrics_fields.h"
 
 namespace rlrec::common {
 namespace {
@@ -42,18 +43,18 @@ Diagnosis Diagnose(const TimeShares& s) {
 }
 
 TimeShares SharesOfRow(const std::string& row) {
-  const auto get = [&](const char* key) {
-    return JsonNumberField(row, key).value_or(std::numeric_limits<double>::quiet_NaN());
+  const auto get = [&](Metric field) {
+    return JsonNumberField(row, NameOf(field)).value_or(std::numeric_limits<double>::quiet_NaN());
   };
   TimeShares s;
-  s.learner_wait = get("learner_wait_share");
-  s.learner_decode = get("learner_decode_share");
-  s.learner_compute = get("device_busy_share");
-  s.learner_publish = get("learner_publish_share");
-  s.actor_simulate = get("actor_simulate_share");
-  s.actor_infer = get("actor_infer_share");
-  s.actor_encode = get("actor_encode_share");
-  s.actor_send_blocked = get("actor_send_blocked_share");
+  s.learner_wait = get(Metric::kLearnerWaitShare);
+  s.learner_decode = get(Metric::kLearnerDecodeShare);
+  s.learner_compute = get(Metric::kDeviceBusyShare);
+  s.learner_publish = get(Metric::kLearnerPublishShare);
+  s.actor_simulate = get(Metric::kActorSimulateShare);
+  s.actor_infer = get(Metric::kActorInferShare);
+  s.actor_encode = get(Metric::kActorEncodeShare);
+  s.actor_send_blocked = get(Metric::kActorSendBlockedShare);
   return s;
 }
 

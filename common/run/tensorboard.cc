@@ -14,6 +14,7 @@
 
 #include "common/base/error.h"
 #include "common/base/logging.h"
+#include "common/run/metrics_fields.h"
 
 #ifdef RLREC_HAVE_TENSORBOARD
 #include "common/run/tensorboard_event.pb.h"
@@ -39,8 +40,6 @@ std::array<uint32_t, 256> MakeCrcTable() {
 void PutLittleEndian(uint64_t value, int bytes, std::string* out) {
   for (int i = 0; i < bytes; ++i) out->push_back(static_cast<char>((value >> (8 * i)) & 0xff));
 }
-
-bool StartsWith(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
 
 // Reads a JSON string starting at s[*at] == '"'; leaves *at past its closing quote.
 std::string ReadJsonString(const std::string& s, size_t* at) {
@@ -122,39 +121,10 @@ std::string FrameRecord(const std::string& payload) {
 }
 
 std::string TensorBoardTag(const std::string& field) {
-  static const char* const kUnplotted[] = {"update", "wall_time", "final"};
-  for (const char* name : kUnplotted) {
-    if (field == name) return "";
-  }
-  static const std::pair<const char*, const char*> kGroups[] = {
-      {"policy_loss", "train"},
-      {"value_loss", "train"},
-      {"entropy", "train"},
-      {"total_loss", "train"},
-      {"mean_return", "train"},
-      {"episodes", "train"},
-      {"mean_rho", "train"},
-      {"skipped_updates", "train"},
-      {"env_steps", "throughput"},
-      {"env_steps_per_s", "throughput"},
-      {"updates_per_s", "throughput"},
-      {"trajectories_received", "throughput"},
-      {"time_s", "throughput"},
-      {"snapshot_version", "lag"},
-      {"dropped_stale", "lag"},
-      {"decode_errors", "errors"},
-      {"failed_checkpoints", "errors"},
-      {"device_busy_share", "learner"},
-      {"learner_ranks", "learner"},
-      {"checkpoint_age_s", "learner"},
-  };
-  for (const auto& [name, group] : kGroups) {
-    if (field == name) return std::string(group) + "/" + field;
-  }
-  if (StartsWith(field, "policy_lag")) return "lag/" + field;
-  if (StartsWith(field, "actor")) return "actors/" + field;
-  if (StartsWith(field, "learner")) return "learner/" + field;
-  return "run/" + field;
+  const MetricsField* known = FindMetric(field);
+  if (!known) return "run/" + field;  // a field of a newer rlrec: still plotted
+  if (*known->group == '\0') return "";
+  return std::string(known->group) + "/" + field;
 }
 
 ScalarRow ScalarRowOfJson(const std::string& line) {
@@ -185,8 +155,8 @@ ScalarRow ScalarRowOfJson(const std::string& line) {
       if (end == line.c_str() + at) throw InvalidInput("metrics row: bad value of '" + key + "'");
       at = end - line.c_str();
       row.values.emplace_back(key, value);
-      if (key == "update") row.step = static_cast<int64_t>(value);
-      if (key == "wall_time") row.wall_time = value;
+      if (key == NameOf(Metric::kUpdate)) row.step = static_cast<int64_t>(value);
+      if (key == NameOf(Metric::kWallTime)) row.wall_time = value;
     }
     skip_space();
     if (at < line.size() && line[at] == ',') ++at;
@@ -198,8 +168,8 @@ ScalarRow ScalarRowOf(const JsonObject& json) {
   ScalarRow row;
   row.values = json.numbers();
   for (const auto& [field, value] : row.values) {
-    if (field == "update") row.step = static_cast<int64_t>(value);
-    if (field == "wall_time") row.wall_time = value;
+    if (field == NameOf(Metric::kUpdate)) row.step = static_cast<int64_t>(value);
+    if (field == NameOf(Metric::kWallTime)) row.wall_time = value;
   }
   return row;
 }

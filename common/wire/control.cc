@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "common/base/logging.h"
+#include "common/run/actor_fields.h"
 #include "common/wire/capnp_frames.h"
 #include "common/wire/control.capnp.h"
 
@@ -80,15 +81,15 @@ ActorReport ReadActorReport(wire::ActorReport::Reader w) {
   if (!std::isfinite(r.uptime_s) || r.uptime_s < 0 || r.uptime_s > 1e9) {
     throw InvalidInput("report: uptime " + std::to_string(r.uptime_s) + " s is impossible");
   }
-  const std::pair<const char*, double> times[] = {{"simulate", r.simulate_s},
-                                                  {"infer", r.infer_s},
-                                                  {"encode", r.encode_s},
-                                                  {"send_blocked", r.send_blocked_s}};
+  const std::pair<ActorPhase, double> times[] = {{ActorPhase::kSimulate, r.simulate_s},
+                                                 {ActorPhase::kInfer, r.infer_s},
+                                                 {ActorPhase::kEncode, r.encode_s},
+                                                 {ActorPhase::kSendBlocked, r.send_blocked_s}};
   for (const auto& [name, seconds] : times) {
     if (!std::isfinite(seconds) || seconds < 0 || seconds > r.uptime_s * 1.01 + 1) {
-      throw InvalidInput(std::string("report: ") + name + " time " + std::to_string(seconds) +
-                         " s is impossible after an uptime of " + std::to_string(r.uptime_s) +
-                         " s");
+      throw InvalidInput(std::string("report: ") + NameOf(name) + " time " +
+                         std::to_string(seconds) + " s is impossible after an uptime of " +
+                         std::to_string(r.uptime_s) + " s");
     }
   }
   if (r.env_steps > uint64_t{1} << 50 || r.unrolls > r.env_steps) {

@@ -9,15 +9,16 @@
 
 #include "common/base/error.h"
 #include "common/base/json.h"
+#include "common/run/metrics_fields.h"
 #include "launch/cli/child_process.h"
 
 namespace rlrec::launch {
 namespace {
 
 // Columns of curves.tsv, in order, after env_steps.
-const char* const kColumns[] = {"mean_return",     "policy_loss",     "value_loss",
-                                "entropy",         "policy_lag_mean", "policy_lag_max",
-                                "env_steps_per_s", "updates_per_s"};
+using M = common::Metric;
+constexpr M kColumns[] = {M::kMeanReturn,    M::kPolicyLoss,   M::kValueLoss,    M::kEntropy,
+                          M::kPolicyLagMean, M::kPolicyLagMax, M::kEnvStepsPerS, M::kUpdatesPerS};
 
 constexpr char kScript[] = R"gp(set terminal pngcairo size 1400,900 font ",10"
 set output OUT
@@ -53,11 +54,11 @@ std::string PlotRun(const common::RunDir& run) {
   std::ofstream out(data, std::ios::trunc);
   int rows = 0;
   for (std::string line; std::getline(in, line);) {
-    auto steps = common::JsonNumberField(line, "env_steps");
+    auto steps = common::JsonNumberField(line, common::NameOf(M::kEnvSteps));
     if (!steps) continue;
     out << *steps;
-    for (const char* column : kColumns) {
-      auto value = common::JsonNumberField(line, column);
+    for (const M column : kColumns) {
+      auto value = common::JsonNumberField(line, common::NameOf(column));
       out << '\t';
       if (value && std::isfinite(*value)) {
         out << *value;

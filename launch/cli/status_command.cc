@@ -17,11 +17,16 @@
 #include "common/base/error.h"
 #include "common/base/json.h"
 #include "common/config/config.h"
+#include "common/run/actor_fields.h"
 #include "common/run/bottleneck.h"
+#include "common/run/metrics_fields.h"
 #include "common/run/run_folder.h"
 
 namespace rlrec::launch {
 namespace {
+
+using F = common::ActorField;
+using M = common::Metric;
 
 namespace fs = std::filesystem;
 
@@ -50,6 +55,11 @@ double Field(const std::string& row, const char* key) {
   return common::JsonNumberField(row, key).value_or(std::nan(""));
 }
 
+// Field `field` of a metrics row (common/run/metrics_fields.h), or NaN.
+double Field(const std::string& row, common::Metric field) {
+  return Field(row, common::NameOf(field));
+}
+
 // The seconds between reports the run was configured with (config.ini), 2 when unreadable.
 double ReportEverySeconds(const common::RunDir& run) {
   try {
@@ -69,7 +79,7 @@ std::string ActorLines(const common::RunDir& run, double now_unix, bool live) {
   // its last row there; the current file's rows replace the older ones.
   for (const std::string& path : {run.actors_previous(), run.actors()}) {
     for (const auto& row : common::TailLines(path, 4 << 20)) {
-      const double id = Field(row, "actor_id");
+      const double id = Field(row, common::NameOf(F::kActorId));
       if (!std::isnan(id)) newest[static_cast<uint64_t>(id)] = row;
     }
   }
@@ -77,14 +87,15 @@ std::string ActorLines(const common::RunDir& run, double now_unix, bool live) {
   std::map<std::string, int> states;
   std::string lines;
   for (const auto& [id, row] : newest) {
-    const std::string state = JsonText(row, "state");
+    const std::string state = JsonText(row, common::NameOf(F::kState));
     ++states[state];
-    lines += "  actor " + std::to_string(id) + "  " + JsonText(row, "host") + "  pid " +
-             Fixed(Field(row, "pid"), 0) + "  " + state + "  " +
-             Fixed(Field(row, "env_steps_per_s"), 0) + " env steps/s  snapshot " +
-             Fixed(Field(row, "snapshot_version"), 0) + " (lag " + Fixed(Field(row, "lag"), 0) +
-             ")  blocked on send " + Percent(Field(row, "send_blocked_share")) + "  last seen " +
-             Fixed(now_unix - Field(row, "last_seen")) + " s ago\n";
+    lines += "  actor " + std::to_string(id) + "  " + JsonText(row, common::NameOf(F::kHost)) +
+             "  pid " + Fixed(Field(row, common::NameOf(F::kPid)), 0) + "  " + state + "  " +
+             Fixed(Field(row, common::NameOf(F::kEnvStepsPerS)), 0) + " env steps/s  snapshot " +
+             Fixed(Field(row, common::NameOf(F::kSnapshotVersion)), 0) + " (lag " +
+             Fixed(Field(row, common::NameOf(F::kLag)), 0) + ")  blocked on send " +
+             Percent(Field(row, common::NameOf(F::kSendBlockedShare))) + "  last seen " +
+             Fixed(now_unix - Field(row, common::NameOf(F::kLastSeen))) + " s ago\n";
   }
   std::string head = "actors: " + std::to_string(newest.size()) + " reported (";
   bool first = true;
@@ -146,7 +157,7 @@ std::string DescribeRun(const common::RunDir& run) {
   const std::string holder = LockHolder(run);
   const std::optional<bool> alive = HolderAlive(holder);
   std::string state;
-  if (Field(last, "final") == 1) {
+  if (Field(last, M::kFinal) == 1) {
     state = "finished";
   } else if (alive == false) {
     state = "stopped without finishing (its learner, " + holder +
@@ -167,15 +178,15 @@ std::string DescribeRun(const common::RunDir& run) {
   std::string out = "run " + run.path() + ": " + state + "\n";
   if (last.empty()) return out + "no rows yet\n";
   const common::TimeShares shares = common::SharesOfRow(last);
-  out += "last row (" + Fixed(row_age, 0) + " s ago): update " + Fixed(Field(last, "update"), 0) +
-         "  env_steps " + Fixed(Field(last, "env_steps"), 0) + " (" +
-         Fixed(Field(last, "env_steps_per_s"), 0) + "/s)  mean_return " +
-         Fixed(Field(last, "mean_return"), 2) + "  lag " + Fixed(Field(last, "policy_lag_min"), 0) +
-         "/" + Fixed(Field(last, "policy_lag_mean"), 2) + "/" +
-         Fixed(Field(last, "policy_lag_max"), 0) + "  decode_errors " +
-         Fixed(Field(last, "decode_errors"), 0) + "  actors alive " +
-         Fixed(Field(last, "actors_alive"), 0) + ", lost " + Fixed(Field(last, "actors_lost"), 0) +
-         "\n";
+  out += "last row (" + Fixed(row_age, 0) + " s ago): update " + Fixed(Field(last, M::kUpdate), 0) +
+         "  env_steps " + Fixed(Field(last, M::kEnvSteps), 0) + " (" +
+         Fixed(Field(last, M::kEnvStepsPerS), 0) + "/s)  mean_return " +
+         Fixed(Field(last, M::kMeanReturn), 2) + "  lag " +
+         Fixed(Field(last, M::kPolicyLagMin), 0) + "/" + Fixed(Field(last, M::kPolicyLagMean), 2) +
+         "/" + Fixed(Field(last, M::kPolicyLagMax), 0) + "  " + common::NameOf(M::kDecodeErrors) +
+         " " + Fixed(Field(last, M::kDecodeErrors), 0) + "  actors alive " +
+         Fixed(Field(last, M::kActorsAlive), 0) + ", lost " +
+         Fixed(Field(last, M::kActorsLost), 0) + "\n";
   out += "time: learner waits " + Percent(shares.learner_wait) + ", decodes " +
          Percent(shares.learner_decode) + ", computes " + Percent(shares.learner_compute) +
          ", publishes " + Percent(shares.learner_publish) + "; actors simulate " +

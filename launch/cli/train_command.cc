@@ -19,6 +19,7 @@
 #include "common/config/config.h"
 #include "common/model/memory_plan.h"
 #include "common/run/bottleneck.h"
+#include "common/run/metrics_fields.h"
 #include "common/run/run_folder.h"
 #include "launch/cli/child_process.h"
 #include "launch/cli/command_flags.h"
@@ -143,8 +144,11 @@ class BottleneckHint {
     const auto rows = common::TailLines(run_.metrics(), 64 << 10);
     if (rows.empty()) return;
     const std::string& row = rows.back();
-    const double wall_time = common::JsonNumberField(row, "wall_time").value_or(0);
-    if (wall_time == last_row_ || common::JsonNumberField(row, "time_s").value_or(0) < kWarmUpS) {
+    const double wall_time =
+        common::JsonNumberField(row, common::NameOf(common::Metric::kWallTime)).value_or(0);
+    if (wall_time == last_row_ ||
+        common::JsonNumberField(row, common::NameOf(common::Metric::kTimeS)).value_or(0) <
+            kWarmUpS) {
       return;
     }
     last_row_ = wall_time;

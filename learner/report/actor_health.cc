@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "common/base/error.h"
+#include "common/run/actor_fields.h"
 
 namespace rlrec::learner {
 namespace {
@@ -168,23 +169,25 @@ ActorsSummary ActorHealth::Check(common::Clock::time_point now) {
 
 void ActorHealth::WriteRow(const ActorState& actor, const char* state) {
   if (path_.empty()) return;
+  using F = common::ActorField;
+  using common::NameOf;
   common::JsonObject row;
-  row.AddFixed("time", UnixNow(), 3)
-      .Add("actor_id", uint64_t{actor.last.actor_id})
-      .Add("host", actor.last.host)
-      .Add("pid", uint64_t{actor.last.pid})
-      .Add("state", state)
-      .Add("uptime_s", actor.last.uptime_s)
-      .Add("env_steps", actor.last.env_steps)
-      .Add("env_steps_per_s", actor.env_steps_per_s)
-      .Add("snapshot_version", actor.last.snapshot_version)
-      .Add("lag", actor.lag)
-      .Add("simulate_share", actor.simulate_share)
-      .Add("infer_share", actor.infer_share)
-      .Add("encode_share", actor.encode_share)
-      .Add("send_blocked_share", actor.send_blocked_share)
-      .Add("infer_ms_per_unroll", actor.infer_ms_per_unroll)
-      .AddFixed("last_seen", actor.last_seen_unix, 3);
+  row.AddFixed(NameOf(F::kTime), UnixNow(), 3)
+      .Add(NameOf(F::kActorId), uint64_t{actor.last.actor_id})
+      .Add(NameOf(F::kHost), actor.last.host)
+      .Add(NameOf(F::kPid), uint64_t{actor.last.pid})
+      .Add(NameOf(F::kState), state)
+      .Add(NameOf(F::kUptimeS), actor.last.uptime_s)
+      .Add(NameOf(F::kEnvSteps), actor.last.env_steps)
+      .Add(NameOf(F::kEnvStepsPerS), actor.env_steps_per_s)
+      .Add(NameOf(F::kSnapshotVersion), actor.last.snapshot_version)
+      .Add(NameOf(F::kLag), actor.lag)
+      .Add(NameOf(F::kSimulateShare), actor.simulate_share)
+      .Add(NameOf(F::kInferShare), actor.infer_share)
+      .Add(NameOf(F::kEncodeShare), actor.encode_share)
+      .Add(NameOf(F::kSendBlockedShare), actor.send_blocked_share)
+      .Add(NameOf(F::kInferMsPerUnroll), actor.infer_ms_per_unroll)
+      .AddFixed(NameOf(F::kLastSeen), actor.last_seen_unix, 3);
   try {
     // Opened again after a rotation (or after an open that failed).
     if (!rows_) rows_ = std::make_unique<common::MetricsWriter>(path_);

@@ -5,6 +5,8 @@
 #include <sstream>
 
 #include "common/base/error.h"
+#include "common/run/actor_fields.h"
+#include "common/run/metrics_fields.h"
 #include "learner/report/metrics_rule.h"
 
 #ifdef RLREC_HAVE_PROMETHEUS
@@ -38,39 +40,20 @@ namespace rlrec::learner {
 #ifdef RLREC_HAVE_PROMETHEUS
 namespace {
 
-// Metrics fields that are running totals: exported as counters under these names.
-constexpr std::pair<const char*, const char*> kCounters[] = {
-    {"update", "rlrec_updates_total"},
-    {"env_steps", "rlrec_env_steps_total"},
-    {"trajectories_received", "rlrec_trajectories_total"},
-    {"decode_errors", "rlrec_decode_errors_total"},
-    {"dropped_stale", "rlrec_dropped_stale_total"},
-    {"future_versions", "rlrec_future_versions_total"},
-    {"skipped_updates", "rlrec_skipped_updates_total"},
-    {"failed_checkpoints", "rlrec_failed_checkpoints_total"},
-    {"actors_lost_total", "rlrec_actors_lost_total"},
-};
-// Fields that say nothing to a dashboard.
-constexpr const char* kNotExported[] = {"final", "wall_time"};
+constexpr char kSecondsSinceReport[] = "rlrec_actor_seconds_since_report";
+constexpr char kActorUp[] = "rlrec_actor_up";
 
-const char* CounterName(const std::string& field) {
-  for (const auto& [name, counter] : kCounters) {
-    if (field == name) return counter;
+// Per-actor gauges: name, help. The fields of actors.jsonl that have one
+// (common/run/actor_fields.h), then two that only Prometheus shows.
+std::vector<std::pair<const char*, const char*>> ActorGauges() {
+  std::vector<std::pair<const char*, const char*>> gauges;
+  for (const auto& field : common::kActorFields) {
+    if (field.prometheus) gauges.emplace_back(field.prometheus, field.help);
   }
-  return nullptr;
+  gauges.emplace_back(kSecondsSinceReport, "seconds since the actor's last report");
+  gauges.emplace_back(kActorUp, "1 while the actor reports, 0 once lost or gone");
+  return gauges;
 }
-
-// Per-actor gauges: name, help.
-constexpr std::pair<const char*, const char*> kActorGauges[] = {
-    {"rlrec_actor_env_steps", "environment steps the actor has sent since it started"},
-    {"rlrec_actor_env_steps_per_second", "the actor's environment steps per second"},
-    {"rlrec_actor_inference_ms", "milliseconds of policy inference per unroll"},
-    {"rlrec_actor_snapshot_version", "the snapshot the actor acts with"},
-    {"rlrec_actor_policy_lag", "snapshots the actor is behind the lead's newest"},
-    {"rlrec_actor_seconds_since_report", "seconds since the actor's last report"},
-    {"rlrec_actor_up", "1 while the actor reports, 0 once lost or gone"},
-};
-constexpr const char* kPhases[] = {"simulate", "infer", "encode", "send_blocked"};
 
 // A listening TCP socket on `host`:`port`, non-blocking; throws Error(kUnavailable) saying why
 // not.
@@ -419,7 +402,7 @@ MetricsExporter::MetricsExporter(const std::string& host, int port, const std::s
   int bound = 0;
   state_->listen_fd = Listen(bind_host, port, &bound);
   url_ = "http://" + bind_host + ":" + std::to_string(bound) + "/metrics";
-  for (const auto& [name, help] : kActorGauges) {
+  for (const auto& [name, help] : ActorGauges()) {
     state_->actor_families[name] =
         &prometheus::BuildGauge().Name(name).Help(help).Register(*state_->registry);
   }
@@ -441,16 +424,18 @@ bool MetricsExporter::Available() { return true; }
 void MetricsExporter::Update(const common::JsonObject& row) {
   State& s = *state_;
   for (const auto& [field, value] : row.numbers()) {
-    bool skip = false;
-    for (const char* name : kNotExported) skip |= field == name;
-    if (skip) continue;
-    if (const char* counter = CounterName(field)) {
+    // A field of the table (common/run/metrics_fields.h), with the name and help it declares;
+    // one the table does not know (a newer row's) as a gauge.
+    const common::MetricsField* known = common::FindMetric(field);
+    if (known && !known->exported) continue;
+    const std::string help = !known         ? "metrics.jsonl field " + field + " at the last report"
+                             : *known->unit ? std::string(known->help) + " (" + known->unit + ")"
+                                            : std::string(known->help);
+    if (known && known->counter) {
       auto it = s.counters.find(field);
       if (it == s.counters.end()) {
-        auto& family = prometheus::BuildCounter()
-                           .Name(counter)
-                           .Help("the run's " + field + " so far (metrics.jsonl)")
-                           .Register(*s.registry);
+        auto& family =
+            prometheus::BuildCounter().Name(known->counter).Help(help).Register(*s.registry);
         it = s.counters.emplace(field, &family.Add({})).first;
       }
       double& counted = s.counted[field];
@@ -462,10 +447,8 @@ void MetricsExporter::Update(const common::JsonObject& row) {
     }
     auto it = s.gauges.find(field);
     if (it == s.gauges.end()) {
-      auto& family = prometheus::BuildGauge()
-                         .Name("rlrec_" + field)
-                         .Help("metrics.jsonl field " + field + " at the last report")
-                         .Register(*s.registry);
+      auto& family =
+          prometheus::BuildGauge().Name("rlrec_" + field).Help(help).Register(*s.registry);
       it = s.gauges.emplace(field, &family.Add({})).first;
     }
     it->second->Set(value);
@@ -487,9 +470,8 @@ void MetricsExporter::UpdateActors(const std::map<uint32_t, ActorState>& actors,
     const prometheus::Labels labels = {{"actor", std::to_string(id)}, {"host", actor.last.host}};
     if (fresh) {
       a.host = actor.last.host;
-      for (const auto& [name, help] : kActorGauges)
-        a.gauges[name] = &s.actor_families[name]->Add(labels);
-      for (const char* phase : kPhases) {
+      for (const auto& [name, family] : s.actor_families) a.gauges[name] = &family->Add(labels);
+      for (const auto& [id, phase] : common::kActorPhases) {
         auto phase_labels = labels;
         phase_labels["phase"] = phase;
         a.phases[phase] = &s.phase_family->Add(phase_labels);
@@ -497,20 +479,26 @@ void MetricsExporter::UpdateActors(const std::map<uint32_t, ActorState>& actors,
     }
     // What actors report passes the metrics rule too (learner/report/metrics_rule.h): a value no
     // actor can produce is no value (NaN).
-    using K = FieldKind;
-    a.gauges["rlrec_actor_env_steps"]->Set(Checked(double(actor.last.env_steps), K::kCount));
-    a.gauges["rlrec_actor_env_steps_per_second"]->Set(Checked(actor.env_steps_per_s, K::kRate));
-    a.gauges["rlrec_actor_inference_ms"]->Set(Checked(actor.infer_ms_per_unroll, K::kSeconds));
-    a.gauges["rlrec_actor_snapshot_version"]->Set(
-        Checked(double(actor.last.snapshot_version), K::kCount));
-    a.gauges["rlrec_actor_policy_lag"]->Set(Checked(double(actor.lag), K::kCount));
-    a.gauges["rlrec_actor_seconds_since_report"]->Set(
-        Checked(std::chrono::duration<double>(now - actor.last_seen).count(), K::kSeconds));
-    a.gauges["rlrec_actor_up"]->Set(actor.lost || actor.left ? 0 : 1);
-    a.phases["simulate"]->Set(Checked(actor.simulate_share, K::kShare));
-    a.phases["infer"]->Set(Checked(actor.infer_share, K::kShare));
-    a.phases["encode"]->Set(Checked(actor.encode_share, K::kShare));
-    a.phases["send_blocked"]->Set(Checked(actor.send_blocked_share, K::kShare));
+    using F = common::ActorField;
+    using P = common::ActorPhase;
+    const auto set = [&](F field, double value) {
+      const common::ActorFieldSpec& spec = common::FieldOf(field);
+      a.gauges[spec.prometheus]->Set(Checked(value, spec.kind));
+    };
+    set(F::kEnvSteps, double(actor.last.env_steps));
+    set(F::kEnvStepsPerS, actor.env_steps_per_s);
+    set(F::kInferMsPerUnroll, actor.infer_ms_per_unroll);
+    set(F::kSnapshotVersion, double(actor.last.snapshot_version));
+    set(F::kLag, double(actor.lag));
+    a.gauges[kSecondsSinceReport]->Set(
+        Checked(std::chrono::duration<double>(now - actor.last_seen).count(), FieldKind::kSeconds));
+    a.gauges[kActorUp]->Set(actor.lost || actor.left ? 0 : 1);
+    for (const auto& [phase, share] : {std::pair{P::kSimulate, actor.simulate_share},
+                                       {P::kInfer, actor.infer_share},
+                                       {P::kEncode, actor.encode_share},
+                                       {P::kSendBlocked, actor.send_blocked_share}}) {
+      a.phases[common::NameOf(phase)]->Set(Checked(share, FieldKind::kShare));
+    }
   }
 }
 

@@ -24,6 +24,7 @@ FieldRange RangeOf(FieldKind kind) {
     case FieldKind::kSeconds:
       return {0, 1e10};
     case FieldKind::kLoss:
+    case FieldKind::kReturn:  // rows give the world's own bounds (FieldRange)
       return {-1e30, 1e30};
   }
   return {0, 0};
@@ -33,19 +34,21 @@ double Checked(double value, FieldRange range) {
   return std::isnan(value) || (value >= range.low && value <= range.high) ? value : kNaN;
 }
 
-CheckedRow& CheckedRow::Count(const char* key, uint64_t value) {
+CheckedRow& CheckedRow::Count(common::Metric field, uint64_t value) {
+  const char* key = common::NameOf(field);
   const FieldRange range = RangeOf(FieldKind::kCount);
   if (static_cast<double>(value) > range.high) return Refuse(key, double(value), range);
   row_.Add(key, value);
   return *this;
 }
 
-CheckedRow& CheckedRow::Count(const char* key, int64_t value) {
-  if (value < 0) return Refuse(key, double(value), RangeOf(FieldKind::kCount));
-  return Count(key, static_cast<uint64_t>(value));
+CheckedRow& CheckedRow::Count(common::Metric field, int64_t value) {
+  if (value < 0) return Refuse(common::NameOf(field), double(value), RangeOf(FieldKind::kCount));
+  return Count(field, static_cast<uint64_t>(value));
 }
 
-CheckedRow& CheckedRow::Add(const char* key, double value, FieldRange range) {
+CheckedRow& CheckedRow::Add(common::Metric field, double value, FieldRange range) {
+  const char* key = common::NameOf(field);
   if (!std::isnan(Checked(value, range)) || std::isnan(value)) {
     row_.Add(key, value);
     return *this;
@@ -53,8 +56,9 @@ CheckedRow& CheckedRow::Add(const char* key, double value, FieldRange range) {
   return Refuse(key, value, range);
 }
 
-CheckedRow& CheckedRow::AddFixed(const char* key, double value, int decimals, FieldKind kind) {
-  const FieldRange range = RangeOf(kind);
+CheckedRow& CheckedRow::AddFixed(common::Metric field, double value, int decimals) {
+  const char* key = common::NameOf(field);
+  const FieldRange range = RangeOf(common::FieldOf(field).kind);
   if (!(value >= range.low && value <= range.high)) return Refuse(key, value, range);
   row_.AddFixed(key, value, decimals);
   return *this;

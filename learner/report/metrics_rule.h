@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "common/base/json.h"
+#include "common/run/metrics_fields.h"
 
 namespace rlrec::learner {
 
@@ -15,14 +16,7 @@ namespace rlrec::learner {
 // values and values no run can produce (a negative count, a rate beyond any machine, a mean
 // return beyond what the world can pay) never get written. NaN means "no value" (a window
 // without updates) and passes as it is.
-enum class FieldKind {
-  kCount,    // counts, versions and lags: [0, 2^53], exact in a double
-  kRate,     // per second, of environment steps: [0, 1e12]
-  kUpdates,  // updates per second: [0, 1e9]
-  kShare,    // of a window's time: [0, 1]
-  kSeconds,  // durations and Unix times: [0, 1e10]
-  kLoss,     // loss terms and mean_rho: [-1e30, 1e30]
-};
+using common::FieldKind;  // common/run/metrics_fields.h
 
 // The values `kind` allows: [low, high].
 struct FieldRange {
@@ -41,15 +35,18 @@ class CheckedRow {
  public:
   explicit CheckedRow(std::vector<std::string>* refused) : refused_(refused) {}
 
-  CheckedRow& Count(const char* key, uint64_t value);
-  CheckedRow& Count(const char* key, int64_t value);
-  CheckedRow& Count(const char* key, int value) { return Count(key, int64_t{value}); }
-  CheckedRow& Add(const char* key, double value, FieldKind kind) {
-    return Add(key, value, RangeOf(kind));
+  // A count (a kCount field), written as an integer.
+  CheckedRow& Count(common::Metric field, uint64_t value);
+  CheckedRow& Count(common::Metric field, int64_t value);
+  CheckedRow& Count(common::Metric field, int value) { return Count(field, int64_t{value}); }
+  // A number within its field's kind's range.
+  CheckedRow& Add(common::Metric field, double value) {
+    return Add(field, value, RangeOf(common::FieldOf(field).kind));
   }
-  CheckedRow& Add(const char* key, double value, FieldRange range);
-  // `value` with `decimals` digits after the point, within `kind`'s range.
-  CheckedRow& AddFixed(const char* key, double value, int decimals, FieldKind kind);
+  // A number within `range` (a kReturn field: what the run's world can pay).
+  CheckedRow& Add(common::Metric field, double value, FieldRange range);
+  // `value` with `decimals` digits after the point, within its field's kind's range.
+  CheckedRow& AddFixed(common::Metric field, double value, int decimals);
 
   // The row built; the builder is empty afterwards.
   common::JsonObject Take() { return std::move(row_); }

@@ -90,49 +90,48 @@ common::JsonObject MetricsRow(const ReportWindow& w, const RunTotals& totals, bo
   const double n = std::max(1, w.loss_count);
   const bool losses = w.loss_count > 0, lags = w.lag_count > 0;
   const common::TimeShares shares = SharesOf(w, totals, now);
-  using K = FieldKind;
+  using M = common::Metric;
   CheckedRow row(refused);
-  row.Add("time_s", totals.time_s, K::kSeconds)
-      .Count("update", totals.counters.updates)
-      .Count("env_steps", totals.counters.env_steps)
-      .Add("env_steps_per_s", EnvStepsPerSecond(w, totals, now), K::kRate)
-      .Add("updates_per_s", (totals.counters.updates - w.updates_at_start) / window_s, K::kUpdates)
-      .Add("policy_loss", losses ? w.policy_loss / n : kNaN, K::kLoss)
-      .Add("value_loss", losses ? w.value_loss / n : kNaN, K::kLoss)
-      .Add("entropy", losses ? w.entropy / n : kNaN, K::kLoss)
-      .Add("total_loss", losses ? w.total_loss / n : kNaN, K::kLoss)
-      .Add("mean_return", w.episodes ? w.return_sum / double(w.episodes) : kNaN,
+  row.Add(M::kTimeS, totals.time_s)
+      .Count(M::kUpdate, totals.counters.updates)
+      .Count(M::kEnvSteps, totals.counters.env_steps)
+      .Add(M::kEnvStepsPerS, EnvStepsPerSecond(w, totals, now))
+      .Add(M::kUpdatesPerS, (totals.counters.updates - w.updates_at_start) / window_s)
+      .Add(M::kPolicyLoss, losses ? w.policy_loss / n : kNaN)
+      .Add(M::kValueLoss, losses ? w.value_loss / n : kNaN)
+      .Add(M::kEntropy, losses ? w.entropy / n : kNaN)
+      .Add(M::kTotalLoss, losses ? w.total_loss / n : kNaN)
+      .Add(M::kMeanReturn, w.episodes ? w.return_sum / double(w.episodes) : kNaN,
            FieldRange{bounds.return_low, bounds.return_high})
-      .Count("episodes", w.episodes)
-      .Add("policy_lag_min", lags ? double(w.lag_min) : kNaN, K::kCount)
-      .Add("policy_lag_mean", lags ? w.lag_sum / double(w.lag_count) : kNaN, K::kCount)
-      .Add("policy_lag_max", lags ? double(w.lag_max) : kNaN, K::kCount)
-      .Count("trajectories_received", totals.trajectories_received)
-      .Count("decode_errors", totals.decode_errors)
-      .Count("dropped_stale", totals.dropped_stale)
-      .Count("future_versions", totals.future_versions)
-      .Count("skipped_updates", totals.skipped_updates)
-      .Count("failed_checkpoints", totals.failed_checkpoints)
-      .Add("mean_rho", vtrace && losses ? w.rho_sum / n : kNaN, K::kLoss)
-      .Count("snapshot_version", totals.counters.snapshot_version)
-      .Count("actors_seen", totals.actors_seen)
-      .Count("learner_ranks", totals.learner_ranks)
-      .Add("learner_wait_share", shares.learner_wait, K::kShare)
-      .Add("device_busy_share", shares.learner_compute, K::kShare)
-      .Add("learner_decode_share", shares.learner_decode, K::kShare)
-      .Add("learner_publish_share", shares.learner_publish, K::kShare)
-      .Count("actors_alive", totals.actors.alive)
-      .Count("actors_lost", totals.actors.lost)
-      .Count("actors_lost_total", totals.actors.lost_ever)
-      .Add("actor_env_steps_per_s", totals.actors.alive > 0 ? totals.actors.env_steps_per_s : kNaN,
-           K::kRate)
-      .Add("actor_simulate_share", shares.actor_simulate, K::kShare)
-      .Add("actor_infer_share", shares.actor_infer, K::kShare)
-      .Add("actor_encode_share", shares.actor_encode, K::kShare)
-      .Add("actor_send_blocked_share", shares.actor_send_blocked, K::kShare)
-      .Add("checkpoint_age_s", totals.checkpoint_age_s, K::kSeconds)
-      .AddFixed("wall_time", UnixNow(), 3, K::kSeconds)
-      .Count("final", final ? 1 : 0);
+      .Count(M::kEpisodes, w.episodes)
+      .Add(M::kPolicyLagMin, lags ? double(w.lag_min) : kNaN)
+      .Add(M::kPolicyLagMean, lags ? w.lag_sum / double(w.lag_count) : kNaN)
+      .Add(M::kPolicyLagMax, lags ? double(w.lag_max) : kNaN)
+      .Count(M::kTrajectoriesReceived, totals.trajectories_received)
+      .Count(M::kDecodeErrors, totals.decode_errors)
+      .Count(M::kDroppedStale, totals.dropped_stale)
+      .Count(M::kFutureVersions, totals.future_versions)
+      .Count(M::kSkippedUpdates, totals.skipped_updates)
+      .Count(M::kFailedCheckpoints, totals.failed_checkpoints)
+      .Add(M::kMeanRho, vtrace && losses ? w.rho_sum / n : kNaN)
+      .Count(M::kSnapshotVersion, totals.counters.snapshot_version)
+      .Count(M::kActorsSeen, totals.actors_seen)
+      .Count(M::kLearnerRanks, totals.learner_ranks)
+      .Add(M::kLearnerWaitShare, shares.learner_wait)
+      .Add(M::kDeviceBusyShare, shares.learner_compute)
+      .Add(M::kLearnerDecodeShare, shares.learner_decode)
+      .Add(M::kLearnerPublishShare, shares.learner_publish)
+      .Count(M::kActorsAlive, totals.actors.alive)
+      .Count(M::kActorsLost, totals.actors.lost)
+      .Count(M::kActorsLostTotal, totals.actors.lost_ever)
+      .Add(M::kActorEnvStepsPerS, totals.actors.alive > 0 ? totals.actors.env_steps_per_s : kNaN)
+      .Add(M::kActorSimulateShare, shares.actor_simulate)
+      .Add(M::kActorInferShare, shares.actor_infer)
+      .Add(M::kActorEncodeShare, shares.actor_encode)
+      .Add(M::kActorSendBlockedShare, shares.actor_send_blocked)
+      .Add(M::kCheckpointAgeS, totals.checkpoint_age_s)
+      .AddFixed(M::kWallTime, UnixNow(), 3)
+      .Count(M::kFinal, final ? 1 : 0);
   return row.Take();
 }
 
@@ -147,30 +146,29 @@ std::string ProgressLine(const ReportWindow& w, const RunTotals& totals,
                                     std::to_string(w.lag_sum / w.lag_count).substr(0, 4) + "/" +
                                     std::to_string(w.lag_max)
                               : "-";
+  // Troubles, once there are any: the field's name and its count.
+  using M = common::Metric;
   std::string troubles;
-  if (totals.skipped_updates > 0) {
-    troubles += "  skipped_updates " + std::to_string(totals.skipped_updates);
+  for (const auto& [field, count] : {std::pair{M::kSkippedUpdates, totals.skipped_updates},
+                                     {M::kFailedCheckpoints, totals.failed_checkpoints},
+                                     {M::kFutureVersions, totals.future_versions},
+                                     {M::kActorsLost, totals.actors.lost}}) {
+    if (count > 0)
+      troubles += std::string("  ") + common::NameOf(field) + " " + std::to_string(count);
   }
-  if (totals.failed_checkpoints > 0) {
-    troubles += "  failed_checkpoints " + std::to_string(totals.failed_checkpoints);
-  }
-  if (totals.future_versions > 0) {
-    troubles += "  future_versions " + std::to_string(totals.future_versions);
-  }
-  if (totals.actors.lost > 0) troubles += "  actors_lost " + std::to_string(totals.actors.lost);
   const std::string phrase = common::Diagnose(SharesOf(w, totals, now)).phrase;
   if (!phrase.empty()) troubles += "  " + phrase;
   char line[1024];
-  std::snprintf(line, sizeof(line),
-                "[learner] %6.1fs  updates %llu  env_steps %s (%s/s)  mean_return %s  "
-                "lag %s  traj %llu  decode_errors %llu  actors %llu  wait %.0f%%  busy %.0f%%%s\n",
-                totals.time_s, static_cast<unsigned long long>(totals.counters.updates),
-                Human(totals.counters.env_steps).c_str(), per_s.c_str(), mean_return.c_str(),
-                lag.c_str(), static_cast<unsigned long long>(totals.trajectories_received),
-                static_cast<unsigned long long>(totals.decode_errors),
-                static_cast<unsigned long long>(totals.actors_seen),
-                100 * ShareOf(w.wait_s, w, now), 100 * ShareOf(w.compute_s, w, now),
-                troubles.c_str());
+  std::snprintf(
+      line, sizeof(line),
+      "[learner] %6.1fs  updates %llu  env_steps %s (%s/s)  mean_return %s  "
+      "lag %s  traj %llu  %s %llu  actors %llu  wait %.0f%%  busy %.0f%%%s\n",
+      totals.time_s, static_cast<unsigned long long>(totals.counters.updates),
+      Human(totals.counters.env_steps).c_str(), per_s.c_str(), mean_return.c_str(), lag.c_str(),
+      static_cast<unsigned long long>(totals.trajectories_received),
+      common::NameOf(M::kDecodeErrors), static_cast<unsigned long long>(totals.decode_errors),
+      static_cast<unsigned long long>(totals.actors_seen), 100 * ShareOf(w.wait_s, w, now),
+      100 * ShareOf(w.compute_s, w, now), troubles.c_str());
   return line;
 }
 

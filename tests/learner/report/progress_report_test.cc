@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "common/base/error.h"
+#include "common/run/metrics_fields.h"
 #include "tests/test_util.h"
 
 namespace rlrec::learner {
@@ -81,6 +82,22 @@ TEST(ProgressReportTest, MetricsRowAveragesTheWindowAndCarriesTheTotals) {
   EXPECT_DOUBLE_EQ(JsonNumber(row, "learner_wait_share").value(), 0.25);
   EXPECT_DOUBLE_EQ(JsonNumber(row, "device_busy_share").value(), 0.6);
   EXPECT_EQ(JsonNumber(row, "final"), 0);
+}
+
+// The row holds every field of the table (common/run/metrics_fields.h), in the table's order,
+// and nothing else: the table is the row.
+TEST(ProgressReportTest, ARowHoldsExactlyTheTablesFieldsInItsOrder) {
+  const auto start = Clock::now();
+  const common::JsonObject row = MetricsRow(TwoUpdates(start), Totals(), /*vtrace=*/true,
+                                            /*final=*/true, start + std::chrono::seconds(2));
+  std::vector<std::string> keys, table;
+  for (const auto& [key, value] : row.numbers()) keys.push_back(key);
+  for (const auto& field : common::kMetricsFields) table.push_back(field.name);
+  EXPECT_EQ(keys, table);
+  for (const auto& field : common::kMetricsFields) {
+    EXPECT_EQ(common::FindMetric(field.name), &field) << field.name;
+  }
+  EXPECT_EQ(common::FindMetric("no_such_field"), nullptr);
 }
 
 TEST(ProgressReportTest, AWindowWithoutUpdatesOrSessionsHasNullAverages) {
