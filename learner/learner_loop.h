@@ -8,24 +8,10 @@
 #include "common/config/config_keys.h"
 #include "common/run/run_folder.h"
 #include "common/transport/zmq_socket.h"
+#include "learner/learner_summary.h"
 #include "learner/ranks/mpi_world.h"
 
 namespace rlrec::learner {
-
-// Where the learner is and what it did, as reported at exit.
-struct LearnerSummary {
-  uint64_t updates = 0;
-  uint64_t env_steps = 0;
-  uint64_t trajectories = 0;
-  uint64_t decode_errors = 0;
-  uint64_t snapshot_version = 0;
-  std::string stop_reason;
-  bool final_checkpoint_written = true;  // false: the lead could not write its last checkpoint
-  // The lead's final checkpoint and its update; when it could not be written, the newest
-  // checkpoint that remains ("" when none does).
-  std::string final_checkpoint;
-  uint64_t final_checkpoint_update = 0;
-};
 
 // Checks what a learner job needs beyond each key's own range: a synchronous run takes one
 // rank and a known number of actors. Throws Error(kInvalidInput) saying why.

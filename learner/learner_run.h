@@ -16,7 +16,7 @@
 #include "learner/endpoints.h"
 #include "learner/intake_thread.h"
 #include "learner/lead_server.h"
-#include "learner/learner_loop.h"
+#include "learner/learner_summary.h"
 #include "learner/ranks/mpi_world.h"
 #include "learner/ranks/rank_report.h"
 #include "learner/report/progress_report.h"

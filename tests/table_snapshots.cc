@@ -9,6 +9,18 @@
 
 namespace rlrec::testing {
 
+std::shared_ptr<common::SnapshotBlob> FlatBlob(uint64_t version, size_t floats) {
+  auto blob = std::make_shared<common::SnapshotBlob>();
+  blob->run_id = "run";
+  blob->version = version;
+  common::ParamSpec spec;
+  spec.name = "w";
+  spec.shape = {static_cast<int64_t>(floats)};
+  blob->manifest.push_back(spec);
+  blob->bytes.assign(floats * 4, static_cast<uint8_t>(version));
+  return blob;
+}
+
 std::shared_ptr<common::SnapshotBlob> TableState(uint64_t version) {
   auto blob = std::make_shared<common::SnapshotBlob>();
   blob->run_id = "run";

@@ -15,6 +15,10 @@
 
 namespace rlrec::testing {
 
+// A snapshot of run "run" at `version`: one tensor "w" of `floats` floats, every byte
+// `version` (mod 256).
+std::shared_ptr<common::SnapshotBlob> FlatBlob(uint64_t version, size_t floats);
+
 // A model with a sparse table: a dense vector of 4 floats, a table of 100 rows x 4 floats.
 // Version 1 is all zeros but the dense vector (1); each later version v sets the dense vector
 // to v and row 7v mod 100 to v: TableDelta(v) says exactly that, on version v - 1.

@@ -1,9 +1,5 @@
 #include "learner/train/loss.h"
 
-#include "learner/train/pg_loss.h"
-#include "learner/train/topk_reinforce.h"
-#include "learner/train/vtrace.h"
-
 namespace rlrec::learner {
 
 LossOptions::LossOptions() : LossOptions(common::RunConfig()) {}
@@ -92,19 +88,6 @@ LossValues LossTerms::Read(const torch::Tensor& values) {
   out.mean_value = v[kMeanValue];
   out.mean_rho = v[kMeanRho];
   return out;
-}
-
-LossTerms ObjectiveLoss(common::PolicyModel& model, const Batch& batch,
-                        const LossOptions& options) {
-  switch (options.objective) {
-    case common::Objective::kVTrace:
-      return VTraceLoss(model, batch, options);
-    case common::Objective::kTopKReinforce:
-      return TopKReinforceLoss(model, batch, options);
-    case common::Objective::kPolicyGradient:
-      return PolicyGradientLoss(model, batch, options);
-  }
-  return PolicyGradientLoss(model, batch, options);
 }
 
 }  // namespace rlrec::learner

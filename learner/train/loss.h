@@ -89,9 +89,6 @@ LossTerms CombineLoss(const torch::Tensor& policy_loss, const torch::Tensor& val
 torch::Tensor DiscountedReturns(const torch::Tensor& rewards, const torch::Tensor& dones,
                                 const torch::Tensor& bootstrap_values, double discount);
 
-// The loss of `options.objective` on `batch`.
-LossTerms ObjectiveLoss(common::PolicyModel& model, const Batch& batch, const LossOptions& options);
-
 }  // namespace rlrec::learner
 
 #endif  // RLREC_LEARNER_TRAIN_LOSS_H_

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <exception>
 
+#include "learner/train/objective.h"
 #include "learner/train/policy_optimizer.h"
 
 namespace rlrec::learner {

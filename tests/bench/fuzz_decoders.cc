@@ -44,6 +44,7 @@
 #include "common/wire/weights_codec.h"
 #include "learner/train/batch.h"
 #include "learner/train/loss.h"
+#include "learner/train/objective.h"
 #include "tests/test_util.h"
 
 namespace rlrec::bench {

@@ -38,6 +38,7 @@
 #include "common/model/torch_views.h"
 #include "learner/ranks/mpi_world.h"
 #include "learner/train/loss.h"
+#include "learner/train/objective.h"
 #include "learner/train/policy_optimizer.h"
 #include "learner/train/trainer.h"
 #include "learner/train/update_step.h"

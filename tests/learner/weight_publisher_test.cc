@@ -12,22 +12,11 @@
 namespace rlrec::learner {
 namespace {
 
+using testing::FlatBlob;
 using testing::TableDelta;
 using testing::TableState;
 using testing::WaitFor;
 using testing::WaitForSubscription;
-
-std::shared_ptr<common::SnapshotBlob> Blob(uint64_t version, size_t floats) {
-  auto blob = std::make_shared<common::SnapshotBlob>();
-  blob->run_id = "run";
-  blob->version = version;
-  common::ParamSpec spec;
-  spec.name = "w";
-  spec.shape = {static_cast<int64_t>(floats)};
-  blob->manifest.push_back(spec);
-  blob->bytes.assign(floats * 4, static_cast<uint8_t>(version));
-  return blob;
-}
 
 // The lead writes each full snapshot into the memory of the one before once nothing (no
 // message queued for a subscriber, no caller) reads that one any more: it holds one full
@@ -85,7 +74,7 @@ TEST(WeightPublisherTest, AFullSnapshotIsPostponedWhileTheLastIsReadUntilDeltasW
 TEST(WeightPublisherTest, ASlowSubscriberGetsEveryChunkOfASnapshotOfManyThousandChunks) {
   common::ZmqContext context;
   constexpr size_t kChunks = 12000;  // 48 MB in 4 KB chunks: beyond 4,096 queued plus TCP's
-  auto blob = Blob(1, kChunks * 1024);
+  auto blob = FlatBlob(1, kChunks * 1024);
   WeightPublisher publisher(context, "tcp://127.0.0.1:*", /*chunk_bytes=*/4096,
                             /*republish_s=*/3600, {}, blob->bytes.size());
   publisher.Publish(blob);  // before anyone listens: lost

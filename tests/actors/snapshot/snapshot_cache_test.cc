@@ -20,27 +20,16 @@
 namespace rlrec::actors {
 namespace {
 
+using testing::FlatBlob;
 using testing::TableDelta;
 using testing::TableState;
 using testing::WaitFor;
-
-std::shared_ptr<common::SnapshotBlob> Blob(uint64_t version, size_t floats) {
-  auto blob = std::make_shared<common::SnapshotBlob>();
-  blob->run_id = "run";
-  blob->version = version;
-  common::ParamSpec spec;
-  spec.name = "w";
-  spec.shape = {static_cast<int64_t>(floats)};
-  blob->manifest.push_back(spec);
-  blob->bytes.assign(floats * 4, static_cast<uint8_t>(version));
-  return blob;
-}
 
 TEST(SnapshotCacheTest, ReadersSeeWholeNewerSnapshotsWhileTheThreadSwapsThem) {
   common::ZmqContext context;
   learner::WeightPublisher publisher(context, "tcp://127.0.0.1:*", /*chunk_bytes=*/4096,
                                      /*republish_s=*/0.05);
-  SnapshotCache cache(context, publisher.endpoint(), {"run", Blob(0, 10000)->manifest});
+  SnapshotCache cache(context, publisher.endpoint(), {"run", FlatBlob(0, 10000)->manifest});
   std::atomic<bool> done{false};
   std::atomic<int> torn{0}, backwards{0};
   std::vector<std::thread> readers;
@@ -58,7 +47,7 @@ TEST(SnapshotCacheTest, ReadersSeeWholeNewerSnapshotsWhileTheThreadSwapsThem) {
   }
   const auto deadline = common::After(30);
   for (uint64_t v = 1; v <= 20 && common::Clock::now() < deadline; ++v) {
-    publisher.Publish(Blob(v, 10000));  // 40 KB: ten chunks
+    publisher.Publish(FlatBlob(v, 10000));  // 40 KB: ten chunks
     while ((!cache.Latest() || cache.Latest()->version < v) && common::Clock::now() < deadline) {
       publisher.RepublishIfDue();
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -108,8 +97,8 @@ TEST(SnapshotCacheTest, ASubscriberThatJoinsLateGetsTheSnapshotWithoutWaitingFor
   common::ZmqContext context;
   learner::WeightPublisher publisher(context, "tcp://127.0.0.1:*", /*chunk_bytes=*/4096,
                                      /*republish_s=*/3600);
-  publisher.Publish(Blob(3, 10000));  // before anyone listens: lost
-  SnapshotCache cache(context, publisher.endpoint(), {"run", Blob(0, 10000)->manifest});
+  publisher.Publish(FlatBlob(3, 10000));  // before anyone listens: lost
+  SnapshotCache cache(context, publisher.endpoint(), {"run", FlatBlob(0, 10000)->manifest});
   const auto start = common::Clock::now();
   while (!cache.Latest() && common::SecondsSince(start) < 10) {
     publisher.RepublishIfDue();  // sees the subscription
@@ -125,9 +114,9 @@ TEST(SnapshotCacheTest, AHostilePublisherNeitherStopsTheActorNorReplacesItsSnaps
   common::ZmqContext context;
   RawPublisher publisher(context);
   // The actor's model: one parameter "w" of 1000 floats, in run "run".
-  SnapshotCache cache(context, publisher.endpoint, {"run", Blob(0, 1000)->manifest},
+  SnapshotCache cache(context, publisher.endpoint, {"run", FlatBlob(0, 1000)->manifest},
                       common::MaxWeightMessageBytes(4096));
-  ASSERT_TRUE(PublishUntilHeld(cache, publisher, Blob(1, 1000)));
+  ASSERT_TRUE(PublishUntilHeld(cache, publisher, FlatBlob(1, 1000)));
 
   // A header announcing 4 GiB, in an 800-byte message.
   testing::CraftedChunk huge;
@@ -136,16 +125,16 @@ TEST(SnapshotCacheTest, AHostilePublisherNeitherStopsTheActorNorReplacesItsSnaps
   huge.manifest = {{"w", common::DType::kFloat32, {1 << 30}}};
   publisher.Send(testing::CraftWeightChunk(huge));
   // A parameter this model does not have.
-  auto unknown = Blob(3, 1000);
+  auto unknown = FlatBlob(3, 1000);
   unknown->manifest[0].name = "stranger";
   publisher.Publish(unknown);
   // NaN weights.
-  auto poisoned = Blob(4, 1000);
+  auto poisoned = FlatBlob(4, 1000);
   const float nan = std::numeric_limits<float>::quiet_NaN();
   std::memcpy(poisoned->bytes.data() + 40, &nan, 4);
   publisher.Publish(poisoned);
   // Another run's snapshot, and another run's end.
-  auto foreign = Blob(5, 1000);
+  auto foreign = FlatBlob(5, 1000);
   foreign->run_id = "other-run";
   publisher.Publish(foreign);
   publisher.Send(common::EncodeRunEnded("other-run", "not yours"));
@@ -155,7 +144,7 @@ TEST(SnapshotCacheTest, AHostilePublisherNeitherStopsTheActorNorReplacesItsSnaps
   oversized.data.assign(1 << 20, 'x');
   publisher.Send(testing::CraftWeightChunk(oversized));
 
-  ASSERT_TRUE(PublishUntilHeld(cache, publisher, Blob(7, 1000)));
+  ASSERT_TRUE(PublishUntilHeld(cache, publisher, FlatBlob(7, 1000)));
   EXPECT_EQ(cache.Latest()->version, 7u);
   EXPECT_FALSE(cache.run_ended());
   EXPECT_GE(cache.malformed(), 5u);          // 4 GiB, stranger, foreign, other run's end, oversized

@@ -5,6 +5,7 @@
 
 #include "learner/train/batch.h"
 #include "learner/train/loss.h"
+#include "learner/train/objective.h"
 #include "tests/model_inputs.h"
 
 namespace rlrec::learner {
