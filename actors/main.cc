@@ -13,6 +13,7 @@
 #include "common/base/json.h"
 #include "common/base/logging.h"
 #include "common/base/malloc_tuning.h"
+#include "common/base/run_main.h"
 #include "common/config/config.h"
 #include "common/model/compute_threads.h"
 #include "common/model/memory_plan.h"
@@ -43,17 +44,16 @@ uint32_t RankFromLauncher() {
 int ActorMain(int argc, const char* const* argv) {
   // Nothing of the run is ever readable by other users (common/base/file_modes.h).
   rlrec::common::KeepRunFilesPrivate(/*group_readable=*/false);
-  namespace po = boost::program_options;
   uint32_t actor_id = 0;
-  po::options_description own("Actor options");
-  own.add_options()("actor-id", po::value<uint32_t>(&actor_id),
-                    "this actor's id: seeds its users and names it in metrics (default: the "
-                    "process's rank when started by mpirun or srun, else 0)");
+  rlrec::common::ProgramOptions own("Actor options");
+  own.Add("actor-id", &actor_id,
+          "this actor's id: seeds its users and names it in metrics (default: the "
+          "process's rank when started by mpirun or srun, else 0)");
   auto args = rlrec::common::ParseArgs(argc, argv, "rlrec-actor",
                                        "--config FILE --transport.control ENDPOINT [options]", own);
   if (!args) return 0;
   rlrec::common::KeepRunFilesPrivate(args->config.run.group_readable);
-  if (!args->vm.count("actor-id")) actor_id = RankFromLauncher();
+  if (!own.given("actor-id")) actor_id = RankFromLauncher();
   if (actor_id >= rlrec::common::kMaxActorId) {
     throw rlrec::common::InvalidInput("--actor-id " + std::to_string(actor_id) +
                                       " is out of range: must be below " +

@@ -11,6 +11,7 @@
 #include "common/base/file_modes.h"
 #include "common/base/json.h"
 #include "common/base/malloc_tuning.h"
+#include "common/base/run_main.h"
 #include "common/config/config.h"
 #include "common/model/compute_threads.h"
 #include "common/model/memory_plan.h"
@@ -38,15 +39,13 @@ constexpr char kMemoryHelp[] =
 int LearnerMain(int argc, const char* const* argv) {
   // Nothing of the run is ever readable by other users (common/base/file_modes.h).
   rlrec::common::KeepRunFilesPrivate(/*group_readable=*/false);
-  namespace po = boost::program_options;
   std::string run_dir;
-  po::options_description own("Learner options");
   bool resume = false;
-  own.add_options()("run-dir", po::value<std::string>(&run_dir),
-                    "run folder (default: run.runs_root/run.name)")(
-      "resume", po::bool_switch(&resume),
-      "continue the run in the run folder from its newest valid checkpoint (counters, "
-      "optimiser, ports); an error when there is none");
+  rlrec::common::ProgramOptions own("Learner options");
+  own.Add("run-dir", &run_dir, "run folder (default: run.runs_root/run.name)")
+      .Flag("resume", &resume,
+            "continue the run in the run folder from its newest valid checkpoint (counters, "
+            "optimiser, ports); an error when there is none");
   // --device X is shorthand for --learner.device=X (cuda needs a CUDA build of LibTorch).
   std::vector<std::string> words;
   for (int i = 0; i < argc; ++i) {

@@ -1,5 +1,6 @@
 #include "common/config/config.h"
 
+#include <boost/program_options.hpp>
 #include <cctype>
 #include <cerrno>
 #include <cmath>
@@ -264,9 +265,70 @@ std::string ConfigIni(const RunConfig& config) {
   return out.str();
 }
 
+struct ProgramOptions::Described {
+  po::options_description options;
+};
+
+ProgramOptions::ProgramOptions(const std::string& title)
+    : described_(std::make_unique<Described>(Described{po::options_description(title)})) {}
+
+ProgramOptions::~ProgramOptions() = default;
+
+namespace {
+
+// Adds --`name` storing into `value` to `options`, its current value shown as the default when
+// `show_default`.
+template <typename T>
+void AddOption(po::options_description& options, const char* name, T* value, const char* help,
+               bool show_default) {
+  auto* semantic = po::value<T>(value);
+  if (show_default) semantic->default_value(*value);
+  options.add_options()(name, semantic, help);
+}
+
+}  // namespace
+
+ProgramOptions& ProgramOptions::Add(const char* name, std::string* value, const char* help,
+                                    bool show_default) {
+  AddOption(described_->options, name, value, help, show_default);
+  return *this;
+}
+ProgramOptions& ProgramOptions::Add(const char* name, int* value, const char* help,
+                                    bool show_default) {
+  AddOption(described_->options, name, value, help, show_default);
+  return *this;
+}
+ProgramOptions& ProgramOptions::Add(const char* name, uint32_t* value, const char* help,
+                                    bool show_default) {
+  AddOption(described_->options, name, value, help, show_default);
+  return *this;
+}
+ProgramOptions& ProgramOptions::Add(const char* name, uint64_t* value, const char* help,
+                                    bool show_default) {
+  AddOption(described_->options, name, value, help, show_default);
+  return *this;
+}
+ProgramOptions& ProgramOptions::Add(const char* name, double* value, const char* help,
+                                    bool show_default) {
+  AddOption(described_->options, name, value, help, show_default);
+  return *this;
+}
+ProgramOptions& ProgramOptions::Flag(const char* name, bool* value, const char* help) {
+  described_->options.add_options()(name, po::bool_switch(value), help);
+  return *this;
+}
+
 std::optional<ParsedArgs> ParseArgs(int argc, const char* const* argv, const char* program,
-                                    const char* usage, const po::options_description& extra) {
+                                    const char* usage) {
+  ProgramOptions none;
+  return ParseArgs(argc, argv, program, usage, none);
+}
+
+std::optional<ParsedArgs> ParseArgs(int argc, const char* const* argv, const char* program,
+                                    const char* usage, ProgramOptions& own) {
+  const po::options_description& extra = own.described_->options;
   ParsedArgs out;
+  po::variables_map vm;
   po::options_description general("General options");
   general.add_options()("help,h", "print this help and exit")(
       "print-config", "print the effective configuration (INI) and exit")(
@@ -285,24 +347,28 @@ std::optional<ParsedArgs> ParseArgs(int argc, const char* const* argv, const cha
   po::parsed_options command_line(&all);
   try {
     command_line = po::command_line_parser(argc, argv).options(all).run();
-    po::store(command_line, out.vm);
+    po::store(command_line, vm);
   } catch (const po::unknown_option& e) {
     throw InvalidInput("unknown option '" + e.get_option_name() + "' on the command line");
   } catch (const po::error& e) {
     throw InvalidInput(std::string("command line: ") + e.what());
   }
-  if (out.vm.count("help")) {
+  if (vm.count("help")) {
     std::cout << "usage: " << program << " " << usage << "\n\n" << general << "\n";
     if (!extra.options().empty()) std::cout << extra << "\n";
     std::cout << keys;
     return std::nullopt;
   }
-  if (out.vm.count("config")) {
-    StoreConfigFile(out.vm["config"].as<std::string>(), file_keys, &out.vm);
+  if (vm.count("config")) {
+    StoreConfigFile(vm["config"].as<std::string>(), file_keys, &vm);
   }
-  po::notify(out.vm);
+  po::notify(vm);
+  for (const auto& option : extra.options()) {
+    const std::string& name = option->long_name();
+    if (vm.count(name) && !vm[name].defaulted()) own.given_.insert(name);
+  }
   for (const char* key : kRetiredKeys) {
-    if (out.vm.count(key)) {
+    if (vm.count(key)) {
       std::cerr << program << ": warning: key '" << key << "' is no longer used; ignored\n";
     }
   }
@@ -318,7 +384,7 @@ std::optional<ParsedArgs> ParseArgs(int argc, const char* const* argv, const cha
             : " (config file '" + out.config_path + "'" + LineOf(out.config_path, e.key()) + ")";
     throw InvalidInput(e.what() + where);
   }
-  if (out.vm.count("print-config")) {
+  if (vm.count("print-config")) {
     std::cout << ConfigIni(out.config);
     return std::nullopt;
   }
@@ -333,19 +399,6 @@ std::vector<std::string> OverridesAsFlags(int argc, const char* const* argv) {
     words.push_back(a);
   }
   return words;
-}
-
-int RunMain(const char* program, int (*body)(int, const char* const*), int argc,
-            const char* const* argv) {
-  try {
-    return body(argc, argv);
-  } catch (const Error& e) {
-    std::cerr << program << ": error: " << e.what() << std::endl;
-    return e.kind() == ErrorKind::kInvalidInput ? 2 : 1;
-  } catch (const std::exception& e) {
-    std::cerr << program << ": error: " << e.what() << std::endl;
-    return 1;
-  }
 }
 
 }  // namespace rlrec::common

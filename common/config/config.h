@@ -1,8 +1,10 @@
 #ifndef RLREC_COMMON_CONFIG_CONFIG_H_
 #define RLREC_COMMON_CONFIG_CONFIG_H_
 
-#include <boost/program_options.hpp>
+#include <cstdint>
+#include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -14,23 +16,60 @@ namespace rlrec::common {
 // program's command line and an INI file ([learner] batch_trajectories is the key
 // learner.batch_trajectories).
 
+struct ParsedArgs;
+
+// A program's own options, besides --config and the config keys: each stores what the command
+// line gives into a variable of the caller's, which must outlive the ParseArgs call.
+class ProgramOptions {
+ public:
+  // `title` heads the options in --help ("Actor options").
+  explicit ProgramOptions(const std::string& title = "");
+  ~ProgramOptions();
+  ProgramOptions(const ProgramOptions&) = delete;
+  ProgramOptions& operator=(const ProgramOptions&) = delete;
+
+  // --`name` VALUE into `*value`; --help shows `help` and, with `show_default`, the value
+  // `*value` holds now as the default.
+  ProgramOptions& Add(const char* name, std::string* value, const char* help,
+                      bool show_default = false);
+  ProgramOptions& Add(const char* name, int* value, const char* help, bool show_default = false);
+  ProgramOptions& Add(const char* name, uint32_t* value, const char* help,
+                      bool show_default = false);
+  ProgramOptions& Add(const char* name, uint64_t* value, const char* help,
+                      bool show_default = false);
+  ProgramOptions& Add(const char* name, double* value, const char* help, bool show_default = false);
+  // --`name` alone sets `*value` to true.
+  ProgramOptions& Flag(const char* name, bool* value, const char* help);
+  // After ParseArgs: whether --`name` was on the command line.
+  bool given(const std::string& name) const { return given_.count(name) > 0; }
+
+ private:
+  friend std::optional<ParsedArgs> ParseArgs(int, const char* const*, const char*, const char*,
+                                             ProgramOptions&);
+  struct Described;  // the options as Boost.Program_options describes them (config.cc)
+  std::unique_ptr<Described> described_;
+  std::set<std::string> given_;
+};
+
 // The outcome of parsing a program's arguments.
 struct ParsedArgs {
   RunConfig config;
-  std::string config_path;                   // empty when no --config was given
-  boost::program_options::variables_map vm;  // includes the program's own options
+  std::string config_path;  // empty when no --config was given
 };
 
 // Parses `argv` of `program`: --config FILE, --help, every RunConfig key as --section.key
-// (the command line wins over the file), and the program's own `extra` options.
+// (the command line wins over the file), and the program's own options `extra` (stored into
+// their variables; extra.given() says which were on the command line).
 // Returns nullopt after printing help (--help) or the effective configuration
 // (--print-config) to stdout: the program then exits with 0.
 // Throws Error(kInvalidInput) with a one-line message naming the key or file when the file is
 // missing or unreadable, a key is unknown, a value is malformed, out of range or not one of
 // the key's choices (the message lists them).
 std::optional<ParsedArgs> ParseArgs(int argc, const char* const* argv, const char* program,
-                                    const char* usage,
-                                    const boost::program_options::options_description& extra);
+                                    const char* usage, ProgramOptions& extra);
+// The same for a program with no options of its own.
+std::optional<ParsedArgs> ParseArgs(int argc, const char* const* argv, const char* program,
+                                    const char* usage);
 
 // argv with every "section.key=value" word after argv[0] rewritten as "--section.key=value",
 // so launcher commands take overrides the way `rlrec train ... learner.discount=0.9` reads.
@@ -43,11 +82,6 @@ void ValidateConfig(const RunConfig& config);
 // `config` as an INI file: every key with its value, by section, in the table's order. What
 // a run folder's config.ini and a checkpoint hold; ParseArgs reads it back to the same config.
 std::string ConfigIni(const RunConfig& config);
-
-// Runs `body` (a program's main work) and turns escaped rlrec errors into a one-line
-// "PROGRAM: error: ..." on stderr and exit code 2 for invalid input, 1 otherwise.
-int RunMain(const char* program, int (*body)(int, const char* const*), int argc,
-            const char* const* argv);
 
 }  // namespace rlrec::common
 

@@ -17,17 +17,16 @@
 namespace rlrec::launch {
 
 int EvalCommand(int argc, const char* const* argv) {
-  namespace po = boost::program_options;
   std::string policy_name;
-  int users = 0;
-  uint64_t seed = 0;
+  int users = 1000;
+  uint64_t seed = 1;
   bool json = false;
-  po::options_description own("Eval options");
-  own.add_options()("policy", po::value<std::string>(&policy_name),
-                    "random | popular | oracle-myopic | oracle-quality | checkpoint:PATH")(
-      "users", po::value<int>(&users)->default_value(1000), "held-out users to simulate")(
-      "seed", po::value<uint64_t>(&seed)->default_value(1), "seed of the held-out users")(
-      "json", po::bool_switch(&json), "print one JSON object instead of a table");
+  common::ProgramOptions own("Eval options");
+  own.Add("policy", &policy_name,
+          "random | popular | oracle-myopic | oracle-quality | checkpoint:PATH")
+      .Add("users", &users, "held-out users to simulate", /*show_default=*/true)
+      .Add("seed", &seed, "seed of the held-out users", /*show_default=*/true)
+      .Flag("json", &json, "print one JSON object instead of a table");
 
   // checkpoint:RUN/checkpoints/X.pt without --config evaluates with RUN/config.ini.
   std::vector<std::string> words = common::OverridesAsFlags(argc, argv);

@@ -14,11 +14,10 @@
 namespace rlrec::launch {
 
 int ExportCommand(int argc, const char* const* argv) {
-  namespace po = boost::program_options;
   std::string checkpoint, out;
-  po::options_description own("Export options");
-  own.add_options()("checkpoint", po::value<std::string>(&checkpoint), "checkpoint to export")(
-      "out", po::value<std::string>(&out), "folder for the model repository");
+  common::ProgramOptions own("Export options");
+  own.Add("checkpoint", &checkpoint, "checkpoint to export")
+      .Add("out", &out, "folder for the model repository");
   std::vector<std::string> words = common::OverridesAsFlags(argc, argv);
   const std::string given = FlagValue(words, "--checkpoint");
   if (!given.empty()) DefaultConfig(&words, common::RunDir::ConfigOfCheckpoint(given));

@@ -5,6 +5,7 @@
 #include "common/base/check.h"
 #include "common/base/error.h"
 #include "common/base/file_modes.h"
+#include "common/base/run_main.h"
 #include "common/config/config.h"
 #include "common/run/run_folder.h"
 #include "launch/cli/eval_command.h"

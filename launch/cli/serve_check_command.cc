@@ -83,17 +83,16 @@ Requests Serve(torch::jit::Module& module, const std::vector<torch::Tensor>& inp
 }  // namespace
 
 int ServeCheckCommand(int argc, const char* const* argv) {
-  namespace po = boost::program_options;
   std::string export_dir;
   int users = 1000, threads = 1;
   double seconds = 2;
   bool json = false;
-  po::options_description own("Serve-check options");
-  own.add_options()("export", po::value<std::string>(&export_dir), "folder `rlrec export` wrote")(
-      "users", po::value<int>(&users)->default_value(1000), "held-out users to score")(
-      "seconds", po::value<double>(&seconds)->default_value(2), "timed seconds per batch size")(
-      "threads", po::value<int>(&threads)->default_value(1), "LibTorch threads (per server)")(
-      "json", po::bool_switch(&json), "one JSON object per batch size");
+  common::ProgramOptions own("Serve-check options");
+  own.Add("export", &export_dir, "folder `rlrec export` wrote")
+      .Add("users", &users, "held-out users to score", /*show_default=*/true)
+      .Add("seconds", &seconds, "timed seconds per batch size", /*show_default=*/true)
+      .Add("threads", &threads, "LibTorch threads (per server)", /*show_default=*/true)
+      .Flag("json", &json, "one JSON object per batch size");
   std::vector<std::string> words = common::OverridesAsFlags(argc, argv);
   // The simulator the users come from: the exported run's configuration.
   const std::string given = FlagValue(words, "--export");

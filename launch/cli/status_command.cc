@@ -65,8 +65,7 @@ double ReportEverySeconds(const common::RunDir& run) {
   try {
     const std::string config = run.config();
     const char* argv[] = {"rlrec status", "--config", config.c_str()};
-    auto parsed = common::ParseArgs(3, argv, "rlrec status", "RUN",
-                                    boost::program_options::options_description());
+    auto parsed = common::ParseArgs(3, argv, "rlrec status", "RUN");
     if (parsed) return parsed->config.run.report_every_s;
   } catch (const std::exception&) {
   }

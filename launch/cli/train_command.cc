@@ -227,7 +227,6 @@ std::string ProgramDirectory() {
 }
 
 int TrainCommand(int argc, const char* const* argv) {
-  namespace po = boost::program_options;
   // key=value overrides become --key=value, so every program reads them the same way.
   std::vector<std::string> words = common::OverridesAsFlags(argc, argv);
   // --resume RUN: the run's own config.ini is the config (command-line keys still win).
@@ -237,13 +236,13 @@ int TrainCommand(int argc, const char* const* argv) {
   }
   std::vector<const char*> args = AsArgv(words);
   int actors = -1;
-  std::string run_dir;
-  po::options_description own("Train options");
-  own.add_options()("actors", po::value<int>(&actors),
-                    "actors to start (default: actor.count, 0 there = one per core)")(
-      "run-dir", po::value<std::string>(&run_dir), "run folder (default: run.runs_root/run.name)")(
-      "resume", po::value<std::string>(),
-      "continue the run in this folder from its newest valid checkpoint, with its config.ini");
+  std::string run_dir, resume_flag;
+  common::ProgramOptions own("Train options");
+  own.Add("actors", &actors, "actors to start (default: actor.count, 0 there = one per core)")
+      .Add("run-dir", &run_dir, "run folder (default: run.runs_root/run.name)")
+      .Add("resume", &resume_flag,
+           "continue the run in this folder from its newest valid checkpoint, with its "
+           "config.ini");
   auto parsed =
       common::ParseArgs(static_cast<int>(args.size()), args.data(), "rlrec train",
                         "--config FILE [--actors N] [section.key=value ...] | --resume RUN", own);

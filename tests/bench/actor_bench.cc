@@ -24,6 +24,7 @@
 #include "common/base/deadline.h"
 #include "common/base/json.h"
 #include "common/base/malloc_tuning.h"
+#include "common/base/run_main.h"
 #include "common/config/config.h"
 #include "common/model/compute_threads.h"
 #include "common/model/policy_model.h"
@@ -125,16 +126,15 @@ Figures Run(const common::RunConfig& config, bool incremental, double seconds) {
 namespace {
 
 int BenchMain(int argc, const char* const* argv) {
-  namespace po = boost::program_options;
-  po::options_description extra("actor_bench");
-  extra.add_options()("seconds", po::value<double>()->default_value(5), "timed seconds per case")(
-      "json", po::bool_switch(), "print JSON");
+  double seconds = 5;
+  bool json = false;
+  rlrec::common::ProgramOptions extra("actor_bench");
+  extra.Add("seconds", &seconds, "timed seconds per case", /*show_default=*/true)
+      .Flag("json", &json, "print JSON");
   auto parsed = rlrec::common::ParseArgs(
       argc, argv, "actor_bench",
       "actor_bench [--seconds S] [--json] [--config FILE] [--section.key=value ...]", extra);
   if (!parsed) return 0;
-  const double seconds = parsed->vm["seconds"].as<double>();
-  const bool json = parsed->vm["json"].as<bool>();
   // One core, as the figure says: the process and every thread it starts (LibTorch's, BLAS's)
   // run on the first CPU it may use.
   cpu_set_t allowed, one;

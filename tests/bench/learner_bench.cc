@@ -31,6 +31,7 @@
 
 #include "common/base/json.h"
 #include "common/base/malloc_tuning.h"
+#include "common/base/run_main.h"
 #include "common/config/config.h"
 #include "common/model/compute_threads.h"
 #include "common/model/memory_plan.h"
@@ -238,20 +239,19 @@ Comparison Compare(const common::RunConfig& config, const std::string& name, dou
 namespace {
 
 int BenchMain(int argc, const char* const* argv) {
-  namespace po = boost::program_options;
-  po::options_description extra("learner_bench");
-  extra.add_options()("seconds", po::value<double>()->default_value(10), "timed seconds per case")(
-      "json", po::bool_switch(), "print JSON")("no-tables", po::bool_switch(),
-                                               "skip the item-table cases");
+  double seconds = 10;
+  bool json = false, no_tables = false;
+  rlrec::common::ProgramOptions extra("learner_bench");
+  extra.Add("seconds", &seconds, "timed seconds per case", /*show_default=*/true)
+      .Flag("json", &json, "print JSON")
+      .Flag("no-tables", &no_tables, "skip the item-table cases");
   auto parsed =
       rlrec::common::ParseArgs(argc, argv, "learner_bench",
                                "learner_bench [--seconds S] [--json] [--no-tables] [--config FILE] "
                                "[--section.key=value ...]",
                                extra);
   if (!parsed) return 0;
-  const double seconds = parsed->vm["seconds"].as<double>();
-  const bool json = parsed->vm["json"].as<bool>();
-  const bool tables = !parsed->vm["no-tables"].as<bool>();
+  const bool tables = !no_tables;
   rlrec::common::SetComputeThreads(parsed->config.learner.threads);
   rlrec::common::KeepFreedMemory(rlrec::common::KeepFreed::kAll);  // as the learner
   rlrec::learner::MpiWorld world;

@@ -16,8 +16,7 @@ std::optional<ParsedArgs> Parse(std::vector<std::string> flags) {
   flags.insert(flags.begin(), "test");
   std::vector<const char*> argv;
   for (const auto& f : flags) argv.push_back(f.c_str());
-  return ParseArgs(static_cast<int>(argv.size()), argv.data(), "test", "",
-                   boost::program_options::options_description());
+  return ParseArgs(static_cast<int>(argv.size()), argv.data(), "test", "");
 }
 
 std::string ErrorOf(std::vector<std::string> flags) {
@@ -28,6 +27,39 @@ std::string ErrorOf(std::vector<std::string> flags) {
     return e.what();
   }
   return "";
+}
+
+// A program's own options store into its variables; given() tells an option on the command
+// line from one left at its default; a malformed value is a clear error.
+TEST(ProgramOptionsTest, OwnOptionsStoreIntoTheirVariablesAndSayWhichWereGiven) {
+  int users = 1000;
+  uint64_t seed = 1;
+  std::string policy;
+  bool json = false;
+  ProgramOptions own("Own options");
+  own.Add("users", &users, "users", /*show_default=*/true)
+      .Add("seed", &seed, "seed", /*show_default=*/true)
+      .Add("policy", &policy, "policy")
+      .Flag("json", &json, "json");
+  const char* argv[] = {"test", "--users", "5", "--policy", "random", "--json"};
+  ASSERT_TRUE(ParseArgs(6, argv, "test", "", own));
+  EXPECT_EQ(users, 5);
+  EXPECT_EQ(seed, 1u) << "a default stays";
+  EXPECT_EQ(policy, "random");
+  EXPECT_TRUE(json);
+  EXPECT_TRUE(own.given("users"));
+  EXPECT_FALSE(own.given("seed"));
+
+  int count = 0;
+  ProgramOptions bad;
+  bad.Add("count", &count, "count");
+  const char* malformed[] = {"test", "--count", "many"};
+  try {
+    ParseArgs(3, malformed, "test", "", bad);
+    ADD_FAILURE() << "a malformed value was taken";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("count"), std::string::npos) << e.what();
+  }
 }
 
 TEST(ConfigTableTest, DefaultsComeFromTheTable) {

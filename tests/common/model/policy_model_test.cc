@@ -2,8 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include <boost/program_options.hpp>
-
 #include "common/base/error.h"
 #include "common/config/config.h"
 #include "common/model/memory_plan.h"
@@ -157,7 +155,7 @@ TEST(PolicyModelTest, ATableTooLargeForTheHostIsRefusedNamingItsKeysAndBytes) {
 TEST(PolicyModelTest, TheXlPresetFitsA24GBHostWithOneSnapshotCopyAndNotWithTwo) {
   const std::string path = testing::SourceDir() + "/configs/xl.ini";
   const char* argv[] = {"test", "--config", path.c_str()};
-  auto parsed = ParseArgs(3, argv, "test", "", boost::program_options::options_description());
+  auto parsed = ParseArgs(3, argv, "test", "");
   ASSERT_TRUE(parsed.has_value());
   RunConfig config = parsed->config;
   ASSERT_EQ(config.actor.snapshot_copies, 1);

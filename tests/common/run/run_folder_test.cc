@@ -51,7 +51,7 @@ TEST(RunDirTest, ConfigIsWrittenWholeAndReadsBackAsTheSameConfig) {
   const std::string argv0 = "test";
   const std::string flag = "--config=" + run.config();
   const char* argv[] = {argv0.c_str(), flag.c_str()};
-  auto parsed = ParseArgs(2, argv, "test", "", boost::program_options::options_description());
+  auto parsed = ParseArgs(2, argv, "test", "");
   ASSERT_TRUE(parsed.has_value());
   EXPECT_EQ(ConfigIni(parsed->config), ConfigIni(config));
   EXPECT_EQ(parsed->config.model.user_encoder, UserEncoder::kGru);
