@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "actors/sim/interest_evolution.h"
 #include "actors/sim/simulator_config.h"
 
 namespace rlrec::actors {

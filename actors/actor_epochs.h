@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <memory>
 
-#include "actors/sim/interest_evolution.h"
+#include "actors/sim/user_simulator.h"
 #include "common/config/config_keys.h"
 
 namespace rlrec::actors {
@@ -28,7 +28,7 @@ class ActorEpochs {
   bool Advance(uint64_t version);
 
   uint64_t epoch() const { return epoch_; }
-  InterestEvolutionSimulator& simulator() { return *simulator_; }
+  UserSimulator& simulator() { return *simulator_; }
   at::Generator& generator() { return generator_; }
 
  private:
@@ -38,7 +38,7 @@ class ActorEpochs {
   const uint32_t actor_id_;
   const uint64_t versions_per_epoch_;  // 0: one epoch for the whole run
   uint64_t epoch_ = 0;
-  std::unique_ptr<InterestEvolutionSimulator> simulator_;
+  std::unique_ptr<UserSimulator> simulator_;
   at::Generator generator_;
 };
 

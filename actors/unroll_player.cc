@@ -28,7 +28,7 @@ void UnrollPlayer::WeightsChanged() {
   if (history_cache_) history_cache_->Clear();
 }
 
-UnrollOutcome UnrollPlayer::Play(InterestEvolutionSimulator& sim, at::Generator& generator,
+UnrollOutcome UnrollPlayer::Play(UserSimulator& sim, at::Generator& generator,
                                  UnrollBuffers& buffers) {
   c10::InferenceMode inference;
   const int64_t T = buffers.rewards.size(0), E = buffers.rewards.size(1);

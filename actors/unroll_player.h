@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "actors/history_cache.h"
-#include "actors/sim/interest_evolution.h"
+#include "actors/sim/user_simulator.h"
 #include "actors/unroll_buffers.h"
 #include "common/config/config.h"
 #include "common/model/policy_model.h"
@@ -44,10 +44,10 @@ class UnrollPlayer {
   UnrollPlayer(const common::RunConfig& config, common::PolicyModelImpl& model,
                bool incremental = true);
 
-  // Plays one unroll of buffers.rewards.size(0) steps of `sim`'s users into `buffers`
-  // (the bootstrap state included), drawing slates from `generator`.
-  UnrollOutcome Play(InterestEvolutionSimulator& sim, at::Generator& generator,
-                     UnrollBuffers& buffers);
+  // Plays one unroll of buffers.rewards.size(0) steps of the users of `sim` (any world behind
+  // the UserSimulator interface) into `buffers` (the bootstrap state included), drawing slates
+  // from `generator`.
+  UnrollOutcome Play(UserSimulator& sim, at::Generator& generator, UnrollBuffers& buffers);
 
   // The sessions in progress end unfinished (a new epoch of users): returns start at 0.
   void ResetSessions();

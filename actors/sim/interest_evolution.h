@@ -78,7 +78,7 @@ class InterestEvolutionSimulator : public UserSimulator {
   void Step(const int32_t* slates, int k, float* rewards, uint8_t* dones) override;
 
   // What the simulator knows and the agent does not, for oracles and evaluation.
-  uint64_t user_id(int user) const { return user_id_[user]; }
+  uint64_t user_id(int user) const override { return user_id_[user]; }
   int session_step(int user) const { return static_cast<int>(session_step_[user]); }
   double budget(int user) const { return budget_[user]; }
   float interest(int user, int topic) const {

@@ -24,6 +24,9 @@ class UserSimulator {
   virtual int num_candidates() const = 0;  // C
   virtual int feature_dim() const = 0;     // F
   virtual int history_length() const = 0;  // H
+  // The user in slot `slot` (0 <= slot < E) now: ids name users across sessions and actors
+  // (actors/sim/simulator_config.h: TrainingUsers, EvaluationUsers).
+  virtual uint64_t user_id(int slot) const = 0;
 
   // Writes the current observation of every user into `out`.
   virtual void Observe(const ObservationBuffers& out) const = 0;
