@@ -274,45 +274,20 @@ ProgramOptions::ProgramOptions(const std::string& title)
 
 ProgramOptions::~ProgramOptions() = default;
 
-namespace {
-
-// Adds --`name` storing into `value` to `options`, its current value shown as the default when
-// `show_default`.
 template <typename T>
-void AddOption(po::options_description& options, const char* name, T* value, const char* help,
-               bool show_default) {
+ProgramOptions& ProgramOptions::Add(const char* name, T* value, const char* help,
+                                    bool show_default) {
   auto* semantic = po::value<T>(value);
   if (show_default) semantic->default_value(*value);
-  options.add_options()(name, semantic, help);
+  described_->options.add_options()(name, semantic, help);
+  return *this;
 }
+template ProgramOptions& ProgramOptions::Add(const char*, std::string*, const char*, bool);
+template ProgramOptions& ProgramOptions::Add(const char*, int*, const char*, bool);
+template ProgramOptions& ProgramOptions::Add(const char*, uint32_t*, const char*, bool);
+template ProgramOptions& ProgramOptions::Add(const char*, uint64_t*, const char*, bool);
+template ProgramOptions& ProgramOptions::Add(const char*, double*, const char*, bool);
 
-}  // namespace
-
-ProgramOptions& ProgramOptions::Add(const char* name, std::string* value, const char* help,
-                                    bool show_default) {
-  AddOption(described_->options, name, value, help, show_default);
-  return *this;
-}
-ProgramOptions& ProgramOptions::Add(const char* name, int* value, const char* help,
-                                    bool show_default) {
-  AddOption(described_->options, name, value, help, show_default);
-  return *this;
-}
-ProgramOptions& ProgramOptions::Add(const char* name, uint32_t* value, const char* help,
-                                    bool show_default) {
-  AddOption(described_->options, name, value, help, show_default);
-  return *this;
-}
-ProgramOptions& ProgramOptions::Add(const char* name, uint64_t* value, const char* help,
-                                    bool show_default) {
-  AddOption(described_->options, name, value, help, show_default);
-  return *this;
-}
-ProgramOptions& ProgramOptions::Add(const char* name, double* value, const char* help,
-                                    bool show_default) {
-  AddOption(described_->options, name, value, help, show_default);
-  return *this;
-}
 ProgramOptions& ProgramOptions::Flag(const char* name, bool* value, const char* help) {
   described_->options.add_options()(name, po::bool_switch(value), help);
   return *this;

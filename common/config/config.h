@@ -28,16 +28,10 @@ class ProgramOptions {
   ProgramOptions(const ProgramOptions&) = delete;
   ProgramOptions& operator=(const ProgramOptions&) = delete;
 
-  // --`name` VALUE into `*value`; --help shows `help` and, with `show_default`, the value
-  // `*value` holds now as the default.
-  ProgramOptions& Add(const char* name, std::string* value, const char* help,
-                      bool show_default = false);
-  ProgramOptions& Add(const char* name, int* value, const char* help, bool show_default = false);
-  ProgramOptions& Add(const char* name, uint32_t* value, const char* help,
-                      bool show_default = false);
-  ProgramOptions& Add(const char* name, uint64_t* value, const char* help,
-                      bool show_default = false);
-  ProgramOptions& Add(const char* name, double* value, const char* help, bool show_default = false);
+  // --`name` VALUE into `*value` (T: std::string, int, uint32_t, uint64_t or double); --help
+  // shows `help` and, with `show_default`, the value `*value` holds now as the default.
+  template <typename T>
+  ProgramOptions& Add(const char* name, T* value, const char* help, bool show_default = false);
   // --`name` alone sets `*value` to true.
   ProgramOptions& Flag(const char* name, bool* value, const char* help);
   // After ParseArgs: whether --`name` was on the command line.

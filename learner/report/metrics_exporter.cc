@@ -428,14 +428,17 @@ void MetricsExporter::Update(const common::JsonObject& row) {
     // one the table does not know (a newer row's) as a gauge.
     const common::MetricsField* known = common::FindMetric(field);
     if (known && !known->exported) continue;
-    const std::string help = !known         ? "metrics.jsonl field " + field + " at the last report"
-                             : *known->unit ? std::string(known->help) + " (" + known->unit + ")"
-                                            : std::string(known->help);
+    // Its help, needed once: when the field's family is registered.
+    const auto help = [&]() -> std::string {
+      if (!known) return "metrics.jsonl field " + field + " at the last report";
+      if (*known->unit == '\0') return known->help;
+      return std::string(known->help) + " (" + known->unit + ")";
+    };
     if (known && known->counter) {
       auto it = s.counters.find(field);
       if (it == s.counters.end()) {
         auto& family =
-            prometheus::BuildCounter().Name(known->counter).Help(help).Register(*s.registry);
+            prometheus::BuildCounter().Name(known->counter).Help(help()).Register(*s.registry);
         it = s.counters.emplace(field, &family.Add({})).first;
       }
       double& counted = s.counted[field];
@@ -448,7 +451,7 @@ void MetricsExporter::Update(const common::JsonObject& row) {
     auto it = s.gauges.find(field);
     if (it == s.gauges.end()) {
       auto& family =
-          prometheus::BuildGauge().Name("rlrec_" + field).Help(help).Register(*s.registry);
+          prometheus::BuildGauge().Name("rlrec_" + field).Help(help()).Register(*s.registry);
       it = s.gauges.emplace(field, &family.Add({})).first;
     }
     it->second->Set(value);

@@ -4,11 +4,11 @@
 #include <signal.h>
 #include <sys/stat.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <sstream>
 #include <thread>
 
+#include "common/base/file_modes.h"
 #include "tests/test_util.h"
 
 namespace rlrec::testing {
@@ -21,9 +21,7 @@ std::string OpenToOthers(const std::string& root) {
   const auto check = [&](const std::filesystem::path& path) {
     struct stat st {};
     if (::lstat(path.c_str(), &st) != 0 || S_ISLNK(st.st_mode) || (st.st_mode & 077) == 0) return;
-    char mode[8];
-    std::snprintf(mode, sizeof(mode), "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    open += path.string() + " " + mode + "\n";
+    open += path.string() + " " + common::OctalMode(st.st_mode) + "\n";
   };
   check(root);
   for (const auto& entry : std::filesystem::recursive_directory_iterator(root)) {
